@@ -1,0 +1,1 @@
+"""Placeholder: the Gradio app is wired here (see labeler/ and directions/)."""

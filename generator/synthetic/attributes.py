@@ -1,0 +1,93 @@
+"""The true attributes of a synthetic anime face and how often each value is drawn.
+
+The probabilities are the ground truth every benchmark compares against, so they live here
+as data, not scattered through the renderer. Two mild, deliberate correlations exist so that
+naive directions are entangled and conditional editing has something to fix:
+
+* hair_length depends on age: P(long | child, teen, adult) = 0.35, 0.50, 0.70;
+* glasses depend on age: the accessory distribution of adults puts 0.25 on glasses
+  (children 0.05, teens 0.15), taking the mass from "none".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "hair_color": ("black", "brown", "blonde", "red", "blue", "pink", "silver", "green"),
+    "hair_length": ("short", "long"),
+    "eye_color": ("blue", "green", "brown", "red", "purple", "gold"),
+    "eye_state": ("open", "half", "closed"),
+    "age": ("child", "teen", "adult"),
+    "mouth": ("closed", "smile", "open"),
+    "blush": ("no", "yes"),
+    "accessory": ("none", "ribbon", "hairpin", "glasses"),
+}
+
+# Marginal (unconditional) probabilities; hair_length and accessory are conditional on age.
+P_HAIR_COLOR = (0.14, 0.14, 0.14, 0.12, 0.12, 0.12, 0.11, 0.11)
+P_EYE_COLOR = (1 / 6,) * 6
+P_EYE_STATE = (0.75, 0.10, 0.15)
+P_AGE = (0.30, 0.40, 0.30)
+P_MOUTH = (0.40, 0.40, 0.20)
+P_BLUSH = (0.70, 0.30)
+P_LONG_GIVEN_AGE = (0.35, 0.50, 0.70)
+P_ACCESSORY_GIVEN_AGE = (
+    (0.60, 0.20, 0.15, 0.05),  # child
+    (0.55, 0.15, 0.15, 0.15),  # teen
+    (0.45, 0.15, 0.15, 0.25),  # adult
+)
+
+
+@dataclass(frozen=True)
+class FaceAttributes:
+    """Class indices into ATTRIBUTES, one per attribute."""
+
+    hair_color: int
+    hair_length: int
+    eye_color: int
+    eye_state: int
+    age: int
+    mouth: int
+    blush: int
+    accessory: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in ATTRIBUTES}
+
+    def names(self) -> dict[str, str]:
+        """The same attributes as readable class names."""
+        return {name: ATTRIBUTES[name][idx] for name, idx in self.as_dict().items()}
+
+
+def sample_attributes(rng: np.random.Generator) -> FaceAttributes:
+    """Draw one attribute set with the documented probabilities."""
+    age = int(rng.choice(3, p=P_AGE))
+    return FaceAttributes(
+        hair_color=int(rng.choice(8, p=P_HAIR_COLOR)),
+        hair_length=int(rng.random() < P_LONG_GIVEN_AGE[age]),
+        eye_color=int(rng.choice(6, p=P_EYE_COLOR)),
+        eye_state=int(rng.choice(3, p=P_EYE_STATE)),
+        age=age,
+        mouth=int(rng.choice(3, p=P_MOUTH)),
+        blush=int(rng.choice(2, p=P_BLUSH)),
+        accessory=int(rng.choice(4, p=P_ACCESSORY_GIVEN_AGE[age])),
+    )
+
+
+def marginal_probabilities() -> dict[str, np.ndarray]:
+    """Exact class frequencies of each attribute under sample_attributes (for TV distances)."""
+    p_age = np.array(P_AGE)
+    p_long = float(np.dot(p_age, P_LONG_GIVEN_AGE))
+    return {
+        "hair_color": np.array(P_HAIR_COLOR),
+        "hair_length": np.array([1 - p_long, p_long]),
+        "eye_color": np.array(P_EYE_COLOR),
+        "eye_state": np.array(P_EYE_STATE),
+        "age": p_age,
+        "mouth": np.array(P_MOUTH),
+        "blush": np.array(P_BLUSH),
+        "accessory": p_age @ np.array(P_ACCESSORY_GIVEN_AGE),
+    }
