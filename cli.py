@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "labeler.commands",
     "directions.commands",
     "generator.inversion.commands",
+    "generator.loaders.commands",
 )
 
 
@@ -30,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as e:
-            if e.name == name:  # that stage is not installed in this build
+            if e.name is not None and name.startswith(e.name):  # that stage is not in this build
                 continue
             raise
         module.add_commands(sub)

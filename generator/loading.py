@@ -32,12 +32,22 @@ def register_format(fmt: GeneratorFormat) -> None:
     FORMATS.append(fmt)
 
 
+def _register_optional_formats() -> None:
+    """Importing generator.loaders registers the formats of other code bases (once)."""
+    try:
+        import generator.loaders  # noqa: F401
+    except ModuleNotFoundError as e:
+        if e.name != "generator.loaders":
+            raise
+
+
 def default_generator_path() -> Path:
     return data_path(DEFAULT_GENERATOR)
 
 
 def load_generator(path: str | Path | None = None, device: str | torch.device | None = None) -> LatentGenerator:
     """Load a generator file (None = the shipped default) onto `device` (None = CUDA if available)."""
+    _register_optional_formats()
     dev = device if isinstance(device, torch.device) else select_device(device)
     path = Path(path) if path is not None else default_generator_path()
     if not path.exists():

@@ -80,6 +80,11 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
     n = x.shape[0]
     out_ch, in_ch, kh, kw = weight.shape
     w = weight * weight_scale if weight_scale != 1.0 else weight
+    if x.dtype == torch.float16 and demodulate:
+        # fp16 only (NVlabs): shrink weight and styles below 1 so the products cannot overflow;
+        # the factors cancel under demodulation. The float32 path never comes here.
+        w = w * (1 / math.sqrt(in_ch * kh * kw) / w.norm(float("inf"), dim=[1, 2, 3], keepdim=True))
+        styles = styles / styles.norm(float("inf"), dim=1, keepdim=True)
     if fused:
         wt = w[None] * styles[:, None, :, None, None]  # [N, out, in, k, k]
         if demodulate:

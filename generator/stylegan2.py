@@ -10,6 +10,7 @@ Weights are stored "equalised" (N(0,1) at init) and scaled at run time.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -171,15 +172,22 @@ class SynthesisBlock(nn.Module):
         self.register_buffer("resample_filter", fir_filter())
         self.num_conv = 1 if resolution == 4 else 2
 
-    def forward(self, x, img, ws: torch.Tensor, noise_mode: str, fused: bool):
-        """ws: [N, num_conv + 1, w_dim]; the last one is shared with the next block's conv0."""
+    def forward(self, x, img, ws: torch.Tensor, noise_mode: str, fused: bool,
+                dtype: torch.dtype | None = None):
+        """ws: [N, num_conv + 1, w_dim]; the last one is shared with the next block's conv0.
+
+        `dtype=torch.float16` runs this block's features in half precision (NVlabs' fp16 blocks on
+        CUDA) while the RGB image stays float32; None leaves dtypes as they come (training, fp32).
+        """
         if self.resolution == 4:
-            x = self.const.unsqueeze(0).repeat(ws.shape[0], 1, 1, 1).to(ws.dtype)
+            x = self.const.unsqueeze(0).repeat(ws.shape[0], 1, 1, 1).to(dtype or ws.dtype)
             x = self.conv1(x, ws[:, 0], noise_mode, fused)
         else:
-            x = self.conv0(x, ws[:, 0], noise_mode, fused)
+            x = self.conv0(x if dtype is None else x.to(dtype), ws[:, 0], noise_mode, fused)
             x = self.conv1(x, ws[:, 1], noise_mode, fused)
         y = self.torgb(x, ws[:, self.num_conv], fused)
+        if dtype is not None:
+            y = y.to(torch.float32)
         img = y if img is None else upsample2d(img, self.resample_filter) + y
         return x, img
 
@@ -194,12 +202,20 @@ class SynthesisNetwork(nn.Module):
             in_ch = cfg.channels[res // 2] if res > 4 else 0
             self.add_module(f"b{res}", SynthesisBlock(in_ch, cfg.channels[res], res, cfg))
 
-    def forward(self, ws: torch.Tensor, noise_mode: str = "const", fused: bool = False) -> torch.Tensor:
+    def forward(self, ws: torch.Tensor, noise_mode: str = "const", fused: bool = False,
+                num_fp16_res: int = 0) -> torch.Tensor:
+        """`num_fp16_res` > 0 runs that many of the highest resolutions in float16 (NVlabs' rule:
+        never below 8x8; fp16 blocks use the unfused form when the batch has more than one sample)."""
+        fp16_from = max(2 ** (len(self.resolutions) + 2 - num_fp16_res), 8) if num_fp16_res > 0 else None
         x = img = None
         idx = 0
         for res in self.resolutions:
             block = getattr(self, f"b{res}")
-            x, img = block(x, img, ws[:, idx: idx + block.num_conv + 1], noise_mode, fused)
+            if fp16_from is not None and res >= fp16_from:
+                dtype, block_fused = torch.float16, fused and ws.shape[0] == 1
+            else:
+                dtype, block_fused = None, fused
+            x, img = block(x, img, ws[:, idx: idx + block.num_conv + 1], noise_mode, block_fused, dtype)
             idx += block.num_conv
         return img
 
@@ -213,6 +229,9 @@ class StyleGAN2Generator(nn.Module):
         self.mapping_net = MappingNetwork(self.cfg)
         self.synthesis_net = SynthesisNetwork(self.cfg)
         self.fused_modconv = False  # unfused is ~1.4x faster on CPU; fused matches upstream bit-for-bit
+        # Run-time precision, not part of the identity: >0 runs that many top resolutions in fp16
+        # (set by the NVlabs loader on CUDA for models trained that way; 0 = float32 everywhere).
+        self.num_fp16_res = 0
         self._identity: str | None = None
 
     # -- interface ------------------------------------------------------------------------------
@@ -249,8 +268,14 @@ class StyleGAN2Generator(nn.Module):
         return self._identity
 
     def truncate(self, w: torch.Tensor, truncation_psi: float = 1.0, truncation_cutoff: int | None = None) -> torch.Tensor:
-        """Pull w ([N, w_dim] or ws [N, num_ws, w_dim]) towards w_avg by psi (1 = unchanged)."""
+        """Pull w ([N, w_dim] or ws [N, num_ws, w_dim]) towards w_avg by psi (1 = unchanged).
+
+        rosinality's code truncates only when psi < 1 (psi > 1 leaves w unchanged there), and so
+        does its convention here.
+        """
         if truncation_psi == 1:
+            return w
+        if self.cfg.convention == "rosinality" and truncation_psi > 1:
             return w
         avg = self.w_avg.to(w.dtype)
         if self.cfg.convention == "rosinality":
@@ -286,7 +311,12 @@ class StyleGAN2Generator(nn.Module):
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {NOISE_MODES}")
         ws = self.broadcast(ws.to(self.device, torch.float32))
-        return self.synthesis_net(ws, noise_mode=noise_mode, fused=self.fused_modconv)
+        img = self.synthesis_net(ws, noise_mode=noise_mode, fused=self.fused_modconv, num_fp16_res=self.num_fp16_res)
+        if self.num_fp16_res > 0 and not bool(torch.isfinite(img).all()):
+            # fp16 overflowed for these latents: redo them in float32 rather than return broken images
+            warnings.warn("float16 synthesis overflowed; this batch was redone in float32", RuntimeWarning)
+            img = self.synthesis_net(ws, noise_mode=noise_mode, fused=self.fused_modconv)
+        return img
 
     def forward(self, z: torch.Tensor, truncation_psi: float = 1.0, noise_mode: str = "const") -> torch.Tensor:
         return self.synthesis(self.mapping(z, truncation_psi), noise_mode=noise_mode)
