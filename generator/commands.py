@@ -112,7 +112,10 @@ def _cmd_sample(args: argparse.Namespace) -> None:
     gen = _load(args)
     z = sample_z(args.n, args.seed, gen.z_dim)
     w = map_latents(gen, z, args.truncation)
-    images = render(gen, w, batch_size=args.batch_size, progress=args.n > args.batch_size)
+    from .loaders.batching import auto_batch_size
+
+    batch = args.batch_size or auto_batch_size(gen)
+    images = render(gen, w, batch_size=batch, progress=args.n > batch)
     out.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(image_grid(images, args.cols)).save(out)
     npz = out.with_suffix(".npz")
@@ -145,7 +148,7 @@ def _add_sample_commands(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--truncation", type=float, default=1.0, help="psi: 1 = none, smaller = closer to the average face")
     s.add_argument("--out", default="samples.png", help="grid image; the latents go next to it as .npz")
     s.add_argument("--cols", type=int, default=None, help="grid columns (default: square)")
-    s.add_argument("--batch-size", type=int, default=32)
+    s.add_argument("--batch-size", type=int, default=0, help="images per batch (default: chosen from free memory)")
     add_generator_options(s)
     s.set_defaults(func=_cmd_sample)
 

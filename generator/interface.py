@@ -18,6 +18,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import torch
 
+from .errors import UserError
+
 
 @runtime_checkable
 class LatentGenerator(Protocol):
@@ -38,9 +40,12 @@ def select_device(flag: str | None = None) -> torch.device:
     """'cuda', 'cpu', 'cuda:1' or None/'auto' (CUDA when available)."""
     if flag in (None, "", "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(flag)
+    try:
+        dev = torch.device(flag)
+    except RuntimeError:
+        raise UserError(f"unknown device {flag!r}; use cpu, cuda or cuda:N") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda was asked for but no CUDA GPU is available; use --device cpu")
+        raise UserError("--device cuda was asked for but no CUDA GPU is available; use --device cpu")
     return dev
 
 

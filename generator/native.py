@@ -6,6 +6,7 @@ Loading it never runs code: safetensors holds only tensors, the metadata only st
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import torch
@@ -59,4 +60,10 @@ def load_native(path: str | Path, device: torch.device | str = "cpu") -> StyleGA
     missing, unexpected = gen.load_state_dict(tensors, strict=False)
     if missing or unexpected:
         raise CheckpointError(f"{path} does not match its own config: missing {missing[:5]}, unexpected {unexpected[:5]}")
-    return gen.eval().requires_grad_(False).to(device)
+    # Run-time settings recorded by `latentlab convert` so a converted file renders like its source.
+    gen.fused_modconv = meta.get("fused_modconv") == "1"
+    fp16 = int(meta.get("num_fp16_res", "0") or 0)
+    dev = torch.device(device)
+    if fp16 and dev.type == "cuda" and gen.cfg.conv_clamp is not None and os.environ.get("LATENTLAB_FP32", "") in ("", "0"):
+        gen.num_fp16_res = fp16  # NVlabs' GPU default, only safe for clamped models trained that way
+    return gen.eval().requires_grad_(False).to(dev)

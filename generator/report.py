@@ -12,7 +12,7 @@ import numpy as np
 
 from .interface import LatentGenerator, map_latents, render, sample_z
 from .metrics import class_frequencies, kernel_distance, total_variation
-from .synthetic.attributes import ATTRIBUTES, marginal_probabilities
+from .synthetic.attributes import ATTRIBUTES, marginal_probabilities, visible_mask
 from .synthetic.oracle import Oracle
 from .synthetic.renderer import render_batch
 
@@ -52,7 +52,9 @@ def generator_report(gen: LatentGenerator, oracle: Oracle, n: int = 2000, seed: 
     z = sample_z(n, seed, gen.z_dim)
     images = render(gen, map_latents(gen, z, truncation_psi), progress=progress)
     proba = oracle.predict_proba(images)
-    freqs = {k: class_frequencies(p.argmax(1), len(ATTRIBUTES[k])) for k, p in proba.items()}
+    pred = {k: p.argmax(1) for k, p in proba.items()}
+    visible = {k: visible_mask(k, pred) for k in ATTRIBUTES}  # eye colour only where eyes are open
+    freqs = {k: class_frequencies(pred[k][visible[k]], len(ATTRIBUTES[k])) for k in ATTRIBUTES}
     ref = marginal_probabilities()
     real_a, _ = render_batch(range(0, n))
     real_b, _ = render_batch(range(50_000, 50_000 + n))
@@ -63,7 +65,7 @@ def generator_report(gen: LatentGenerator, oracle: Oracle, n: int = 2000, seed: 
     return GeneratorReport(
         generator_id=gen.generator_id, n=n, truncation_psi=truncation_psi,
         tv={k: total_variation(freqs[k], ref[k]) for k in ATTRIBUTES},
-        confidence={k: float(p.max(1).mean()) for k, p in proba.items()},
+        confidence={k: float(p.max(1)[visible[k]].mean()) for k, p in proba.items()},
         frequencies=freqs,
         kid=kernel_distance(f_gen, f_a, subset_size=sub),
         kid_floor=kernel_distance(f_b, f_a, subset_size=sub),

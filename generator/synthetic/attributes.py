@@ -26,6 +26,20 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "accessory": ("none", "ribbon", "hairpin", "glasses"),
 }
 
+# Attributes that cannot be seen on every face: eye colour is hidden when the eyes are closed.
+# Accuracy and frequency figures for such an attribute count only faces where it is visible.
+VISIBLE_WHEN: dict[str, tuple[str, tuple[int, ...]]] = {"eye_color": ("eye_state", (0, 1))}
+
+
+def visible_mask(name: str, labels: dict[str, np.ndarray]) -> np.ndarray:
+    """Boolean mask of the faces on which attribute `name` is visible, given (true or predicted) labels."""
+    n = len(next(iter(labels.values())))
+    if name not in VISIBLE_WHEN:
+        return np.ones(n, bool)
+    other, allowed = VISIBLE_WHEN[name]
+    return np.isin(labels[other], allowed)
+
+
 # Marginal (unconditional) probabilities; hair_length and accessory are conditional on age.
 P_HAIR_COLOR = (0.14, 0.14, 0.14, 0.12, 0.12, 0.12, 0.11, 0.11)
 P_EYE_COLOR = (1 / 6,) * 6
