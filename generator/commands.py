@@ -15,6 +15,14 @@ def _cmd_train_generator(args: argparse.Namespace) -> None:
                       threads=args.threads, device=args.device, seed=args.seed,
                       ckpt_minutes=args.ckpt_minutes, grid_minutes=args.grid_minutes)
     Path(args.out).mkdir(parents=True, exist_ok=True)
+    ckpt = Path(args.out) / "checkpoint.pt"
+    if args.resume_from and not ckpt.exists():
+        import shutil
+
+        src = Path(args.resume_from)
+        if not src.exists():
+            raise UserError(f"--resume-from {src} does not exist")
+        shutil.copyfile(src, ckpt)  # the run folder's own checkpoint wins once it exists
 
     def log(msg: str) -> None:
         print(msg, flush=True)
@@ -46,6 +54,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--ckpt-minutes", type=float, default=5.0)
     t.add_argument("--grid-minutes", type=float, default=10.0)
+    t.add_argument("--resume-from", default=None, metavar="CKPT",
+                   help="start from this checkpoint when --out has none yet (e.g. the committed "
+                        "checkpoints/default/checkpoint.pt on a new machine)")
     t.set_defaults(func=_cmd_train_generator)
 
     e = sub.add_parser("export-generator", help="write a training checkpoint's EMA generator as shippable weights")

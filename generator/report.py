@@ -59,6 +59,8 @@ def generator_report(gen: LatentGenerator, oracle: Oracle, n: int = 2000, seed: 
     real_a, _ = render_batch(range(0, n))
     real_b, _ = render_batch(range(50_000, 50_000 + n))
     f_gen, f_a, f_b = oracle.features(images), oracle.features(real_a), oracle.features(real_b)
+    scale = np.sqrt(np.mean(f_a ** 2))  # unit mean square on the reference, as Inception pool features have
+    f_gen, f_a, f_b = f_gen / scale, f_a / scale, f_b / scale
     sub = min(1000, n // 2)
     import json
     acc = json.loads(oracle.meta.get("heldout_accuracy", "{}"))
