@@ -1,0 +1,261 @@
+"""Judge fitted directions with the oracle: flip rates, side effects (plain vs conditional), CV curve.
+
+    .venv/bin/python bench/bench_directions.py                 # default generator, 1000 labels, 500 fresh faces
+    .venv/bin/python bench/bench_directions.py --n-labels 300 --n-eval 200   # a quick look
+
+1. A labeling run of --n-labels faces is created in a temporary SQLite store (the real
+   `labeler.runs.create_run`); the oracle reads the cached faces, and simulated annotators with
+   known error rates label every face k=3 times through the store's assignment and submit calls.
+2. Directions are fitted in W on the aggregated labels (LDA, shrinkage), plain and conditional
+   (each attribute orthogonal to every other attribute's directions).
+3. On --n-eval fresh faces (held-out seeds) each face is moved by --distance units towards a target
+   class (binary: the other class; ordinal: one step up, or down from the top; categorical: a random
+   other class, along its "towards" vector) and the oracle reads the result:
+   flip rate = share reaching the target; side effect = share of (face, other attribute) pairs whose
+   oracle reading changed. "onto class" uses edit(w, {attr: class}) instead of a fixed distance.
+   A random direction of the same length gives the chance level of side effects.
+4. CV accuracy against the number of labels (subsets of the run).
+Prints markdown tables (pasted into docs/directions.md) and writes the curve to --plot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--generator", default=None, help="generator file (default: the shipped one)")
+    p.add_argument("--n-labels", type=int, default=1000)
+    p.add_argument("--n-eval", type=int, default=500)
+    p.add_argument("--distance", type=float, default=3.0, help="move length in direction units")
+    p.add_argument("--error-rates", default="0.05,0.1,0.2,0.3", help="one simulated annotator per rate")
+    p.add_argument("--k", type=int, default=3, help="labels per face")
+    p.add_argument("--aggregation", default="majority", choices=("majority", "dawid_skene"))
+    p.add_argument("--truncation", type=float, default=0.8)
+    p.add_argument("--seed", type=int, default=0, help="seed of the labeled run's latents")
+    p.add_argument("--eval-seed", type=int, default=50_000, help="seed of the fresh faces")
+    p.add_argument("--curve", default="100,250,500,1000", help="label counts for the CV curve")
+    p.add_argument("--plot", default=str(ROOT / "docs" / "directions_cv.png"))
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", default="cpu")
+    return p.parse_args()
+
+
+def table(rows: list[dict], floats: str = "{:.3f}") -> str:
+    if not rows:
+        return "(none)"
+    cols = list(rows[0])
+    out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in rows:
+        cells = [floats.format(v) if isinstance(v, float) and np.isfinite(v) else ("–" if v is None or (isinstance(v, float) and not np.isfinite(v)) else str(v))
+                 for v in (r[c] for c in cols)]
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def targets_for(kind: str, current: np.ndarray, n_classes: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(target class [N], sign [N]) of each face's move."""
+    if kind == "binary":
+        return 1 - current, np.where(current == 0, 1.0, -1.0)
+    if kind == "ordinal":
+        up = current < n_classes - 1
+        return np.where(up, current + 1, current - 1), np.where(up, 1.0, -1.0)
+    other = (current + rng.integers(1, n_classes, len(current))) % n_classes  # uniform over the other classes
+    return other, np.ones(len(current))
+
+
+def reached(kind: str, before: np.ndarray, after: np.ndarray, target: np.ndarray) -> np.ndarray:
+    if kind == "ordinal":  # moved at least one step the right way
+        return np.where(target > before, after > before, after < before)
+    return after == target
+
+
+def main() -> int:
+    args = parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    torch.set_grad_enabled(False)
+    from generator.errors import UserError
+    from generator.interface import map_latents, render, sample_z
+    from generator.loading import load_generator
+
+    try:
+        from generator.synthetic.oracle import load_oracle
+        from labeler.dataset import load_run_dataset
+        from labeler.runs import create_run
+        from labeler.schema import default_schema
+        from labeler.simulation import SimulatedAnnotator, label_run
+
+        gen = load_generator(args.generator, args.device)
+        oracle = load_oracle(args.device)
+    except (ModuleNotFoundError, UserError) as e:
+        print(f"cannot run the directions benchmark: {e}", file=sys.stderr)
+        return 1
+    from directions.conditional import conditional_direction
+    from directions.edit import edit, offset
+    from directions.fit import DirectionFitter, TooFewLabels, fit_direction_set
+    from directions.mutation import LatentStats
+
+    t_start = time.time()
+    schema = default_schema()
+    names = {a.name: list(a.options) for a in schema.attributes}
+    kinds = {a.name: a.kind for a in schema.attributes}
+    rates = [float(r) for r in args.error_rates.split(",")]
+    print(f"generator {gen.generator_id}, oracle {oracle.meta.get('accuracy', '')}")
+
+    # 1. a labeled run through the real store
+    with tempfile.TemporaryDirectory(prefix="bench-directions-") as tmp:
+        db = f"sqlite:///{Path(tmp) / 'labels.sqlite'}"
+        t0 = time.time()
+        run_id = create_run(db, gen, n=args.n_labels, seed=args.seed, truncation_psi=args.truncation,
+                            schema=schema, k=args.k, workspace=tmp, progress=True)
+        data = load_run_dataset(db, run_id)
+        read = oracle.predict(data.load_images())
+        truth = {int(item): {a: names[a][read[a][i]] for a in names} for i, item in enumerate(data.item_ids)}
+        annotators = [SimulatedAnnotator(f"sim{i}-{r:g}", error_rate=r, seed=i) for i, r in enumerate(rates)]
+        n_submitted = label_run(db, run_id, truth, annotators, k=args.k)
+        data = load_run_dataset(db, run_id, aggregation=args.aggregation)
+        t_label = time.time() - t0
+    print(f"\nlabeled run: {args.n_labels} faces x k={args.k} = {n_submitted} labels from annotators with error "
+          f"rates {rates} in {t_label:.0f} s ({args.aggregation} aggregation)")
+    agg_rows = []
+    for a in names:
+        col = data.labels[a]
+        known = col.notna().to_numpy()
+        true = np.array([names[a][read[a][i]] for i in range(len(col))])
+        agg_rows.append({"attribute": a, "aggregated": int(known.sum()),
+                         "agree with oracle": float(np.mean(col.to_numpy()[known] == true[known]))})
+    print("\n### Aggregated labels vs the oracle's reading\n")
+    print(table(agg_rows))
+
+    # 2. directions: plain and conditional
+    t0 = time.time()
+    result = fit_direction_set(data.w, data.labels, schema.attributes, generator_id=gen.generator_id, space="w")
+    dset = result.direction_set
+    fitted = [a for a in names if a in dset.entries]
+    for a in fitted:
+        others = [dset.entries[o] for o in fitted if o != a]
+        dset.add(conditional_direction(dset.entries[a], others, data.w, data.labels[a].tolist()))
+    t_fit = time.time() - t0
+    print(f"\n### Directions fitted on {args.n_labels} faces in W ({t_fit:.1f} s, conditional: orthogonal to all "
+          f"other attributes)\n")
+    fit_rows = []
+    for a in fitted:
+        m = dset.entries[a].metrics
+        fit_rows.append({"attribute": a, "kind": kinds[a], "labels": m["n_labels"], "LDA CV acc": m["cv_accuracy"],
+                         "majority baseline": m["baseline_accuracy"], "LDA balanced acc": m["cv_balanced_accuracy"], "SVM CV acc": m["svm_cv_accuracy"],
+                         "cos(LDA, SVM)": m["svm_cosine"] if m["svm_cosine"] is not None else None,
+                         "cos(plain, cond)": float(np.mean(dset.entries[f"{a}|" + "+".join(o for o in fitted if o != a)].metrics["cosine_to_plain"]))})
+    print(table(fit_rows))
+    for a, why in result.refused.items():
+        print(f"- not fitted: {why}")
+
+    # 3. flips and side effects on fresh faces
+    t0 = time.time()
+    rng = np.random.default_rng(1)
+    w = map_latents(gen, sample_z(args.n_eval, args.eval_seed, gen.z_dim), args.truncation)
+
+    def read_w(codes: np.ndarray) -> dict[str, np.ndarray]:
+        return oracle.predict(render(gen, codes, batch_size=64))
+
+    before = read_w(w)
+    stats = LatentStats.from_samples(data.w)
+    u = stats.random_directions(len(w), rng)
+    rand = read_w(w + args.distance * stats.std_along(u)[:, None] * u)
+    chance = {a: float(np.mean(rand[a] != before[a])) for a in names}
+
+    def side_effect(after: dict, a: str) -> tuple[float, str]:
+        changes = {b: float(np.mean(after[b] != before[b])) for b in names if b != a}
+        worst = max(changes, key=changes.get)
+        return float(np.mean(list(changes.values()))), f"{worst} {changes[worst]:.2f}"
+
+    flip_rows = []
+    for a in fitted:
+        kind, n_cls = kinds[a], len(names[a])
+        target, sign = targets_for(kind, before[a], n_cls, rng)
+        row = {"attribute": a}
+        for label, entry in (("plain", dset.entries[a]),
+                             ("cond", dset.entries[f"{a}|" + "+".join(o for o in fitted if o != a)])):
+            if kind == "categorical":
+                off = np.stack([offset(entry, int(t), args.distance) for t in target])
+            else:
+                off = sign[:, None] * offset(entry, 0, args.distance)[None]
+            after = read_w(w + off)
+            row[f"flip {label}"] = float(np.mean(reached(kind, before[a], after[a], target)))
+            row[f"side {label}"], row[f"worst side {label}"] = side_effect(after, a)
+        onto = np.empty_like(w)
+        for t in np.unique(target):
+            sel = target == t
+            onto[sel] = edit(w[sel], dset, {a: names[a][t]})
+        after = read_w(onto)
+        row["flip onto class"] = float(np.mean(reached(kind, before[a], after[a], target)))
+        row["side onto class"] = side_effect(after, a)[0]
+        row["chance change"] = chance[a]
+        flip_rows.append(row)
+    t_eval = time.time() - t0
+    print(f"\n### Moves of {args.distance:g} units on {args.n_eval} fresh faces, read by the oracle ({t_eval:.0f} s)\n")
+    print("flip: share reaching the target class; side: share of (face, other attribute) pairs whose reading "
+          "changed; chance change: how often this attribute's reading changes under a random move of the "
+          f"same length (mean over attributes: {np.mean(list(chance.values())):.3f})\n")
+    print(table(flip_rows))
+    means = {k: float(np.mean([r[k] for r in flip_rows])) for k in flip_rows[0] if k != "attribute" and not k.startswith("worst")}
+    print("\nmeans: " + ", ".join(f"{k} {v:.3f}" for k, v in means.items()))
+
+    # 4. CV accuracy against the number of labels
+    t0 = time.time()
+    counts = [n for n in (int(c) for c in args.curve.split(",")) if n <= len(data.w)]
+    curve = {a: [] for a in names}
+    balanced = {a: [] for a in names}
+    for n in counts:
+        for a in names:
+            fitter = DirectionFitter(kind=kinds[a], classes=names[a], attribute=a, compare_svm=False, min_per_class=5)
+            try:
+                fitter.fit(data.w[:n], data.labels[a].tolist()[:n])
+                curve[a].append(fitter.cv_accuracy_)
+                balanced[a].append(fitter.cv_balanced_accuracy_)
+            except TooFewLabels:
+                curve[a].append(float("nan"))
+                balanced[a].append(float("nan"))
+    print(f"\n### LDA CV accuracy (balanced accuracy) against the number of labels ({time.time() - t0:.1f} s; "
+          "– = a class had < 5 labels)\n")
+    print(table([{"attribute": a, **{f"n={n}": (f"{v:.3f} ({b:.3f})" if np.isfinite(v) else None)
+                                     for n, v, b in zip(counts, curve[a], balanced[a])}} for a in names]))
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharex=True)
+        for ax, values, title in ((axes[0], curve, "accuracy"), (axes[1], balanced, "balanced accuracy (chance = 1/C)")):
+            for a in names:
+                ax.plot(counts, values[a], marker="o", label=a)
+            ax.set_xscale("log")
+            ax.set_xticks(counts, [str(c) for c in counts])
+            ax.set_xlabel("labeled faces")
+            ax.set_title(f"5-fold CV {title}", fontsize=10)
+            ax.grid(alpha=0.3)
+        axes[0].legend(fontsize=7, ncol=2)
+        fig.suptitle(f"LDA directions in W: {args.aggregation} labels from annotators with error rates {rates}; "
+                     f"generator {gen.generator_id}", fontsize=8)
+        fig.tight_layout()
+        Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(args.plot, dpi=110)
+        print(f"\nwrote {args.plot}")
+    print(f"total {time.time() - t_start:.0f} s (threads {args.threads})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,311 @@
+"""Directions from labels: scikit-learn's LinearDiscriminantAnalysis on latents, one attribute at a time.
+
+`DirectionFitter(kind=..., classes=...).fit(latents, labels)` follows scikit-learn: parameters in
+the constructor, no work there, learned state ending with `_`, `fit` returns self.
+
+* binary: the LDA normal Σ⁻¹(μ₊ − μ₋) as a unit vector oriented from classes[0] to classes[1];
+* ordinal: the first discriminant, oriented so the class means increase with the option order;
+* categorical: the discriminant subspace (orthonormalised) and one "towards <class>" vector per
+  class (from the mean of all faces to the class centroid inside the subspace).
+
+Latents have ~100s of dimensions and ~1000 labels, so the within-class covariance is shrunk
+(Ledoit–Wolf, `shrinkage="auto"`). Units are those of `directions.io`: one unit is one standard
+deviation of the fit latents' projections onto the vector, 0 is their mean.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import StratifiedKFold, cross_val_score, cross_validate
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import LinearSVC
+from threadpoolctl import threadpool_limits
+
+from generator.errors import UserError
+
+from .io import Direction, DirectionSet, schema_to_dict
+
+FIT_KINDS = ("binary", "ordinal", "categorical")
+
+
+class TooFewLabels(UserError):
+    """An attribute whose classes do not have enough labels to fit and cross-validate."""
+
+
+@dataclass
+class AttributeSpec:
+    """What the fitter needs to know about an attribute (a labeler schema Attribute fits too)."""
+
+    name: str
+    kind: str
+    options: list[str]
+
+
+def measure_units(vectors: np.ndarray, latents: np.ndarray, y: np.ndarray, n_classes: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Slider units of unit vectors [K, D] on latents [N, D] with class indices y [N].
+
+    Returns scales [K] (std of the projections: the latent length of one unit), origins [K]
+    (mean projection: the 0 of the slider) and class_positions [K, C] (class means, in units;
+    NaN for a class without samples).
+    """
+    proj = latents @ vectors.T  # [N, K]
+    origins = proj.mean(0)
+    scales = proj.std(0)
+    scales = np.where(scales > 0, scales, 1.0)
+    positions = np.full((len(vectors), n_classes), np.nan)
+    for c in range(n_classes):
+        if np.any(y == c):
+            positions[:, c] = (proj[y == c].mean(0) - origins) / scales
+    return scales, origins, positions
+
+
+def orthonormal_rows(m: np.ndarray) -> np.ndarray:
+    """Rows [r, D] -> orthonormal rows spanning the same space (QR), signs kept close to the input."""
+    q, r = np.linalg.qr(m.T)
+    q = q * np.sign(np.where(np.diag(r) == 0, 1, np.diag(r)))
+    return q.T
+
+
+def clean_labels(labels: Sequence) -> np.ndarray:
+    """Labels as an object array of str, with None for missing (None, NaN, pd.NA, '')."""
+    out = np.empty(len(labels), dtype=object)
+    for i, v in enumerate(labels):
+        out[i] = None if (v is None or (not isinstance(v, str) and pd.isna(v)) or v == "") else str(v)
+    return out
+
+
+class DirectionFitter:
+    """Fit one attribute's direction(s) from latents [N, D] and labels [N] (option names; None = unlabeled).
+
+    Parameters: kind ("binary" | "ordinal" | "categorical"); classes (ordered option names; binary:
+    [negative, positive]; default: sorted labels); shrinkage (LDA shrinkage: "auto" = Ledoit–Wolf,
+    a float in [0, 1], or None); cv (folds for the cross-validated accuracy); min_per_class (fewer
+    labels in any class refuses the fit with `TooFewLabels`); compare_svm (also fit a linear SVM,
+    InterFaceGAN's method, and report its CV accuracy and, for binary, its cosine to the LDA vector).
+
+    Learned: classes_, label_counts_, n_labels_, vectors_ [K, D], names_, scales_, origins_,
+    class_positions_ [K, C], basis_ [r, D] (the discriminant subspace, orthonormal rows),
+    class_centroids_ [C, r], cv_accuracy_, cv_accuracy_std_, cv_balanced_accuracy_ (mean per-class
+    recall; chance = 1 / n_classes), baseline_accuracy_ (always guessing the largest class),
+    monotonic_ (ordinal), svm_cv_accuracy_, svm_vector_ (binary), svm_cosine_ (binary), lda_.
+    """
+
+    def __init__(self, kind: str = "binary", classes: Sequence[str] | None = None, attribute: str = "attribute",
+                 shrinkage: float | str | None = "auto", cv: int = 5, min_per_class: int = 10,
+                 compare_svm: bool = True, svm_c: float = 0.1, random_state: int = 0, blas_threads: int | None = 1):
+        self.kind = kind
+        self.classes = classes
+        self.attribute = attribute
+        self.shrinkage = shrinkage
+        self.cv = cv
+        self.min_per_class = min_per_class
+        self.compare_svm = compare_svm
+        self.svm_c = svm_c
+        self.random_state = random_state
+        self.blas_threads = blas_threads
+
+    # -- fitting -----------------------------------------------------------------------------
+    def _prepare(self, latents, labels) -> tuple[np.ndarray, np.ndarray]:
+        if self.kind not in FIT_KINDS:
+            raise ValueError(f"kind must be one of {FIT_KINDS}, not {self.kind!r}")
+        x = np.asarray(latents, np.float64)
+        labels = clean_labels(list(labels))
+        if x.ndim != 2 or len(x) != len(labels):
+            raise ValueError(f"latents must be [N, D] with one label per row; got {x.shape} and {len(labels)} labels")
+        keep = np.array([v is not None for v in labels], bool)
+        x, labels = x[keep], labels[keep]
+        classes = list(self.classes) if self.classes is not None else sorted(set(labels))
+        unknown = sorted(set(labels) - set(classes))
+        if unknown:
+            raise UserError(f"{self.attribute}: labels {unknown} are not options of this attribute ({classes})")
+        if self.kind == "binary" and len(classes) != 2:
+            raise UserError(f"{self.attribute}: a binary attribute needs exactly 2 options, got {classes}")
+        if len(classes) < 2:
+            raise UserError(f"{self.attribute}: need at least 2 classes to find a direction, got {classes}")
+        self.classes_ = classes
+        y = np.array([classes.index(v) for v in labels], int)
+        self.label_counts_ = {c: int(np.sum(y == i)) for i, c in enumerate(classes)}
+        self.n_labels_ = int(len(y))
+        short = {c: n for c, n in self.label_counts_.items() if n < self.min_per_class}
+        if short:
+            listed = ", ".join(f"'{c}' has {n}" for c, n in short.items())
+            raise TooFewLabels(f"{self.attribute}: too few labels to fit ({listed}; need at least "
+                               f"{self.min_per_class} per class); label more faces or lower --min-per-class")
+        return x, y
+
+    def _lda(self) -> LinearDiscriminantAnalysis:
+        if self.shrinkage is None:
+            return LinearDiscriminantAnalysis(solver="svd")
+        return LinearDiscriminantAnalysis(solver="eigen", shrinkage=self.shrinkage)
+
+    def fit(self, latents: np.ndarray, labels: Sequence) -> "DirectionFitter":
+        # the matrices are small (D x D, D ~ 100s): several BLAS threads only fight each other and
+        # any other process (measured: 1 thread is 10x faster than 2 on a busy 2-core machine)
+        with threadpool_limits(limits=self.blas_threads, user_api="blas"):
+            return self._fit(latents, labels)
+
+    def _fit(self, latents: np.ndarray, labels: Sequence) -> "DirectionFitter":
+        x, y = self._prepare(latents, labels)
+        n_classes = len(self.classes_)
+        lda = self._lda().fit(x, y)
+        self.lda_ = lda
+        if self.kind == "binary":
+            v = lda.coef_[0] / np.linalg.norm(lda.coef_[0])  # positive side = class 1
+            vectors, names = v[None], [self.attribute]
+            self.basis_ = vectors.copy()
+        else:
+            r = min(n_classes - 1, x.shape[1])
+            self.basis_ = orthonormal_rows(lda.scalings_[:, :r].T)  # [r, D]
+            if self.kind == "ordinal":
+                v = self.basis_[0]
+                vectors, names = v[None], [self.attribute]
+            else:
+                centroids = np.stack([x[y == c].mean(0) for c in range(n_classes)]) @ self.basis_.T  # [C, r]
+                towards = (centroids - (x.mean(0) @ self.basis_.T)) @ self.basis_  # [C, D]
+                vectors = towards / np.linalg.norm(towards, axis=1, keepdims=True)
+                names = [f"{self.attribute}:{c}" for c in self.classes_]
+        scales, origins, positions = measure_units(vectors, x, y, n_classes)
+        if self.kind in ("binary", "ordinal"):
+            # orient negative -> positive / up the option order (slope of class positions vs index)
+            idx = np.arange(n_classes) - (n_classes - 1) / 2
+            if np.nansum(idx * positions[0]) < 0:
+                vectors, origins, positions = -vectors, -origins, -positions
+            self.basis_ = vectors.copy()
+        self.monotonic_ = bool(np.all(np.diff(positions[0]) > 0)) if self.kind != "categorical" else None
+        self.vectors_, self.names_ = vectors, names
+        self.scales_, self.origins_, self.class_positions_ = scales, origins, positions
+        self.class_centroids_ = np.stack([x[y == c].mean(0) for c in range(n_classes)]) @ self.basis_.T
+        self._cross_validate(x, y)
+        return self
+
+    def _cross_validate(self, x: np.ndarray, y: np.ndarray) -> None:
+        folds = StratifiedKFold(n_splits=min(self.cv, min(self.label_counts_.values())), shuffle=True,
+                                random_state=self.random_state)
+        scores = cross_validate(self._lda(), x, y, cv=folds, scoring=("accuracy", "balanced_accuracy"))
+        self.cv_accuracy_ = float(scores["test_accuracy"].mean())
+        self.cv_accuracy_std_ = float(scores["test_accuracy"].std())
+        self.cv_balanced_accuracy_ = float(scores["test_balanced_accuracy"].mean())  # chance: 1 / n_classes
+        self.baseline_accuracy_ = max(self.label_counts_.values()) / self.n_labels_
+        self.svm_cv_accuracy_ = self.svm_cosine_ = self.svm_vector_ = None
+        if not self.compare_svm:
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            svm = make_pipeline(StandardScaler(), LinearSVC(C=self.svm_c, max_iter=5000))
+            self.svm_cv_accuracy_ = float(cross_val_score(svm, x, y, cv=folds).mean())
+            if self.kind == "binary":
+                svm.fit(x, y)
+                scaler, lin = svm[0], svm[-1]
+                normal = lin.coef_[0] / scaler.scale_  # back to raw latent coordinates
+                self.svm_vector_ = normal / np.linalg.norm(normal)
+                self.svm_cosine_ = float(self.svm_vector_ @ self.vectors_[0])
+
+    # -- results -----------------------------------------------------------------------------
+    def metrics(self) -> dict:
+        return {
+            "n_labels": self.n_labels_, "label_counts": self.label_counts_,
+            "class_balance": {c: round(n / self.n_labels_, 4) for c, n in self.label_counts_.items()},
+            "cv_accuracy": self.cv_accuracy_, "cv_accuracy_std": self.cv_accuracy_std_,
+            "cv_balanced_accuracy": self.cv_balanced_accuracy_,
+            "baseline_accuracy": self.baseline_accuracy_, "svm_cv_accuracy": self.svm_cv_accuracy_,
+            "svm_cosine": self.svm_cosine_, "monotonic": self.monotonic_,
+            "shrinkage": self.shrinkage, "cv_folds": self.cv, "method": "lda",
+        }
+
+    def to_direction(self, name: str | None = None) -> Direction:
+        """The fitted state as a direction-set entry."""
+        return Direction(
+            name=name or self.attribute, attribute=self.attribute, kind=self.kind, classes=list(self.classes_),
+            names=list(self.names_), vectors=self.vectors_, scales=self.scales_, origins=self.origins_,
+            class_positions=self.class_positions_,
+            basis=self.basis_ if self.kind == "categorical" else None,
+            class_centroids=self.class_centroids_ if self.kind == "categorical" else None,
+            metrics=self.metrics())
+
+
+@dataclass
+class FitResult:
+    direction_set: DirectionSet
+    refused: dict[str, str] = field(default_factory=dict)  # attribute -> reason
+
+    def table(self) -> pd.DataFrame:
+        rows = self.direction_set.summary()
+        rows += [{"name": a, "kind": "refused", "class_positions": why} for a, why in self.refused.items()]
+        return pd.DataFrame(rows)
+
+
+def fit_direction_set(latents: np.ndarray, labels: pd.DataFrame, attributes: Sequence, *, generator_id: str,
+                      space: str = "w", conditions: dict[str, Sequence[str]] | None = None, schema=None,
+                      source: dict | None = None, progress: bool = False, **fitter_kwargs) -> FitResult:
+    """Fit every attribute (objects with name, kind, options) that has enough labels.
+
+    `conditions` maps an attribute to the attributes it must not change: each adds an entry
+    "<attr>|<other>+<other>" whose vectors are orthogonal to those attributes' directions
+    (see directions.conditional). Attributes with too few labels are listed in `refused`.
+    """
+    from .conditional import conditional_direction
+
+    dset = DirectionSet(generator_id=generator_id, space=space, dim=int(np.asarray(latents).shape[1]),
+                        schema=schema_to_dict(schema), source=dict(source or {}))
+    refused: dict[str, str] = {}
+    todo = list(attributes)
+    if progress:
+        from tqdm import tqdm
+        todo = tqdm(todo, desc="fit", unit="attribute")
+    for attr in todo:
+        if attr.name not in labels.columns:
+            refused[attr.name] = "no labels column"
+            continue
+        fitter = DirectionFitter(kind=attr.kind, classes=list(attr.options), attribute=attr.name, **fitter_kwargs)
+        try:
+            fitter.fit(latents, labels[attr.name].tolist())
+        except TooFewLabels as e:
+            refused[attr.name] = str(e)
+            continue
+        dset.add(fitter.to_direction())
+    for name, others in (conditions or {}).items():
+        if name not in dset.entries:
+            refused[f"{name}|{'+'.join(others)}"] = f"{name} was not fitted"
+            continue
+        missing = [o for o in others if o not in dset.entries]
+        if missing:
+            raise UserError(f"cannot condition {name} on {', '.join(missing)}: not fitted in this set")
+        attr = next(a for a in attributes if a.name == name)
+        dset.add(conditional_direction(dset.entries[name], [dset.entries[o] for o in others],
+                                       latents, labels[attr.name].tolist()))
+    if not dset.entries:
+        raise TooFewLabels("no attribute could be fitted: " + "; ".join(refused.values()))
+    return FitResult(dset, refused)
+
+
+def fit_run(db_url: str, run_id: int, *, space: str = "w", attributes: Sequence[str] | None = None,
+            aggregation: str = "majority", conditions: dict[str, Sequence[str]] | None = None,
+            progress: bool = False, **fitter_kwargs) -> FitResult:
+    """Fit directions on a labeling run's aggregated labels (labeler.dataset.load_run_dataset)."""
+    from labeler.dataset import load_run_dataset
+
+    data = load_run_dataset(db_url, run_id, aggregation=aggregation)
+    chosen = data.schema.attributes
+    if attributes:
+        known = {a.name for a in chosen}
+        unknown = [a for a in attributes if a not in known]
+        if unknown:
+            raise UserError(f"run {run_id}'s schema has no attribute {', '.join(unknown)}; it has {', '.join(sorted(known))}")
+        chosen = [a for a in chosen if a.name in attributes]
+    latents = {"w": data.w, "z": data.z}.get(space)
+    if latents is None:
+        raise UserError(f"latent space must be 'w' or 'z', not {space!r}")
+    source = {"run_id": int(data.run_id), "aggregation": aggregation, "seed": int(data.seed),
+              "truncation_psi": float(data.truncation_psi), "n_items": int(len(latents))}
+    return fit_direction_set(latents, data.labels, chosen, generator_id=data.generator_id, space=space,
+                             conditions=conditions, schema=data.schema, source=source, progress=progress,
+                             **fitter_kwargs)

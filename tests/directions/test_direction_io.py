@@ -1,0 +1,97 @@
+"""Direction files: self-describing, round-trip exactly, refuse other generators and foreign files."""
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+from directions_helpers import gaussian_classes
+
+from directions.fit import DirectionFitter
+from directions.io import FORMAT_VERSION, DirectionSet, load_direction_set, save_direction_set
+from generator.errors import UserError
+
+
+@pytest.fixture
+def direction_set():
+    rng = np.random.default_rng(0)
+    x, y, _ = gaussian_classes(rng.standard_normal((3, 10)) * 2, 80, labels=["black", "blonde", "red"])
+    d = DirectionSet(generator_id="sg2-64px-aaaa", space="w", schema={"name": "t", "attributes": []},
+                     source={"run_id": 3})
+    d.add(DirectionFitter(kind="categorical", classes=["black", "blonde", "red"], attribute="hair_color").fit(x, y).to_direction())
+    yb = ["yes" if v == "red" else "no" for v in y]
+    d.add(DirectionFitter(kind="binary", classes=["no", "yes"], attribute="redness", compare_svm=False).fit(x, yb).to_direction())
+    return d
+
+
+def test_round_trip_keeps_every_array_and_field(tmp_path, direction_set):
+    path = save_direction_set(tmp_path / "set.npz", direction_set)
+    back = load_direction_set(path, generator_id="sg2-64px-aaaa")
+    assert back.generator_id == "sg2-64px-aaaa" and back.space == "w" and back.dim == 10
+    assert back.source == {"run_id": 3} and back.created == direction_set.created
+    assert list(back.entries) == ["hair_color", "redness"]
+    for name, d in direction_set.entries.items():
+        b = back.entries[name]
+        assert b.kind == d.kind and b.classes == d.classes and b.names == d.names
+        assert np.allclose(b.vectors, d.vectors, atol=1e-6)
+        assert np.allclose(b.scales, d.scales) and np.allclose(b.class_positions, d.class_positions)
+        assert b.metrics["label_counts"] == d.metrics["label_counts"]
+        assert b.metrics["cv_accuracy"] == d.metrics["cv_accuracy"]
+    assert np.allclose(back.entries["hair_color"].basis, direction_set.entries["hair_color"].basis, atol=1e-6)
+
+
+def test_metadata_is_readable_json_with_version_and_generator(tmp_path, direction_set):
+    path = save_direction_set(tmp_path / "set.npz", direction_set)
+    with zipfile.ZipFile(path) as z:
+        meta = json.loads(np.load(z.open("meta.npy")).item())
+    assert meta["format_version"] == FORMAT_VERSION and meta["generator_id"] == "sg2-64px-aaaa"
+    entry = meta["entries"][1]
+    assert entry["kind"] == "binary" and entry["classes"] == ["no", "yes"]
+    assert set(entry["metrics"]["label_counts"]) == {"no", "yes"}
+    assert len(entry["class_positions"][0]) == 2
+
+
+def test_a_mismatched_generator_is_refused_with_both_ids(tmp_path, direction_set):
+    path = save_direction_set(tmp_path / "set.npz", direction_set)
+    with pytest.raises(UserError, match="sg2-64px-aaaa.*sg2-64px-bbbb.*--generator"):
+        load_direction_set(path, generator_id="sg2-64px-bbbb")
+    assert load_direction_set(path).generator_id == "sg2-64px-aaaa"  # no id given: no check
+
+
+def test_foreign_damaged_and_newer_files_give_clear_errors(tmp_path, direction_set):
+    with pytest.raises(UserError, match="does not exist"):
+        load_direction_set(tmp_path / "missing.npz")
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a zip at all")
+    with pytest.raises(UserError, match="not a latentlab direction set"):
+        load_direction_set(junk)
+    pickled = tmp_path / "pickled.npz"
+    np.savez(pickled, meta=np.array([{"format": "latentlab-directions"}], dtype=object))
+    with pytest.raises(UserError, match="not a latentlab direction set"):
+        load_direction_set(pickled)  # object arrays need pickle: refused, never executed
+    path = save_direction_set(tmp_path / "set.npz", direction_set)
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(str(arrays.pop("meta")))
+    meta["format_version"] = FORMAT_VERSION + 1
+    np.savez(tmp_path / "newer.npz", meta=np.array(json.dumps(meta)), **arrays)
+    with pytest.raises(UserError, match="newer latentlab"):
+        load_direction_set(tmp_path / "newer.npz")
+    del arrays["e0_vectors"]
+    meta["format_version"] = FORMAT_VERSION
+    np.savez(tmp_path / "broken.npz", meta=np.array(json.dumps(meta)), **arrays)
+    with pytest.raises(UserError, match="damaged"):
+        load_direction_set(tmp_path / "broken.npz")
+
+
+def test_a_failed_save_leaves_the_old_file_intact(tmp_path, direction_set, monkeypatch):
+    path = save_direction_set(tmp_path / "set.npz", direction_set)
+    before = path.read_bytes()
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", boom)
+    with pytest.raises(OSError):
+        save_direction_set(path, direction_set)
+    assert path.read_bytes() == before

@@ -1,0 +1,113 @@
+"""The direction tabs in a real browser (Debian's chromium via playwright): fit, edit, explore, animate."""
+
+import re
+import socket
+
+import numpy as np
+import pytest
+
+from directions.animate import read_animation
+from directions.io import load_direction_set
+
+playwright = pytest.importorskip("playwright.sync_api")
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TIMEOUT = 60_000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app(labeled_run, tmp_path_factory):
+    import gradio as gr
+    import torch
+
+    from directions.ui import build_tabs
+    from labeler.context import AppContext
+    from labeler.dataset import load_run_dataset
+
+    workspace = tmp_path_factory.mktemp("ui-workspace")
+    schema = load_run_dataset(labeled_run["db"], labeled_run["run"]).schema
+    ctx = AppContext(generator=labeled_run["gen"], generator_path=None, device=torch.device("cpu"),
+                     workspace=workspace, db_url=labeled_run["db"], schema=schema)
+    with gr.Blocks() as demo:
+        with gr.Tabs():
+            build_tabs(ctx)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{port}/", workspace
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def page(app):
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists("/usr/bin/chromium"):
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing at /usr/bin/chromium (apt-get install chromium)")
+        pytest.skip("no /usr/bin/chromium")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.set_default_timeout(TIMEOUT)
+        page.goto(app[0])
+        yield page
+        browser.close()
+
+
+def test_fit_edit_explore_animate_in_the_browser(app, page):
+    url, workspace = app
+    # Fit: choose the run, ask for a conditional direction, read the results table
+    page.click("#fit-run input")
+    page.get_by_role("option", name=re.compile("tiny")).click()
+    page.get_by_label("Conditional directions").fill("age: blush")
+    page.fill("#fit-name textarea, #fit-name input", "uitest")
+    page.click("#fit-button")
+    page.wait_for_function("document.querySelector('#fit-status').innerText.includes('Saved')")
+    table = page.inner_text("#fit-table")
+    assert "age|blush" in table and "blush" in table
+    dset = load_direction_set(workspace / "directions" / "uitest.npz")
+    assert list(dset.entries) == ["blush", "age", "hair", "age|blush"]
+
+    # Edit: the new set is selected, its sliders carry the class positions, moving one re-renders
+    page.get_by_role("tab", name="Edit").click()
+    page.wait_for_selector("#edit-slider-0", state="visible")
+    assert "blush" in page.inner_text("#edit-slider-0") and "yes" in page.inner_text("#edit-slider-0")
+    page.wait_for_selector("#edit-after img")
+    src = page.get_attribute("#edit-after img", "src")
+    box = page.locator("#edit-slider-0 input[type=number]")
+    box.fill("3")
+    box.blur()  # a typed value is released on blur, like letting go of the handle
+    page.wait_for_function(f"document.querySelector('#edit-after img').src !== {src!r}")
+
+    # Explore: start, pick tile 2, save the pick under a name
+    page.get_by_role("tab", name="Explore").click()
+    page.click("#explore-start")
+    page.wait_for_function("document.querySelectorAll('#explore-grid img').length >= 8")
+    page.locator("#explore-grid button:has(img)").nth(2).click()
+    page.wait_for_function("document.querySelector('#explore-status').innerText.includes('Round 1')")
+    page.fill("#explore-name textarea, #explore-name input", "cute")
+    page.click("#explore-save")
+    page.wait_for_function("document.querySelector('#explore-status').innerText.includes('Saved')")
+    explored = load_direction_set(workspace / "directions" / "explored.npz")
+    assert list(explored.entries) == ["cute"] and explored.entries["cute"].metrics["picks"] == [2]
+
+    # Animate: the set's first direction, rendered to GIF + MP4 + strip in the workspace
+    page.get_by_role("tab", name="Animate").click()
+    page.wait_for_function("document.querySelector('#animate-direction input').value !== ''")
+    page.click("#animate-button")
+    page.wait_for_selector("#animate-preview img")
+    gifs = sorted((workspace / "exports").glob("*.gif"))
+    mp4s = sorted((workspace / "exports").glob("*.mp4"))
+    assert gifs and mp4s and list((workspace / "exports").glob("*-strip.png"))
+    assert read_animation(gifs[-1]).shape[0] == 36 and read_animation(mp4s[-1]).shape[0] == 36
+    assert np.all(read_animation(gifs[-1]).shape[1:3] == (256, 256))

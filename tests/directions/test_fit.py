@@ -1,0 +1,113 @@
+"""DirectionFitter: recovers known directions, orients them, measures units, refuses thin data."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from directions_helpers import cosine, gaussian_classes
+
+from directions.fit import AttributeSpec, DirectionFitter, TooFewLabels, fit_direction_set
+
+
+def test_binary_recovers_the_bayes_normal_not_the_mean_difference():
+    rng = np.random.default_rng(1)
+    delta = rng.standard_normal(32)
+    delta *= 2.5 / np.linalg.norm(delta)
+    x, y, cov = gaussian_classes(np.stack([np.zeros(32), delta]), 2000, seed=1, labels=["no", "yes"])
+    fitter = DirectionFitter(kind="binary", classes=["no", "yes"], attribute="blush").fit(x, y)
+    truth = np.linalg.solve(cov, delta)  # Σ⁻¹Δ: the separating direction of shared-covariance classes
+    assert cosine(fitter.vectors_[0], truth) >= 0.95
+    assert cosine(delta, truth) < 0.9  # the test would catch a fitter returning the mean difference
+    assert np.isclose(np.linalg.norm(fitter.vectors_[0]), 1.0)
+    assert fitter.cv_accuracy_ > fitter.baseline_accuracy_ + 0.3
+    assert fitter.svm_cosine_ > 0.8 and fitter.svm_cv_accuracy_ > 0.8
+
+
+def test_binary_orientation_follows_the_option_order_and_units_are_projection_stds():
+    rng = np.random.default_rng(2)
+    delta = rng.standard_normal(16)
+    x, y, _ = gaussian_classes(np.stack([np.zeros(16), delta]), 300, labels=["short", "long"])
+    up = DirectionFitter(kind="binary", classes=["short", "long"], compare_svm=False).fit(x, y)
+    down = DirectionFitter(kind="binary", classes=["long", "short"], compare_svm=False).fit(x, y)
+    assert np.allclose(up.vectors_[0], -down.vectors_[0])
+    assert up.vectors_[0] @ delta > 0
+    neg, pos = up.class_positions_[0]
+    assert neg < 0 < pos
+    proj = (x @ up.vectors_[0] - up.origins_[0]) / up.scales_[0]
+    assert abs(proj.mean()) < 1e-9 and np.isclose(proj.std(), 1.0)
+    ys = np.array(y)
+    assert np.isclose(proj[ys == "long"].mean(), pos) and np.isclose(proj[ys == "short"].mean(), neg)
+
+
+def test_ordinal_direction_orders_the_classes():
+    rng = np.random.default_rng(3)
+    axis = rng.standard_normal(24)
+    axis /= np.linalg.norm(axis)
+    means = np.stack([k * 1.5 * axis for k in range(3)])
+    x, y, cov = gaussian_classes(means, 500, labels=["child", "teen", "adult"])
+    f = DirectionFitter(kind="ordinal", classes=["child", "teen", "adult"], compare_svm=False).fit(x, y)
+    assert f.monotonic_ and np.all(np.diff(f.class_positions_[0]) > 0)
+    assert cosine(f.vectors_[0], np.linalg.solve(cov, axis)) >= 0.95
+    rev = DirectionFitter(kind="ordinal", classes=["adult", "teen", "child"], compare_svm=False).fit(x, y)
+    assert np.allclose(rev.vectors_[0], -f.vectors_[0])
+
+
+def test_categorical_gives_an_orthonormal_subspace_and_one_vector_per_class():
+    rng = np.random.default_rng(4)
+    means = rng.standard_normal((4, 20)) * 1.5
+    x, y, _ = gaussian_classes(means, 300, labels=["black", "blonde", "red", "blue"])
+    f = DirectionFitter(kind="categorical", classes=["black", "blonde", "red", "blue"], attribute="hair").fit(x, y)
+    assert f.basis_.shape == (3, 20)
+    assert np.allclose(f.basis_ @ f.basis_.T, np.eye(3), atol=1e-9)
+    assert f.vectors_.shape == (4, 20) and f.names_ == ["hair:black", "hair:blonde", "hair:red", "hair:blue"]
+    # each "towards" vector puts its own class furthest along it
+    for k in range(4):
+        assert np.argmax(f.class_positions_[k]) == k
+    assert f.cv_accuracy_ > 0.9
+
+
+def test_too_few_labels_per_class_is_refused_with_the_counts():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((60, 8))
+    y = ["no"] * 55 + ["yes"] * 5
+    with pytest.raises(TooFewLabels, match=r"'yes' has 5.*at least 10"):
+        DirectionFitter(kind="binary", classes=["no", "yes"], attribute="blush").fit(x, y)
+
+
+def test_missing_labels_are_ignored_and_unknown_ones_rejected():
+    rng = np.random.default_rng(6)
+    delta = rng.standard_normal(8) * 2
+    x, y, _ = gaussian_classes(np.stack([np.zeros(8), delta]), 100, labels=["no", "yes"])
+    y = list(y)
+    y[:30] = [None] * 10 + [float("nan")] * 10 + [pd.NA] * 10
+    f = DirectionFitter(kind="binary", classes=["no", "yes"], compare_svm=False).fit(x, y)
+    assert f.n_labels_ == 170
+    y[40] = "maybe"
+    with pytest.raises(Exception, match="not options"):
+        DirectionFitter(kind="binary", classes=["no", "yes"]).fit(x, y)
+
+
+def test_fit_direction_set_fits_what_it_can_and_lists_the_rest():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((400, 12))
+    blush = np.where(x[:, 0] + 0.3 * rng.standard_normal(400) > 0, "yes", "no")
+    age = np.digitize(x[:, 1] + x[:, 2], [-0.7, 0.7])
+    labels = pd.DataFrame({"blush": blush, "age": np.array(["child", "teen", "adult"])[age],
+                           "glasses": ["no"] * 395 + ["yes"] * 5})
+    attrs = [AttributeSpec("blush", "binary", ["no", "yes"]), AttributeSpec("age", "ordinal", ["child", "teen", "adult"]),
+             AttributeSpec("glasses", "binary", ["no", "yes"])]
+    res = fit_direction_set(x, labels, attrs, generator_id="g1", conditions={"age": ["blush"]}, compare_svm=False)
+    assert list(res.direction_set.entries) == ["blush", "age", "age|blush"]
+    assert "glasses" in res.refused and "'yes' has 5" in res.refused["glasses"]
+    table = res.table()
+    assert set(table["name"]) == {"blush", "age", "age|blush", "glasses"}
+    assert table.set_index("name").loc["blush", "cv_accuracy"] > 0.85
+
+
+def test_balanced_accuracy_exposes_a_direction_that_only_guesses_the_majority():
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((600, 16))
+    y = np.where(rng.random(600) < 0.9, "no", "yes")  # labels unrelated to the latents
+    f = DirectionFitter(kind="binary", classes=["no", "yes"], compare_svm=False).fit(x, y)
+    assert f.cv_accuracy_ > 0.8 and abs(f.cv_accuracy_ - f.baseline_accuracy_) < 0.05
+    assert f.cv_balanced_accuracy_ < 0.6
+    assert f.metrics()["cv_balanced_accuracy"] == f.cv_balanced_accuracy_
