@@ -1,0 +1,55 @@
+"""A labeled run as arrays for fitting directions: latents in item order joined with aggregated labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from .aggregate import METHODS, aggregate
+from .schema import Schema
+from .store import open_store
+
+
+@dataclass
+class RunDataset:
+    """Row i of `z`, `w`, `labels`, `item_ids` (and `image_paths`) is the same face.
+
+    `labels` has one column per schema attribute: the aggregated option name, or None where
+    there is no aggregated label (no answers yet, a tie, or only "not sure").
+    """
+
+    run_id: int
+    z: np.ndarray  # [N, z_dim] float32
+    w: np.ndarray  # [N, w_dim] float32, mapped with truncation_psi
+    labels: pd.DataFrame
+    item_ids: np.ndarray  # [N] the store's item ids
+    schema: Schema
+    generator_id: str
+    truncation_psi: float
+    seed: int
+    image_paths: list[Path] = field(default_factory=list)  # the cached PNG of each row
+
+    def load_images(self) -> np.ndarray:
+        """uint8 [N, R, R, 3]: the faces annotators saw."""
+        return np.stack([np.asarray(Image.open(p).convert("RGB")) for p in self.image_paths])
+
+
+def load_run_dataset(db_url: str, run_id: int, aggregation: str = "majority") -> RunDataset:
+    """Latents and aggregated labels ("majority" or "dawid_skene") of one run, in item order."""
+    if aggregation not in METHODS:
+        raise ValueError(f"aggregation must be one of {', '.join(METHODS)}, got {aggregation!r}")
+    store = open_store(db_url)
+    run = store.get_run(run_id)
+    item_ids, z, w = store.latents(run.id)
+    frame = store.labels_frame(run.id)
+    agg = aggregate(frame, run.schema, aggregation, item_ids=item_ids)
+    labels = agg.reset_index(drop=True)
+    labels = labels.astype(object).where(pd.notna(labels), None)
+    files = store.item_table(run.id)["image_file"]
+    return RunDataset(run_id=run.id, z=z, w=w, labels=labels, item_ids=item_ids, schema=run.schema,
+                      generator_id=run.generator_id, truncation_psi=run.truncation_psi, seed=run.seed,
+                      image_paths=[run.image_dir / f for f in files])

@@ -1,0 +1,174 @@
+"""What the labeling UI and its HTTP API do, on top of the store: one object, no Gradio in it.
+
+Every method takes plain values and returns plain values, so the Label tab, the API endpoints
+and the tests call the same code. Errors a person can fix are `UserError`s.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from generator.errors import UserError
+
+from .aggregate import annotator_agreement, class_balance, krippendorff_alpha
+from .export import export_labels
+from .store import LEASE_SECONDS, Assignment, Progress, RunInfo, check_annotator_name, open_store
+
+AGREEMENT_TTL_S = 15.0  # the label page's "agreement so far" is recomputed at most this often per run
+ANNOTATOR_AUTH = ("name", "gradio")
+
+
+@dataclass
+class LabelerOptions:
+    """How `latentlab serve` runs the labeling side of the app."""
+
+    run_id: int | None = None  # the run shown first (None: the newest one with the app's schema)
+    annotator_auth: str = "name"  # "name": people type their name; "gradio": Gradio's login page
+    admin_password: str | None = None  # None: the admin view is off
+    lease_s: float = LEASE_SECONDS
+
+    def __post_init__(self) -> None:
+        if self.annotator_auth not in ANNOTATOR_AUTH:
+            raise UserError(f"--annotator-auth must be one of {', '.join(ANNOTATOR_AUTH)}, got {self.annotator_auth!r}")
+        if self.admin_password is not None and len(self.admin_password) < 6:
+            raise UserError("the admin password must have at least 6 characters")
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """What the label page shows: the assignment (None when the annotator is done) and the progress."""
+
+    run: RunInfo
+    assignment: Assignment | None
+    progress: Progress
+    agreement: float  # mean Krippendorff alpha over attributes; nan until it can be computed
+    message: str = ""
+
+
+class LabelService:
+    def __init__(self, db_url: str, options: LabelerOptions | None = None, schema_json: str | None = None):
+        self.db_url = db_url
+        self.store = open_store(db_url)
+        self.options = options or LabelerOptions()
+        self.schema_json = schema_json  # only runs with this schema are offered (the UI's controls fit it)
+        self._agreement: dict[int, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    # -- runs --------------------------------------------------------------------------------------
+
+    def runs(self) -> list[RunInfo]:
+        return [r for r in self.store.list_runs()
+                if self.schema_json is None or r.schema.to_json() == self.schema_json]
+
+    def default_run_id(self) -> int | None:
+        if self.options.run_id is not None:
+            return self.options.run_id
+        runs = self.runs()
+        return runs[-1].id if runs else None
+
+    def run(self, run_id: object) -> RunInfo:
+        if run_id in (None, ""):
+            raise UserError("choose a run to label first")
+        run = self.store.get_run(run_id)
+        if self.schema_json is not None and run.schema.to_json() != self.schema_json:
+            raise UserError(f"run {run.id} uses schema {run.schema.name!r}, which this server does not show; "
+                            f"start `latentlab serve --run {run.id}` to label it")
+        return run
+
+    # -- labeling ----------------------------------------------------------------------------------
+
+    def agreement(self, run_id: int) -> float:
+        """Mean Krippendorff alpha of the run, recomputed at most every AGREEMENT_TTL_S by one thread
+        at a time (the others meanwhile show the previous figure)."""
+        now = time.monotonic()
+        cached = self._agreement.get(run_id)
+        if cached is not None and now - cached[0] < AGREEMENT_TTL_S:
+            return cached[1]
+        if not self._lock.acquire(blocking=cached is None):
+            return cached[1]
+        try:
+            cached = self._agreement.get(run_id)
+            if cached is not None and time.monotonic() - cached[0] < AGREEMENT_TTL_S:
+                return cached[1]
+            run = self.store.get_run(run_id)
+            alphas = krippendorff_alpha(self.store.labels_frame(run_id), run.schema)["alpha"].dropna()
+            value = float(alphas.mean()) if len(alphas) else float("nan")
+            self._agreement[run_id] = (time.monotonic(), value)
+            return value
+        finally:
+            self._lock.release()
+
+    def _view(self, run: RunInfo, annotator: str, assignment: Assignment | None, message: str = "") -> ItemView:
+        return ItemView(run, assignment, self.store.progress(run.id, annotator), self.agreement(run.id), message)
+
+    def next_item(self, annotator: str, run_id: object) -> ItemView:
+        annotator = check_annotator_name(annotator)
+        run = self.run(run_id)
+        assignment = self.store.next_item(run.id, annotator, lease_s=self.options.lease_s)
+        return self._view(run, annotator, assignment)
+
+    def submit(self, annotator: str, run_id: object, item_id: object, request_id: str, values: dict) -> ItemView:
+        """Record the answer, then serve the next item (the label is committed before that)."""
+        annotator = check_annotator_name(annotator)
+        run = self.run(run_id)
+        result, assignment = self.store.submit_and_next(run.id, annotator, item_id, values, request_id,
+                                                        lease_s=self.options.lease_s)
+        message = "Saved." if result.status == "saved" else "Already recorded (sent twice); kept once."
+        return self._view(run, annotator, assignment, message)
+
+    def skip(self, annotator: str, run_id: object, item_id: object, request_id: str) -> ItemView:
+        annotator = check_annotator_name(annotator)
+        run = self.run(run_id)
+        _, assignment = self.store.skip_and_next(run.id, annotator, item_id, request_id, lease_s=self.options.lease_s)
+        return self._view(run, annotator, assignment, "Skipped; you will not see this face again.")
+
+    def undo(self, annotator: str, run_id: object) -> ItemView:
+        annotator = check_annotator_name(annotator)
+        run = self.run(run_id)
+        assignment = self.store.undo_last(run.id, annotator, lease_s=self.options.lease_s)
+        if assignment is None:
+            return self._view(run, annotator, self.store.next_item(run.id, annotator, lease_s=self.options.lease_s),
+                              "Nothing to undo yet.")
+        return self._view(run, annotator, assignment, "Undone: your last answer is back for you to change.")
+
+    def release(self, annotator: str, run_id: object) -> None:
+        """The annotator leaves: their face on screen goes back to the pool at once."""
+        self.store.release(self.run(run_id).id, check_annotator_name(annotator))
+
+    # -- admin -------------------------------------------------------------------------------------
+
+    def check_admin(self, password: object) -> None:
+        """Refuse unless `password` is the admin password (constant-time compare, a pause on failure)."""
+        expected = self.options.admin_password
+        if not expected:
+            raise UserError("the admin view is off: start the server with --admin-password or set "
+                            "LATENTLAB_ADMIN_PASSWORD")
+        if not isinstance(password, str) or not hmac.compare_digest(password.encode(), expected.encode()):
+            time.sleep(0.5)
+            raise UserError("wrong admin password; admin actions stay locked")
+
+    def admin_tables(self, run_id: object) -> dict[str, pd.DataFrame | str]:
+        run = self.store.get_run(run_id)
+        frame = self.store.labels_frame(run.id)
+        progress = self.store.progress(run.id)
+        skips = len(self.store.labels_frame(run.id, include_skips=True)) - len(frame)
+        alpha = krippendorff_alpha(frame, run.schema)
+        people = frame["annotator"].nunique() if len(frame) else 0
+        summary = (f"**Run {run.id}: {run.name}** · generator `{run.generator_id}` · seed {run.seed} · "
+                   f"ψ {run.truncation_psi:g} · k = {run.k}\n\n"
+                   f"{progress.labels} labels from {people} annotator{'' if people == 1 else 's'} "
+                   f"({skips} skips) · {progress.items_complete} of {progress.n} faces have {run.k} labels · "
+                   f"{100 * progress.fraction:.1f}% of the run's label slots filled")
+        return {"summary": summary, "agreement": alpha.round(3),
+                "annotators": annotator_agreement(frame, run.schema).round(3),
+                "balance": class_balance(frame, run.schema).round(3)}
+
+    def export(self, run_id: object, what: str, fmt: str, out_dir: Path) -> Path:
+        run = self.store.get_run(run_id)
+        return export_labels(self.db_url, run.id, out_dir, what=what, fmt=fmt)[0]

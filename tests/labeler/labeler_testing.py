@@ -1,0 +1,109 @@
+"""Helpers shared by the labeler tests: a real `latentlab serve` subprocess and its HTTP API."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def random_answer(schema, rng: np.random.Generator) -> dict[str, str]:
+    return {a.name: a.choices[rng.integers(len(a.choices))] for a in schema.attributes}
+
+
+# -- a real server ------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`latentlab serve` in a subprocess on 127.0.0.1 (the real app, the real store)."""
+
+    def __init__(self, generator_file: Path, db_url: str, workspace: Path, n: int = 30, k: int = 3,
+                 admin_password: str = "admin-secret", extra: list[str] | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.db_url = db_url
+        self.workspace = workspace
+        self.admin_password = admin_password
+        self.log = workspace.parent / f"server-{self.port}.log"
+        workspace.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "LATENTLAB_WORKSPACE": str(workspace), "GRADIO_ANALYTICS_ENABLED": "False",
+               "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+        env.pop("LATENTLAB_DB", None)
+        cmd = [sys.executable, str(REPO / "cli.py"), "serve", "--generator", str(generator_file), "--db", db_url,
+               "--port", str(self.port), "--n", str(n), "--k", str(k), "--device", "cpu",
+               "--admin-password", admin_password, *(extra or [])]
+        self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
+        self._wait()
+
+    def _wait(self, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the server exited with {self.proc.returncode}:\n{self.log.read_text()}")
+            try:
+                if httpx.get(self.url + "/", timeout=2).status_code == 200:  # the app, or its login page
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"the server did not answer within {timeout:.0f} s:\n{self.log.read_text()}")
+
+    def call(self, api_name: str, *data, client: httpx.Client | None = None, session: str | None = None,
+             every_output: bool = False):
+        """POST /gradio_api/call/<name>, then read the result; raises ApiError with the app's message.
+
+        `session` is a session hash kept per simulated person, as a browser does (Gradio sets up
+        state for every new session, which costs a few ms per call without it)."""
+        c = client or httpx
+        body = {"data": list(data), **({"session_hash": session} if session else {})}
+        r = c.post(f"{self.url}/gradio_api/call/{api_name}", json=body, timeout=120)
+        r.raise_for_status()
+        event_id = r.json()["event_id"]
+        reply = c.get(f"{self.url}/gradio_api/call/{api_name}/{event_id}", timeout=120).text
+        return parse_sse(reply, every_output)
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class ApiError(Exception):
+    pass
+
+
+def parse_sse(body: str, every_output: bool = False):
+    event = None
+    for line in body.splitlines():
+        if line.startswith("event:"):
+            event = line.split(":", 1)[1].strip()
+        elif line.startswith("data:") and event in ("complete", "error"):
+            payload = json.loads(line.split(":", 1)[1].strip())
+            if event == "error":
+                raise ApiError(payload.get("error") if isinstance(payload, dict) else payload)
+            return payload if every_output else payload[0]
+    raise ApiError(f"no result in the event stream: {body[:300]!r}")

@@ -1,0 +1,169 @@
+"""The labeling app in Debian's chromium: keyboard and mouse labeling, undo, skip, reload, admin, export.
+
+Starts the real app (`latentlab serve`, tiny generator, a temporary SQLite file) on a free port and
+drives it with playwright; checks the database and the CSV export afterwards.
+"""
+
+import io
+import os
+import re
+from pathlib import Path
+from urllib.parse import urljoin
+
+import httpx
+import pandas as pd
+import pytest
+from labeler_testing import BROWSER_ARGS
+
+from labeler.schema import UNSURE, default_schema
+from labeler.store import open_store
+
+pytestmark = pytest.mark.browser
+SCHEMA = default_schema()
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture
+def browser():
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing in CI: apt-get install -y chromium")
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        yield b
+        b.close()
+
+
+def face_idx(page) -> int:
+    return int(re.search(r"face #(\d+)", page.inner_text("#ll-caption")).group(1))
+
+
+def wait_for_new_face(page, old: int) -> int:
+    page.wait_for_function(f"() => !document.querySelector('#ll-caption').innerText.includes('face #{old} ')",
+                           timeout=20_000)
+    return face_idx(page)
+
+
+def checked(page) -> dict[str, str]:
+    return {a.name: page.eval_on_selector(f"#ll-attr-{a.name}",
+                                          "b => (b.querySelector('input:checked') || {}).value || null")
+            for a in SCHEMA.attributes}
+
+
+def answers(shift: int) -> dict[str, str]:
+    return {a.name: a.options[(i + shift) % len(a.options)] for i, a in enumerate(SCHEMA.attributes)}
+
+
+def type_answers(page, values: dict[str, str]) -> None:
+    """Press one key per attribute, top to bottom: the highlight moves on by itself."""
+    for a in SCHEMA.attributes:
+        page.keyboard.press(a.key_of(values[a.name]))
+
+
+def test_label_with_keyboard_and_mouse_undo_reload_admin_and_export(server_factory, tmp_path, browser):
+    server = server_factory(f"sqlite:///{tmp_path / 'browser.sqlite'}", n=30, k=2)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(server.url)
+    page.wait_for_selector("#ll-name textarea, #ll-name input", timeout=30_000)
+    name_box = page.locator("#ll-name textarea, #ll-name input").first
+
+    # a name with markup is refused, and nothing is stored
+    name_box.fill("<b>eve</b>")
+    page.click("#ll-start")
+    page.wait_for_function("() => document.querySelector('#ll-login-msg').innerText.includes('annotator name')")
+    assert not page.is_visible("#ll-submit")
+    assert page.locator("#ll-login-msg b").count() == 0  # shown as text, not markup
+
+    name_box.fill("alice")
+    name_box.press("Enter")
+    page.wait_for_selector("#ll-image img", timeout=20_000)
+    expected: dict[int, dict[str, str]] = {}
+
+    # 1: keyboard only
+    first = face_idx(page)
+    page.locator("body").click(position={"x": 3, "y": 3})
+    type_answers(page, answers(1))
+    assert checked(page) == answers(1)
+    page.keyboard.press("Enter")
+    expected[first] = answers(1)
+    second = wait_for_new_face(page, first)
+    assert checked(page) == {a.name: None for a in SCHEMA.attributes}  # a fresh face starts empty
+
+    # 2: keyboard with "not sure", and the arrows: skip the first attribute, come back to it at the end
+    page.keyboard.press("ArrowDown")
+    values = answers(2)
+    values["eye_color"] = UNSURE
+    for a in SCHEMA.attributes[1:]:
+        page.keyboard.press(a.key_of(values[a.name]))
+    page.keyboard.press(SCHEMA.attributes[0].key_of(values[SCHEMA.attributes[0].name]))  # back at the top
+    assert checked(page) == values
+    page.keyboard.press("Enter")
+    expected[second] = values
+    third = wait_for_new_face(page, second)
+
+    # 3: mouse only
+    for a, v in answers(3).items():
+        page.click(f"#ll-attr-{a} input[value='{v}']")
+    page.click("#ll-submit")
+    fourth = wait_for_new_face(page, third)
+
+    # undo brings face 3 back with the mouse answers; change one attribute and submit again
+    page.keyboard.press("Backspace")
+    assert wait_for_new_face(page, fourth) == third
+    page.wait_for_function("() => document.querySelectorAll('.ll-attr input:checked').length === 8")
+    assert checked(page) == answers(3)
+    changed = {**answers(3), "hair_color": "silver"}
+    page.keyboard.press(SCHEMA.attribute("hair_color").key_of("silver"))  # the highlight is at the top
+    page.keyboard.press("Enter")
+    expected[third] = changed
+    assert wait_for_new_face(page, third) == fourth  # the face that was on screen before the undo
+
+    # skip face 4 with Escape
+    page.keyboard.press("Escape")
+    fifth = wait_for_new_face(page, fourth)
+
+    # reload: the name is remembered and the same face comes back (it is reserved for alice)
+    page.reload()
+    page.wait_for_selector("#ll-image img", timeout=30_000)
+    assert face_idx(page) == fifth and page.is_hidden("#ll-name")
+    page.locator("body").click(position={"x": 3, "y": 3})
+    type_answers(page, answers(5))
+    page.keyboard.press("Enter")
+    expected[fifth] = answers(5)
+    wait_for_new_face(page, fifth)
+    assert "alice</b>: 4 labeled" in page.inner_html("#ll-progress")
+
+    # the database holds exactly what was answered
+    store = open_store(server.db_url)
+    frame = store.labels_frame(1, include_skips=True)
+    got = {r.idx: {a: getattr(r, a) for a in SCHEMA.names} for r in frame.itertuples() if r.kind == "label"}
+    assert got == expected
+    assert list(frame[frame.kind == "skip"].idx) == [fourth]
+    assert set(frame.annotator) == {"alice"}
+
+    # admin: a wrong password is refused, the right one unlocks, the CSV export matches the database
+    page.get_by_role("tab", name="Admin").click()
+    page.fill("#ll-admin-password input", "wrong-password")
+    page.click("#ll-admin-unlock")
+    page.wait_for_function("() => document.querySelector('#ll-admin-msg').innerText.includes('wrong admin password')",
+                           timeout=20_000)
+    assert not page.is_visible("#ll-admin-export")
+    page.fill("#ll-admin-password input", server.admin_password)
+    page.click("#ll-admin-unlock")
+    page.wait_for_selector("#ll-admin-export", state="visible", timeout=20_000)
+    page.wait_for_function("() => document.querySelector('#ll-admin-summary').innerText.includes('4 labels')")
+    page.click("#ll-admin-export")
+    page.wait_for_selector("#ll-admin-file a", timeout=20_000)
+    href = page.get_attribute("#ll-admin-file a", "href")
+    assert "run1_raw" in href and href.endswith(".csv")
+    page.screenshot(path=str(tmp_path / "admin.png"), full_page=True)
+    download = httpx.get(urljoin(server.url, href), timeout=30)  # what the admin's browser downloads
+    assert download.status_code == 200
+    assert download.content == (server.workspace / "exports" / "run1_raw.csv").read_bytes()
+    exported = pd.read_csv(io.BytesIO(download.content), keep_default_na=False)
+    labeled = exported[exported.kind == "label"]
+    assert {r.idx: {a: getattr(r, a) for a in SCHEMA.names} for r in labeled.itertuples()} == expected
+    assert list(exported[exported.kind == "skip"].idx) == [fourth]

@@ -1,0 +1,232 @@
+"""The running app over HTTP: 50 annotators at once, bad requests, locked admin actions, a killed server.
+
+Each test starts `latentlab serve` in a subprocess on 127.0.0.1 with a tiny generator and drives
+its own API (POST /gradio_api/call/<name>), then checks the database directly.
+"""
+
+import json
+import threading
+import time
+import uuid
+from collections import Counter
+
+import httpx
+import numpy as np
+import pytest
+from labeler_testing import ApiError, Server, random_answer
+from sqlalchemy import func, select
+
+from labeler.schema import default_schema
+from labeler.store import annotators, close_store, labels, open_store, requests
+
+SCHEMA = default_schema()
+N_ANNOTATORS = 50
+
+
+def run_load(server: Server, run_id: int, n_annotators: int = N_ANNOTATORS, seconds: float = 120.0) -> dict:
+    """Annotators label until the run needs nothing more from them; every other annotator sends their
+    first answer twice (a double submit, replaying the request id)."""
+    acked: dict[tuple[str, int], dict] = {}
+    duplicates, errors, latencies = [], [], []
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+    start = threading.Barrier(n_annotators)
+
+    def annotator(i: int) -> None:
+        name, rng, session = f"ann{i:02d}", np.random.default_rng(i), uuid.uuid4().hex
+        with httpx.Client(timeout=120) as client:
+            try:
+                start.wait()
+                item = server.call("next_item", name, run_id, client=client, session=session)["item"]
+                n = 0
+                while item is not None and time.monotonic() < deadline:
+                    values = random_answer(SCHEMA, rng)
+                    t0 = time.perf_counter()
+                    reply = server.call("submit_label", name, run_id, item["item_id"], item["token"], values,
+                                        client=client, session=session)
+                    latencies.append(time.perf_counter() - t0)
+                    assert reply["message"] == "Saved.", reply["message"]
+                    with lock:
+                        assert (name, item["item_id"]) not in acked, "served an item twice to one annotator"
+                        acked[(name, item["item_id"])] = values
+                    n += 1
+                    if n == 1 and i % 2 == 0:  # a double submit: the same request again
+                        again = server.call("submit_label", name, run_id, item["item_id"], item["token"],
+                                            random_answer(SCHEMA, rng), client=client, session=session)
+                        duplicates.append(again["message"])
+                    item = reply["item"]
+            except Exception as e:  # reported by the test
+                errors.append(f"{name}: {e!r}")
+
+    threads = [threading.Thread(target=annotator, args=(i,)) for i in range(n_annotators)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"acked": acked, "duplicates": duplicates, "errors": errors, "latencies": latencies}
+
+
+def check_store(db_url: str, run_id: int, acked: dict, k: int) -> None:
+    store = open_store(db_url)
+    frame = store.labels_frame(run_id)
+    got = {(r.annotator, r.item_id): {n: getattr(r, n) for n in SCHEMA.names} for r in frame.itertuples()}
+    assert got == acked  # nothing lost, nothing extra, the first answer kept
+    assert not frame.duplicated(["item_id", "annotator"]).any()
+    per_item = Counter(frame.item_id)
+    assert len(per_item) == store.get_run(run_id).n and set(per_item.values()) == {k}  # every item reaches k
+    close_store(db_url)
+
+
+@pytest.fixture(scope="module")
+def sqlite_server(tiny_generator_file, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("app")
+    server = Server(tiny_generator_file, f"sqlite:///{tmp / 'labels.sqlite'}", tmp / "ws", n=40, k=3)
+    yield server
+    server.stop()
+
+
+def test_unknown_options_and_markup_names_through_the_api_change_nothing(sqlite_server):
+    s = sqlite_server
+    item = s.call("next_item", "probe", 1)["item"]
+    store = open_store(s.db_url)
+
+    def counts():
+        with store.engine.connect() as conn:
+            return [conn.execute(select(func.count()).select_from(t)).scalar_one()
+                    for t in (labels, requests, annotators)]
+
+    before = counts()
+    good = random_answer(SCHEMA, np.random.default_rng(0))
+    for values, words in [({**good, "hair_color": "purple"}, "'purple' is not an option of hair_color"),
+                          ({**good, "wings": "yes"}, "unknown attribute 'wings'"),
+                          ({"hair_color": "red"}, "answer every attribute"),
+                          ("red", "must be an object")]:
+        with pytest.raises(ApiError, match=words):
+            s.call("submit_label", "probe", 1, item["item_id"], item["token"], values)
+    for name in ("<script>alert(1)</script>", "<img src=x onerror=alert(1)>", ""):
+        with pytest.raises(ApiError, match="annotator name must be"):
+            s.call("next_item", name, 1)
+    with pytest.raises(ApiError, match="there is no run 99"):
+        s.call("next_item", "probe", 99)
+    assert counts() == before
+    assert s.call("next_item", "probe", 1)["item"]["token"] == item["token"]  # still the same face
+    store.release(1, "probe")  # give the face back for the load test
+    close_store(s.db_url)
+
+
+def _queue_call(server: Server, api_name: str, data: list) -> dict:
+    """Call a UI-only (private) event the way a browser would, with a fresh session: a forged request."""
+    config = httpx.get(server.url + "/config").json()
+    fn_index = next(i for i, d in enumerate(config["dependencies"]) if d.get("api_name") == api_name)
+    session = uuid.uuid4().hex[:12]
+    dep = config["dependencies"][fn_index]
+    httpx.post(server.url + "/gradio_api/queue/join",
+               json={"data": data, "fn_index": fn_index, "session_hash": session, "event_data": None,
+                     "trigger_id": dep["targets"][0][0]}).raise_for_status()
+    with httpx.stream("GET", server.url + "/gradio_api/queue/data", params={"session_hash": session},
+                      timeout=60) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data:"):
+                msg = json.loads(line[5:])
+                if msg.get("msg") == "process_completed":
+                    return msg
+    raise AssertionError("no reply")
+
+
+def test_admin_actions_refuse_without_the_password(sqlite_server):
+    s = sqlite_server
+    # the first input is the server-side "unlocked" state: sending True must not unlock anything
+    for api_name, data in (("export", [True, 1, "raw", "csv"]), ("tables", [True, 1])):
+        reply = _queue_call(s, api_name, data)
+        assert reply["success"] is False
+        assert "admin actions need the admin password" in reply["output"]["error"]
+    assert not (s.workspace / "exports").exists()  # nothing was exported
+    with pytest.raises(ApiError, match="admin actions need the admin password"):  # the same through /call
+        s.call("export", True, 1, "raw", "csv")
+    # the Label tab's submit takes the annotator from session state, which a caller cannot set either
+    forged = s.call("submit", "mallory", {"run_id": 1, "item_id": 1, "token": "forged-token-1"},
+                    *[a.options[0] for a in SCHEMA.attributes], every_output=True)
+    assert "enter your name first" in forged[-1]
+    assert "mallory" not in set(open_store(s.db_url).labels_frame(1).annotator)
+    wrong = _queue_call(s, "unlock", ["not-the-password", 1])
+    assert wrong["success"] is True  # answered with a refusal, and the admin panel stays hidden
+    assert "wrong admin password" in wrong["output"]["data"][1]
+    assert wrong["output"]["data"][2].get("visible") is False
+
+
+def test_fifty_annotators_at_once_on_sqlite(sqlite_server):
+    result = run_load(sqlite_server, 1)
+    assert not result["errors"], result["errors"][:5]
+    assert result["duplicates"] and set(result["duplicates"]) == {"Already recorded (sent twice); kept once."}
+    check_store(sqlite_server.db_url, 1, result["acked"], k=3)
+    assert len({name for name, _ in result["acked"]}) >= 30  # the work was spread over many annotators
+
+
+@pytest.mark.postgres
+def test_fifty_annotators_at_once_on_postgresql(server_factory, pg_url):
+    server = server_factory(pg_url, n=40, k=3)
+    result = run_load(server, 1)
+    assert not result["errors"], result["errors"][:5]
+    assert result["duplicates"]
+    check_store(pg_url, 1, result["acked"], k=3)
+
+
+def test_a_killed_server_keeps_every_acknowledged_label(server_factory, tmp_path):
+    db_url = f"sqlite:///{tmp_path / 'kill.sqlite'}"
+    server = server_factory(db_url, n=300, k=3)
+    acked, stop = {}, threading.Event()
+
+    def annotator(i):
+        name, rng = f"k{i}", np.random.default_rng(i)
+        try:
+            with httpx.Client(timeout=30) as client:
+                item = server.call("next_item", name, 1, client=client)["item"]
+                while not stop.is_set():
+                    values = random_answer(SCHEMA, rng)
+                    reply = server.call("submit_label", name, 1, item["item_id"], item["token"], values,
+                                        client=client)
+                    acked[(name, item["item_id"])] = values  # acknowledged: the reply came back
+                    item = reply["item"]
+        except (httpx.HTTPError, ApiError):
+            pass  # the server died under us
+
+    threads = [threading.Thread(target=annotator, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    time.sleep(4.0)
+    server.kill()  # SIGKILL mid-run, requests in flight
+    stop.set()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(acked) >= 24  # the server was busy labeling when it was killed
+    frame = open_store(db_url).labels_frame(1)
+    got = {(r.annotator, r.item_id): {n: getattr(r, n) for n in SCHEMA.names} for r in frame.itertuples()}
+    missing = [key for key in acked if got.get(key) != acked[key]]
+    assert not missing, f"{len(missing)} acknowledged labels lost"
+    assert len(got) - len(acked) <= len(threads)  # at most the one in flight per annotator
+    with open_store(db_url).engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+    close_store(db_url)
+    restarted = server_factory(db_url, n=300, k=3)  # the store opens again and serves on
+    assert restarted.call("next_item", "k0", 1)["progress"]["mine"] == sum(1 for name, _ in acked if name == "k0") \
+        + sum(1 for (name, _) in set(got) - set(acked) if name == "k0")
+
+
+def test_gradio_login_mode_ties_labels_to_the_logged_in_annotator(server_factory, tmp_path):
+    users = tmp_path / "users.txt"
+    users.write_text("# name:password\nalice:alice-pw-1\nbob:bob-pw-22\n")
+    server = server_factory(f"sqlite:///{tmp_path / 'auth.sqlite'}", n=6, k=1,
+                            extra=["--annotator-auth", "gradio", "--users", str(users)])
+    assert httpx.post(f"{server.url}/gradio_api/call/next_item", json={"data": ["alice", 1]}).status_code == 401
+    with httpx.Client(timeout=60) as alice:
+        assert alice.post(f"{server.url}/login", data={"username": "alice", "password": "wrong"}).status_code >= 400
+        assert alice.post(f"{server.url}/login", data={"username": "alice", "password": "alice-pw-1"}).is_success
+        item = server.call("next_item", "alice", 1, client=alice)["item"]
+        with pytest.raises(ApiError, match="log in as this annotator"):
+            server.call("next_item", "bob", 1, client=alice)  # alice cannot label as bob
+        reply = server.call("submit_label", "alice", 1, item["item_id"], item["token"],
+                            random_answer(SCHEMA, np.random.default_rng(0)), client=alice)
+        assert reply["message"] == "Saved."
+        assert alice.get(server.url + reply["item"]["image_url"]).content[:4] == b"\x89PNG"
+    assert list(open_store(server.db_url).labels_frame(1).annotator) == ["alice"]
+    close_store(server.db_url)
