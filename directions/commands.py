@@ -48,10 +48,8 @@ def _generator_options(p: argparse.ArgumentParser) -> None:
 
 
 def _load_generator(args):
-    import torch
-
     from generator.loading import load_generator
-    torch.set_grad_enabled(False)
+
     return load_generator(args.generator, args.device)
 
 

@@ -28,8 +28,8 @@ ENCODER_FORMAT = "latentlab-encoder"
 class EncoderConfig:
     resolution: int = 64
     w_dim: int = 128
-    widths: tuple[int, ...] = (32, 64, 128, 256)  # one stride-2 stage each
-    hidden: int = 512
+    widths: tuple[int, ...] = (32, 64, 128, 128)  # one stride-2 stage each
+    hidden: int = 256
 
     def __post_init__(self) -> None:
         self.widths = tuple(int(w) for w in self.widths)
@@ -60,14 +60,14 @@ class Encoder(nn.Module):
 
 @dataclass
 class EncoderTrainConfig:
-    steps: int = 2000
+    steps: int = 800
     batch: int = 64
     lr: float = 1e-3
     weight_decay: float = 1e-4
     holdout: int = 256
     seed: int = 0
-    widths: tuple[int, ...] = (32, 64, 128, 256)
-    hidden: int = 512
+    widths: tuple[int, ...] = (32, 64, 128, 128)
+    hidden: int = 256
 
 
 def _to_float(images: np.ndarray) -> torch.Tensor:
@@ -77,21 +77,23 @@ def _to_float(images: np.ndarray) -> torch.Tensor:
 @torch.no_grad()
 def relative_error(enc: Encoder, images: torch.Tensor, w: torch.Tensor, w_avg: torch.Tensor) -> float:
     """|E(x) - w| / |w_avg - w| averaged: 1.0 = no better than starting from w_avg, 0 = exact."""
-    pred = torch.cat([enc(images[i: i + 256]) for i in range(0, len(images), 256)])
+    device = enc.w_avg.device
+    pred = torch.cat([enc(images[i: i + 256].to(device)).cpu() for i in range(0, len(images), 256)])
     return float(((pred - w).norm(dim=1) / (w_avg - w).norm(dim=1)).mean())
 
 
+@torch.enable_grad()  # a caller may have switched gradients off globally
 def train_encoder(pool: SamplePool, generator_id: str, w_avg: np.ndarray, cfg: EncoderTrainConfig = EncoderTrainConfig(),
-                  init: Encoder | None = None, progress: bool = True,
+                  init: Encoder | None = None, progress: bool = True, device: torch.device | str = "cpu",
                   log: Callable[[str], None] = print) -> tuple[Encoder, dict]:
-    """Fit image -> w on a sample pool (anchors and their neighbours both serve as pairs)."""
+    """Fit image -> w on a sample pool (anchors and both neighbours all serve as pairs)."""
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
-    images = torch.cat([_to_float(pool.images), _to_float(pool.images_near)])
-    w = torch.from_numpy(np.concatenate([pool.w, pool.w_near])).float()
+    images = torch.cat([_to_float(pool.images), _to_float(pool.images_near), _to_float(pool.images_far)])
+    w = torch.from_numpy(np.concatenate([pool.w, pool.w_near, pool.w_far])).float()
     n = len(pool)
-    held = torch.cat([torch.arange(n - cfg.holdout, n), torch.arange(2 * n - cfg.holdout, 2 * n)])
-    train_mask = torch.ones(2 * n, dtype=torch.bool)
+    held = torch.cat([torch.arange(k * n - cfg.holdout, k * n) for k in (1, 2, 3)])
+    train_mask = torch.ones(3 * n, dtype=torch.bool)
     train_mask[held] = False
     train_idx = train_mask.nonzero().squeeze(1)
     if len(train_idx) < cfg.batch:
@@ -103,6 +105,7 @@ def train_encoder(pool: SamplePool, generator_id: str, w_avg: np.ndarray, cfg: E
         enc.w_scale.copy_(w[train_idx].std(dim=0).clamp(min=1e-3))
     else:
         enc = init
+    enc = enc.to(device).requires_grad_(True)
     enc.train()
     opt = torch.optim.AdamW(enc.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     err_before = relative_error(enc.eval(), images[held], w[held], w_avg_t)
@@ -116,12 +119,13 @@ def train_encoder(pool: SamplePool, generator_id: str, w_avg: np.ndarray, cfg: E
         for g in opt.param_groups:
             g["lr"] = cfg.lr * 0.5 * (1 + math.cos(math.pi * step / cfg.steps))
         idx = train_idx[torch.randint(0, len(train_idx), (cfg.batch,), generator=gen)]
-        x = augment(images[idx], gen, max_shift=1, noise=0.02, brightness=0.03)
-        loss = ((enc(x) - w[idx]) / enc.w_scale).square().mean()
+        x = augment(images[idx], gen, max_shift=1, noise=0.02, brightness=0.03).to(device)
+        loss = ((enc(x) - w[idx].to(device)) / enc.w_scale).square().mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        running = float(loss) if math.isnan(running) else 0.95 * running + 0.05 * float(loss)
+        value = loss.item()
+        running = value if math.isnan(running) else 0.95 * running + 0.05 * value
         if progress:
             steps.set_postfix(loss=f"{running:.4f}")
     enc.eval()
@@ -152,3 +156,4 @@ def load_encoder(path: str | Path, generator_id: str | None = None, strict: bool
     enc.generator_id = meta.get("generator_id")
     enc.stats = meta["extra"]
     return enc.eval().requires_grad_(False).to(device)
+

@@ -3,8 +3,11 @@
 Where no ImageNet VGG16 weights are available (no internet), the projector still wants a
 distance that cares about shapes and edges more than raw pixels. This network learns one with
 a triplet loss: an anchor sample should be closer to a "positive" (the same latent moved a
-small step in W, or the same image slightly shifted, re-lit and noised) than to any other
-sample in the batch. The distance is LPIPS-shaped: per stage, features are unit-normalised
+small step in W, or the same image slightly shifted, re-lit and noised) than to a "negative":
+the same latent moved a larger step, or any other sample in the batch, by a factor (the hinge is
+on log distances, margin log 2: negatives at least twice as far). So the distance learns to grow
+with the distance in W and to shrug off small shifts and lighting changes, which is what guides
+the projector on real pictures. The distance is LPIPS-shaped: per stage, features are unit-normalised
 over channels, the squared difference is summed over channels and averaged over positions; the
 stages are averaged, so a distance lies in [0, 4].
 """
@@ -22,7 +25,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..interface import LatentGenerator
 from .samples import SamplePool, augment
 from .weights import check_generator_id, load_into, read_network, save_network
 
@@ -31,7 +33,7 @@ METRIC_FORMAT = "latentlab-metric"
 
 @dataclass
 class MetricConfig:
-    """Architecture: `widths[i]` channels at resolution / 2**i."""
+    """Architecture: `widths[i]` channels at resolution / 2**i (one conv at full size, two below)."""
 
     resolution: int = 64
     widths: tuple[int, ...] = (16, 32, 64, 64)
@@ -48,26 +50,32 @@ class MetricNet(nn.Module):
         self.cfg = cfg or MetricConfig()
         stages, cin = [], 3
         for i, width in enumerate(self.cfg.widths):
-            stages.append(nn.Sequential(
-                nn.Conv2d(cin, width, 3, 1 if i == 0 else 2, 1), nn.LeakyReLU(0.2),
-                nn.Conv2d(width, width, 3, 1, 1), nn.LeakyReLU(0.2)))
+            if i == 0:  # one conv at full resolution keeps training cheap on CPU
+                stages.append(nn.Sequential(nn.Conv2d(cin, width, 3, 1, 1), nn.LeakyReLU(0.2)))
+            else:
+                stages.append(nn.Sequential(
+                    nn.Conv2d(cin, width, 3, 2, 1), nn.LeakyReLU(0.2),
+                    nn.Conv2d(width, width, 3, 1, 1), nn.LeakyReLU(0.2)))
             cin = width
         self.stages = nn.ModuleList(stages)
 
-    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Unit-normalised (over channels) features of each stage, [N, C_i, H_i, W_i]."""
+    def raw_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Each stage's output [N, C_i, H_i, W_i], unnormalised (the plain recipe's features)."""
         if x.shape[-1] != self.cfg.resolution:
             x = F.interpolate(x, size=(self.cfg.resolution,) * 2, mode="bilinear", antialias=True, align_corners=False)
         out = []
         for stage in self.stages:
             x = stage(x)
-            out.append(x * (x.square().sum(dim=1, keepdim=True) + 1e-10).rsqrt())
+            out.append(x)
         return out
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Unit-normalised (over channels) features of each stage, [N, C_i, H_i, W_i]."""
+        return [f * (f.square().sum(dim=1, keepdim=True) + 1e-10).rsqrt() for f in self.raw_features(x)]
 
     def distance(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Per-sample distance [N] between two image batches (or one image and a batch)."""
-        fx, fy = self.features(x), self.features(y)
-        return torch.stack([(a - b).square().sum(dim=1).mean(dim=(1, 2)) for a, b in zip(fx, fy)]).mean(dim=0)
+        return _paired(self.features(x), self.features(y))
 
 
 def pairwise_distance(fa: list[torch.Tensor], fb: list[torch.Tensor]) -> torch.Tensor:
@@ -79,12 +87,17 @@ def pairwise_distance(fa: list[torch.Tensor], fb: list[torch.Tensor]) -> torch.T
     return torch.stack(terms).mean(dim=0)
 
 
+def _paired(fa: list[torch.Tensor], fb: list[torch.Tensor]) -> torch.Tensor:
+    """[N] distances between matching rows of precomputed unit features."""
+    return torch.stack([(a - b).square().sum(dim=1).mean(dim=(1, 2)) for a, b in zip(fa, fb)]).mean(dim=0)
+
+
 @dataclass
 class MetricTrainConfig:
-    steps: int = 600
+    steps: int = 300
     batch: int = 32
     lr: float = 2e-3
-    margin: float = 0.1  # in distance units (a distance lies in [0, 4])
+    margin: float = math.log(2.0)  # log-distance margin: negatives at least twice as far as positives
     latent_positive_fraction: float = 0.5  # the rest of the positives are augmentations of the anchor
     holdout: int = 256  # pool samples kept aside to measure triplet accuracy
     seed: int = 0
@@ -103,31 +116,62 @@ def _positives(pool_near: torch.Tensor, pool: torch.Tensor, idx: torch.Tensor, f
 
 
 @torch.no_grad()
-def triplet_accuracy(net: MetricNet, images: torch.Tensor, images_near: torch.Tensor) -> float:
-    """Fraction of (anchor, its latent neighbour, another sample) triplets ordered correctly."""
-    fa, fp = net.features(images), net.features(images_near)
+def triplet_accuracy(net: MetricNet, images: torch.Tensor, images_near: torch.Tensor,
+                     images_far: torch.Tensor) -> tuple[float, float]:
+    """(graded, others): the fraction of anchors closer to their small-step neighbour than to their
+    larger-step one, and the fraction of (anchor, neighbour, other sample) triplets ordered right."""
+    device = next(net.parameters()).device
+    fa, fp = net.features(images.to(device)), net.features(images_near.to(device))
     d = pairwise_distance(fa, fp)  # [N, N]; diagonal = positives
-    pos = d.diag()[:, None]
-    off = ~torch.eye(len(d), dtype=torch.bool)
-    return float((pos < d)[off].float().mean())
+    pos = d.diag()
+    off = ~torch.eye(len(d), dtype=torch.bool, device=d.device)
+    far = net.distance(images.to(device), images_far.to(device))
+    return float((pos < far).float().mean()), float((pos[:, None] < d)[off].float().mean())
 
 
+def hinge_terms(fa: list[torch.Tensor], fp: list[torch.Tensor], ff: list[torch.Tensor], margin: float) -> torch.Tensor:
+    """Triplet hinges on log distances: each anchor's positive should be `exp(margin)` times closer
+    than its far neighbour and than every other row's positive. Scale-free, so the margin means
+    the same for any feature scale; returns every hinge (zeros included)."""
+    d = pairwise_distance(fa, fp).clamp_min(1e-8).log()  # [B, B]; diagonal = positives
+    pos = d.diag()
+    off = ~torch.eye(len(d), dtype=torch.bool, device=d.device)
+    far = _paired(fa, ff).clamp_min(1e-8).log()
+    return torch.cat([F.relu(pos[:, None] - d + margin)[off], F.relu(pos - far + margin)])
+
+
+@torch.no_grad()
+def triplet_loss(net: MetricNet, anchors: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor,
+                 margin: float) -> float:
+    """Mean hinge over every triplet of a fixed (held-out) set: the training objective."""
+    device = next(net.parameters()).device
+    f = [net.features(x.to(device)) for x in (anchors, positives, negatives)]
+    return float(hinge_terms(*f, margin).mean())
+
+
+@torch.enable_grad()  # a caller may have switched gradients off globally
 def train_metric(pool: SamplePool, generator_id: str, cfg: MetricTrainConfig = MetricTrainConfig(),
-                 init: MetricNet | None = None, progress: bool = True,
+                 init: MetricNet | None = None, progress: bool = True, device: torch.device | str = "cpu",
                  log: Callable[[str], None] = print) -> tuple[MetricNet, dict]:
     """Train (or continue training `init`) on a sample pool; returns the net and its statistics."""
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     images, images_near = _to_float(pool.images), _to_float(pool.images_near)
+    images_far = _to_float(pool.images_far)
     n_train = len(images) - cfg.holdout
     if n_train < 2 * cfg.batch:
         raise ValueError(f"pool of {len(images)} samples is too small for batch {cfg.batch} and holdout {cfg.holdout}")
     net_cfg = MetricConfig(**{**asdict(cfg.net), "resolution": images.shape[-1]})
-    net = init if init is not None else MetricNet(net_cfg)
+    net = (init if init is not None else MetricNet(net_cfg)).to(device).requires_grad_(True)
     net.train()
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    held, held_near = images[n_train:], images_near[n_train:]
-    acc_before = triplet_accuracy(net, held, held_near)
+    held = images[n_train:], images_near[n_train:], images_far[n_train:]
+    eval_gen = torch.Generator().manual_seed(cfg.seed + 1)  # one fixed augmented held-out set
+    held_idx = torch.arange(cfg.holdout)
+    held_aug = (augment(held[0], eval_gen), _positives(held[1], held[0], held_idx, cfg.latent_positive_fraction, eval_gen),
+                augment(held[2], eval_gen))
+    acc_before = triplet_accuracy(net, *held)
+    loss_before = triplet_loss(net, *held_aug, cfg.margin)
     steps = range(cfg.steps)
     if progress:
         from tqdm import tqdm
@@ -138,25 +182,29 @@ def train_metric(pool: SamplePool, generator_id: str, cfg: MetricTrainConfig = M
         for g in opt.param_groups:
             g["lr"] = lr
         idx = torch.randint(0, n_train, (cfg.batch,), generator=gen)
-        anchors = augment(images[idx], gen)
-        positives = _positives(images_near, images, idx, cfg.latent_positive_fraction, gen)
-        d = pairwise_distance(net.features(anchors), net.features(positives))  # [B, B]
-        pos = d.diag()[:, None]
-        off = ~torch.eye(cfg.batch, dtype=torch.bool)
-        violations = F.relu(pos - d + cfg.margin)[off]
+        anchors = augment(images[idx], gen).to(device)
+        positives = _positives(images_near, images, idx, cfg.latent_positive_fraction, gen).to(device)
+        negatives = augment(images_far[idx], gen).to(device)
+        violations = hinge_terms(net.features(anchors), net.features(positives), net.features(negatives), cfg.margin)
         loss = violations.sum() / violations.gt(0).sum().clamp(min=1)  # mean over active triplets
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        running = float(loss) if math.isnan(running) else 0.95 * running + 0.05 * float(loss)
+        value = loss.item()
+        running = value if math.isnan(running) else 0.95 * running + 0.05 * value
         if progress:
             steps.set_postfix(loss=f"{running:.4f}")
     net.eval()
-    acc_after = triplet_accuracy(net, held, held_near)
+    acc_after = triplet_accuracy(net, *held)
+    loss_after = triplet_loss(net, *held_aug, cfg.margin)
     stats = {"steps": cfg.steps, "batch": cfg.batch, "pool": len(images), "holdout": cfg.holdout,
-             "triplet_accuracy_before": acc_before, "triplet_accuracy": acc_after,
+             "graded_accuracy_before": acc_before[0], "graded_accuracy": acc_after[0],
+             "others_accuracy_before": acc_before[1], "others_accuracy": acc_after[1],
+             "heldout_loss_before": loss_before, "heldout_loss": loss_after,
              "final_loss": running, "seconds": round(time.time() - t0, 1), "generator_id": generator_id}
-    log(f"metric: held-out triplet accuracy {acc_before:.3f} -> {acc_after:.3f} in {stats['seconds']} s")
+    log(f"metric: held-out accuracy, small step closer than large step {acc_before[0]:.3f} -> {acc_after[0]:.3f}, "
+        f"than other samples {acc_before[1]:.3f} -> {acc_after[1]:.3f}; triplet loss {loss_before:.4f} -> "
+        f"{loss_after:.4f}; {stats['seconds']} s")
     return net.requires_grad_(False), stats
 
 
@@ -180,3 +228,4 @@ def load_metric(path: str | Path, generator_id: str | None = None, strict: bool 
     net.generator_id = meta.get("generator_id")
     net.stats = meta["extra"]
     return net.eval().requires_grad_(False).to(device)
+

@@ -36,7 +36,7 @@ OPTIMIZERS = ("adam", "sgd")
 class ProjectorConfig:
     """Every knob of a projection, with the defaults `latentlab invert` uses."""
 
-    space: str = "w"  # "w": one w for every layer; "w+": one w per synthesis layer
+    space: str = "w+"  # "w": one w for every layer; "w+": one w per synthesis layer (from a W start)
     steps: int = 300  # total optimisation steps (both phases in "w+" from a W start)
     optimizer: str = "adam"  # "adam" or "sgd" (plain, no momentum: the baseline)
     lr: float = 0.1  # peak learning rate, in latent units
@@ -63,13 +63,15 @@ class ProjectorConfig:
 
 @dataclass
 class ProjectionStep:
-    """What a callback sees: 1-based step of `steps`, per-sample loss, and a preview at preview steps."""
+    """What a callback sees: 1-based step of `steps`, per-sample loss (before the step's update), and
+    at preview steps the latent after the update with its image (no latent noise added)."""
 
     step: int
     steps: int
     phase: str  # "w" or "w+"
     loss: np.ndarray  # [N]
     image: np.ndarray | None  # uint8 [N, R, R, 3] at preview steps, else None
+    latent: np.ndarray | None = None  # [N, w_dim] or [N, num_ws, w_dim] at preview steps
 
 
 @dataclass
@@ -92,9 +94,7 @@ class Projection:
 
 
 def learning_rate(cfg: ProjectorConfig, t: float) -> float:
-    """NVlabs' ramp at phase progress t in [0, 1): linear warm-up, cosine cool-down."""
-    if cfg.optimizer == "sgd" and cfg.lr_rampup == 0 and cfg.lr_rampdown == 0:
-        return cfg.lr
+    """NVlabs' ramp at phase progress t in [0, 1): linear warm-up, cosine cool-down (0 = no ramp)."""
     ramp = min(1.0, (1.0 - t) / cfg.lr_rampdown) if cfg.lr_rampdown > 0 else 1.0
     ramp = 0.5 - 0.5 * math.cos(ramp * math.pi)
     if cfg.lr_rampup > 0:
@@ -173,8 +173,12 @@ def _run_phase(gen: LatentGenerator, target: torch.Tensor, loss_fn: Callable, la
             bar.update(1)
             bar.set_postfix(loss=f"{values.mean():.4f}", phase=phase)
         if callback is not None:
-            preview = to_uint8(images) if (step % max(cfg.preview_every, 1) == 0 or step == total) else None
-            callback(ProjectionStep(step, total, phase, values, preview))
+            if step % max(cfg.preview_every, 1) == 0 or step == total:
+                with torch.no_grad():
+                    preview = to_uint8(gen.synthesis(latent, noise_mode="const"))
+                callback(ProjectionStep(step, total, phase, values, preview, latent.detach().cpu().numpy().copy()))
+            else:
+                callback(ProjectionStep(step, total, phase, values, None))
     return latent.detach()
 
 
@@ -232,7 +236,7 @@ def project(gen: LatentGenerator, target: np.ndarray | torch.Tensor, loss_fn: Ca
     noise_ctx = _trainable_noise(gen, cfg.seed) if cfg.noise_regularize > 0 else nullcontext(None)
     w_result = None
     try:
-        with noise_ctx as noise_maps:
+        with torch.enable_grad(), noise_ctx as noise_maps:  # callers may have switched gradients off globally
             latent, done = start, 0
             for k, (phase, steps) in enumerate(phases):
                 if phase == "w+" and latent.ndim == 2:

@@ -1,0 +1,280 @@
+"""Inversion benchmark: reconstruction quality against steps and wall time, and editability afterwards.
+
+    .venv/bin/python bench/bench_inversion.py                      # 8 held-out renders, 300 steps
+    .venv/bin/python bench/bench_inversion.py --n 4 --steps 100    # a quick look
+
+Targets are held-out renders of the synthetic face renderer (seeds below 100 000, which neither the
+GAN nor the oracle trained on), i.e. pictures the generator has never drawn. Each method projects
+all of them as one batch (samples are optimised independently; times are batch wall time / N).
+Every --every steps the current latent is rendered and scored against its target:
+PSNR (dB), SSIM (11x11 Gaussian window, per channel) and oracle agreement (the share of the
+8 attributes where the oracle reads the same class on the target and on the reconstruction).
+
+Methods: the plain recipe (unnormalised feature L2 on one stage + plain SGD at a constant rate,
+W only; VGG16 relu3_3 when its weights are installed, else the metric net's third stage), then
+Adam with the ramped rate in W and in W+ (from the W result), with the metric, pixel and (if
+installed) vgg16 losses, from w_avg or from the encoder's guess.
+
+Editability: directions are fitted in W (LDA) on --n-fit generator samples labeled by the oracle;
+every inverted face (W and W+ results of the metric loss) and, for reference, generated faces,
+are moved --distance units towards another class of each attribute, and the oracle reads the result
+(flip rate = share reaching the target class, as in bench_directions.py).
+Prints markdown tables (pasted into docs/inversion.md) and writes a plot to --plot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--generator", default=None, help="generator file (default: the shipped one)")
+    p.add_argument("--n", type=int, default=8, help="held-out renders to invert")
+    p.add_argument("--seed", type=int, default=20_000, help="first held-out render seed")
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--every", type=int, default=25, help="score the latent every this many steps")
+    p.add_argument("--plain-lr", default="auto", help="SGD rate of the plain recipe ('auto': best of a sweep)")
+    p.add_argument("--methods", default="", help="comma-separated subset of method names (default: all)")
+    p.add_argument("--n-fit", type=int, default=2000, help="oracle-labeled samples to fit directions on")
+    p.add_argument("--distance", type=float, default=3.0, help="edit length in direction units")
+    p.add_argument("--plot", default=str(ROOT / "docs" / "inversion_bench.png"))
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", default="cpu")
+    return p.parse_args()
+
+
+def table(rows: list[dict]) -> str:
+    if not rows:
+        return "(none)"
+    cols = list(rows[0])
+    out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in rows:
+        out.append("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in r.values()) + " |")
+    return "\n".join(out)
+
+
+def ssim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Mean SSIM per image of uint8 batches [N, H, W, 3] (Gaussian 11x11, sigma 1.5, per channel)."""
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.from_numpy(a).permute(0, 3, 1, 2).double()
+    y = torch.from_numpy(b).permute(0, 3, 1, 2).double()
+    g = torch.exp(-((torch.arange(11) - 5.0) ** 2) / (2 * 1.5 ** 2)).double()
+    k = (torch.outer(g, g) / torch.outer(g, g).sum())[None, None].repeat(3, 1, 1, 1)
+
+    def f(t):
+        return F.conv2d(t, k, groups=3)
+
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    mx, my = f(x), f(y)
+    vx, vy, cxy = f(x * x) - mx ** 2, f(y * y) - my ** 2, f(x * y) - mx * my
+    s = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx ** 2 + my ** 2 + c1) * (vx + vy + c2))
+    return s.mean(dim=(1, 2, 3)).numpy()
+
+
+def main() -> int:
+    args = parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from generator.errors import UserError
+    from generator.interface import map_latents, render, sample_z
+    from generator.inversion.losses import FeatureL2, ReconstructionLoss, load_vgg16_features, vgg16_default_path
+    from generator.inversion.pipeline import choose_encoder, choose_loss, encoder_start, workspace_dir
+    from generator.inversion.projector import ProjectorConfig, plain_recipe, project, psnr
+    from generator.loading import load_generator
+    from generator.synthetic.attributes import ATTRIBUTES
+    from generator.synthetic.renderer import render_batch
+
+    gen = load_generator(args.generator, args.device)
+    try:
+        from generator.synthetic.oracle import load_oracle
+        oracle = load_oracle(args.device)
+    except (ModuleNotFoundError, UserError) as e:
+        print(f"cannot run the inversion benchmark without the oracle: {e}", file=sys.stderr)
+        return 1
+    ws_dir = workspace_dir()
+    notes: list[str] = []
+    metric_loss = choose_loss(gen, "metric", workspace=ws_dir, notes=notes)
+    pixel_loss = choose_loss(gen, "pixel")
+    encoder = choose_encoder(gen, None, workspace=ws_dir, notes=notes)
+    have_vgg = vgg16_default_path().is_file()
+    for n in notes:
+        print(f"note: {n}")
+
+    targets, truth = render_batch(list(range(args.seed, args.seed + args.n)), gen.resolution)
+    read_target = oracle.predict(targets)
+    print(f"generator {gen.generator_id}; {args.n} held-out renders (seeds {args.seed}..); encoder: "
+          f"{'yes' if encoder is not None else 'none'}; vgg16 weights: {'yes' if have_vgg else 'no'}")
+    print(f"oracle on the targets vs their true attributes: "
+          f"{np.mean([np.mean(read_target[a] == truth[a]) for a in ATTRIBUTES]):.3f}")
+
+    # the plain recipe's feature extractor and rate
+    if have_vgg:
+        vgg = load_vgg16_features(device=gen.device)
+        plain_loss = ReconstructionLoss(FeatureL2(vgg, tap=2), 1.0, 0.0, "vgg16 relu3_3 L2")
+    else:
+        plain_loss = ReconstructionLoss(FeatureL2(metric_loss.perceptual.net.raw_features, tap=2), 1.0, 0.0,
+                                        "metric stage-3 L2")
+    if args.plain_lr == "auto":
+        sweep = {}
+        for lr in (0.01, 0.03, 0.1, 0.3, 1.0, 3.0):
+            p = project(gen, targets[:2], plain_loss, plain_recipe(steps=40, lr=lr))
+            sweep[lr] = float(np.mean(p.final_loss)) if np.all(np.isfinite(p.final_loss)) else np.inf
+        plain_lr = min(sweep, key=sweep.get)
+        print(f"plain recipe SGD rate sweep (final loss after 40 steps on 2 targets): "
+              + ", ".join(f"{k:g}: {v:.4g}" for k, v in sweep.items()) + f" -> {plain_lr:g}")
+    else:
+        plain_lr = float(args.plain_lr)
+
+    methods = [("plain recipe", plain_loss, plain_recipe(args.steps, plain_lr), False)]
+    for space in ("w", "w+"):
+        methods.append((f"{space} metric", metric_loss, ProjectorConfig(space=space, steps=args.steps), False))
+        methods.append((f"{space} pixel", pixel_loss, ProjectorConfig(space=space, steps=args.steps), False))
+        if have_vgg:
+            methods.append((f"{space} vgg16", choose_loss(gen, "vgg16"), ProjectorConfig(space=space, steps=args.steps),
+                            False))
+        if encoder is not None:
+            methods.append((f"{space} metric + encoder", metric_loss, ProjectorConfig(space=space, steps=args.steps),
+                            True))
+    if args.methods:
+        keep = {m.strip() for m in args.methods.split(",")}
+        methods = [m for m in methods if m[0] in keep]
+
+    def score(images: np.ndarray) -> tuple[float, float, float]:
+        read = oracle.predict(images)
+        agree = np.mean([np.mean(read[a] == read_target[a]) for a in ATTRIBUTES])
+        return float(np.mean(psnr(images, targets))), float(np.mean(ssim(images, targets))), float(agree)
+
+    curves: dict[str, list[tuple[int, float, float, float, float]]] = {}
+    finals: dict[str, np.ndarray] = {}
+    rows = []
+    for name, loss_fn, cfg, use_encoder in methods:
+        cfg.preview_every = args.every
+        start = encoder_start(encoder, targets, gen.device) if use_encoder else None
+        snapshots: list[tuple[int, float, np.ndarray]] = []
+        t0 = time.time()
+        start_latent = start if start is not None else np.repeat(gen.w_avg.cpu().numpy()[None], args.n, 0)
+        snapshots.append((0, 0.0, start_latent))
+        proj = project(gen, targets, loss_fn, cfg, init_w=start,
+                       callback=lambda s: s.latent is not None and snapshots.append((s.step, time.time() - t0, s.latent)))
+        curve = []
+        for step, seconds, latent in snapshots:
+            s = score(render(gen, latent))
+            curve.append((step, seconds / args.n, *s))
+        curves[name] = curve
+        finals[name] = proj.ws
+        final = curve[-1]
+        rows.append({"method": name, "steps": cfg.steps, "s/image": round(final[1], 2), "PSNR dB": final[2],
+                     "SSIM": final[3], "oracle agreement": final[4], "start PSNR": curve[0][2]})
+        print(f"{name}: PSNR {final[2]:.2f} dB, SSIM {final[3]:.3f}, agreement {final[4]:.3f}, "
+              f"{proj.seconds:.0f} s for the batch", flush=True)
+
+    print("\n### Reconstruction of held-out renders\n")
+    print(table(rows))
+
+    # steps the encoder saves
+    enc_rows = []
+    for space in ("w", "w+"):
+        a, b = curves.get(f"{space} metric"), curves.get(f"{space} metric + encoder")
+        if not a or not b:
+            continue
+        goal = a[-1][2]
+        reach = next((step for step, _, p, *_ in b if p >= goal), None)
+        enc_rows.append({"space": space, "PSNR from w_avg after all steps": goal,
+                         "encoder start PSNR": b[0][2], "w_avg start PSNR": a[0][2],
+                         "steps with encoder to match": reach if reach is not None else f"> {args.steps}"})
+    if enc_rows:
+        print("\n### Steps saved by the encoder (metric loss)\n")
+        print(table(enc_rows))
+
+    # editability
+    edit_rows = edit_bench(args, gen, oracle, finals, render, map_latents, sample_z, ATTRIBUTES)
+    if edit_rows:
+        print(f"\n### Editability: flip rate after moving {args.distance:g} units towards another class\n")
+        print(table(edit_rows))
+
+    plot(args.plot, curves)
+    print(f"\nplot: {args.plot}")
+    return 0
+
+
+def edit_bench(args, gen, oracle, finals, render, map_latents, sample_z, ATTRIBUTES) -> list[dict]:
+    try:
+        import pandas as pd
+
+        from bench_directions import reached, targets_for
+        from directions.edit import offset
+        from directions.fit import fit_direction_set
+        from labeler.schema import default_schema
+    except ModuleNotFoundError as e:
+        print(f"\n(editability skipped: {e})")
+        return []
+    schema = default_schema()
+    kinds = {a.name: a.kind for a in schema.attributes}
+    w_fit = map_latents(gen, sample_z(args.n_fit, 7, gen.z_dim), 0.8)
+    read = oracle.predict(render(gen, w_fit, batch_size=64))
+    labels = pd.DataFrame({a: [ATTRIBUTES[a][i] for i in read[a]] for a in ATTRIBUTES})
+    dset = fit_direction_set(w_fit, labels, schema.attributes, generator_id=gen.generator_id, space="w").direction_set
+    reference = map_latents(gen, sample_z(args.n, 99, gen.z_dim), 0.8)
+    codes = {"generated faces (reference)": reference}
+    for name in ("w metric", "w+ metric", "w metric + encoder", "w+ metric + encoder"):
+        if name in finals:
+            codes[f"inverted, {name}"] = finals[name]
+    rng = np.random.default_rng(1)
+    rows = []
+    for label, c in codes.items():
+        before = oracle.predict(render(gen, c))
+        flips = {}
+        for a, entry in dset.entries.items():
+            if a not in kinds:
+                continue
+            target, sign = targets_for(kinds[a], before[a], len(ATTRIBUTES[a]), rng)
+            if kinds[a] == "categorical":
+                off = np.stack([offset(entry, int(t), args.distance) for t in target])
+            else:
+                off = sign[:, None] * offset(entry, 0, args.distance)[None]
+            moved = c + (off[:, None, :] if c.ndim == 3 else off)
+            after = oracle.predict(render(gen, moved.astype(np.float32)))
+            flips[a] = float(np.mean(reached(kinds[a], before[a], after[a], target)))
+        rows.append({"faces": label, "mean flip rate": float(np.mean(list(flips.values()))),
+                     **{a: v for a, v in flips.items()}})
+    return rows
+
+
+def plot(path: str, curves: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    for name, curve in curves.items():
+        c = np.array(curve, dtype=float)
+        style = "--" if "pixel" in name else ":" if "plain" in name else "-"
+        axes[0].plot(c[:, 0], c[:, 2], style, label=name)
+        axes[1].plot(c[:, 1], c[:, 2], style, label=name)
+        axes[2].plot(c[:, 0], c[:, 4], style, label=name)
+    axes[0].set(xlabel="step", ylabel="PSNR (dB)", title="PSNR vs steps")
+    axes[1].set(xlabel="seconds per image (CPU, batched)", ylabel="PSNR (dB)", title="PSNR vs wall time")
+    axes[2].set(xlabel="step", ylabel="oracle agreement", title="attribute agreement vs steps")
+    axes[0].legend(fontsize=7)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
