@@ -18,7 +18,11 @@ from ..stylegan2 import StyleGAN2Generator
 BYTES = 4  # float32; fp16 blocks need less, so the estimate stays on the safe side
 SAFETY = 2.0  # measured peaks reach ~1.7x the raw sum (allocator slack, im2col buffers)
 MEMORY_FRACTION = {"cuda": 0.5, "cpu": 0.25}  # of the memory that is free right now
-MAX_BATCH = {"cuda": 64, "cpu": 4}  # CPU: larger batches were slower per image (bench_large_generator.py)
+MAX_BATCH = {"cuda": 64, "cpu": 64}
+# On CPU a batch whose working set outgrows the caches gets slower per image (bench_large_generator.py:
+# 256 px, ~270 MB per image, batch 1 beat 4 and 16), while small models want large batches
+# (64 px, ~5 MB per image: ~3x faster at batch 32 than at 4). So the CPU batch is also bounded by this.
+CPU_WORKING_SET = 256 * 2 ** 20
 
 
 def _layer_bytes(ci: int, co: int, r_in: int, r_out: int, fused: bool) -> int:
@@ -78,4 +82,6 @@ def auto_batch_size(gen, device: torch.device | str | None = None, memory_bytes:
     dev = torch.device(device) if device is not None else gen.device
     kind = "cuda" if dev.type == "cuda" else "cpu"
     budget = memory_bytes if memory_bytes is not None else int(free_memory(dev) * MEMORY_FRACTION[kind])
+    if kind == "cpu":
+        budget = min(budget, CPU_WORKING_SET)
     return max(1, min(MAX_BATCH[kind], budget // max(1, bytes_per_sample(gen))))
