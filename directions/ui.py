@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from generator.errors import UserError
+from generator.gradio_util import user_errors_as_toasts
 from generator.interface import image_grid, map_latents, render, sample_z
 
 from .animate import parse_sweep, render_frames, save_png, strip, sweep_latents, walk_latents, write_animation
@@ -34,16 +35,6 @@ SLIDER_RANGE = 4.0
 
 
 # -- plumbing ------------------------------------------------------------------------------------
-def _gr_errors(fn):
-    """Show UserError messages in the app (gr.Error) instead of a generic failure."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except UserError as e:
-            raise gr.Error(str(e)) from None
-
-    return wrapper
 
 
 def directions_dir(ctx) -> Path:
@@ -426,7 +417,7 @@ def build_tabs(ctx) -> None:
         set_dropdowns.append(an_set)
 
     # -- events ----------------------------------------------------------------------------------
-    @_gr_errors
+    @user_errors_as_toasts
     def on_fit(run_id, sp, attrs, agg, cond, mpc, use_svm, name):
         table, status, path = do_fit(ctx, run_id, sp, attrs, agg, cond, mpc, use_svm, name)
         return (table, status, path) + tuple(refresh_sets(path) for _ in set_dropdowns)
@@ -434,7 +425,7 @@ def build_tabs(ctx) -> None:
     fit_btn.click(on_fit, [run, space, attributes, aggregation, conditions, min_per_class, svm, set_name],
                   [fit_table, fit_status, fit_path, *set_dropdowns], concurrency_limit=1)
 
-    @_gr_errors
+    @user_errors_as_toasts
     def on_set(path):
         if not path:
             return [[], []] + [gr.update(visible=False)] * (MAX_SLIDERS + MAX_CLASS_PICKERS)
@@ -448,7 +439,7 @@ def build_tabs(ctx) -> None:
              for i in range(MAX_CLASS_PICKERS)]
         return [numeric, categorical, *s, *p]
 
-    @_gr_errors
+    @user_errors_as_toasts
     def on_edit(path, sd, n, ps, lay, numeric, categorical, *values):
         if not path:
             return None, None
@@ -466,26 +457,26 @@ def build_tabs(ctx) -> None:
                 None, [*sliders, *pickers]).then(on_edit, edit_inputs, [before, after])
     edit_refresh.click(refresh_sets, edit_set, edit_set)
 
-    ex_start.click(_gr_errors(lambda *a: explore_start(ctx, *a)), [ex_seed, ex_psi, ex_strength, ex_n, ex_rng],
+    ex_start.click(user_errors_as_toasts(lambda *a: explore_start(ctx, *a)), [ex_seed, ex_psi, ex_strength, ex_n, ex_rng],
                    [ex_base, ex_grid, ex_state, ex_status])
 
-    @_gr_errors
+    @user_errors_as_toasts
     def on_pick(state, strength, evt: gr.SelectData):
         return explore_pick(ctx, state, evt.index, strength)
 
     ex_grid.select(on_pick, [ex_state, ex_strength], [ex_grid, ex_state, ex_status])
-    ex_strength.release(_gr_errors(lambda st, s: explore_restrength(ctx, st, s) if st else (None, st)),
+    ex_strength.release(user_errors_as_toasts(lambda st, s: explore_restrength(ctx, st, s) if st else (None, st)),
                         [ex_state, ex_strength], [ex_grid, ex_state])
 
-    @_gr_errors
+    @user_errors_as_toasts
     def on_save(state, name, sname):
         msg = explore_save(ctx, state, name, sname)
         return (msg,) + tuple(refresh_sets(None) for _ in set_dropdowns)
 
     ex_save.click(on_save, [ex_state, ex_name, ex_set], [ex_status, *set_dropdowns])
-    ex_anim.click(_gr_errors(lambda st: explore_animate(ctx, st, 36)), ex_state, ex_preview)
+    ex_anim.click(user_errors_as_toasts(lambda st: explore_animate(ctx, st, 36)), ex_state, ex_preview)
 
-    @_gr_errors
+    @user_errors_as_toasts
     def on_anim_set(path):
         if not path:
             return gr.update(choices=[], value=None)
@@ -494,7 +485,7 @@ def build_tabs(ctx) -> None:
 
     an_set.change(on_anim_set, an_set, an_dir)
     an_refresh.click(refresh_sets, an_set, an_set)
-    an_btn.click(_gr_errors(lambda *a: make_animation(ctx, *a)),
+    an_btn.click(user_errors_as_toasts(lambda *a: make_animation(ctx, *a)),
                  [mode, an_set, an_dir, an_start, an_end, an_frames, an_fps, an_pp, an_seeds, an_psi, an_space, an_size],
                  [an_preview, an_files])
 

@@ -9,7 +9,6 @@ Files go to <workspace>/exports/inversion/ (the app serves that folder for downl
 
 from __future__ import annotations
 
-import functools
 import queue
 import re
 import threading
@@ -21,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import UserError
+from ..gradio_util import user_errors_as_toasts
 from ..interface import render
 from ..latents import save_latents
 from .pipeline import invert, setup_inversion, to_latents
@@ -36,15 +36,6 @@ NO_DIRECTIONS = ("No direction set for this generator yet: fit one in the *Fit d
                  "`latentlab fit`), then press *Refresh sets*.")
 
 
-def _friendly(fn):
-    """UserError -> a gr.Error toast with its message (never a traceback)."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except UserError as e:
-            raise gr.Error(str(e)) from None
-    return wrapper
 
 
 def exports_dir(ctx) -> Path:
@@ -337,7 +328,7 @@ def build_tab(ctx) -> None:
         choices = sweep_choices(dset)
         return [numeric, categorical, gr.update(choices=choices, value=choices[0] if choices else None), *s, *p]
 
-    @_friendly
+    @user_errors_as_toasts
     def on_edit(state, path, numeric, categorical, *values):
         if not state or not path:
             return None
@@ -345,7 +336,7 @@ def build_tab(ctx) -> None:
         codes = edited_codes(ctx, state, dset, amounts_from(numeric, categorical, values))
         return enlarge(render(ctx.generator, codes)[0])
 
-    @_friendly
+    @user_errors_as_toasts
     def on_export(state, path, spec, a, b, n, f, fm, numeric, categorical, *values):
         out, msg = export_sweep(ctx, state, path, spec, a, b, n, f, fm, numeric, categorical, values)
         return out, msg
