@@ -197,12 +197,10 @@ def edited_codes(ctx, state: dict, dset, amounts: dict) -> np.ndarray:
 
 
 def sweep_choices(dset) -> list[str]:
-    out = []
-    for d in dset.entries.values():
-        if d.kind != "categorical":
-            out.append(d.name)
-        out += [f"{d.name}:{c}" for c in d.classes]
-    return out
+    """The same choices as the Animate tab (imported lazily, like the rest of directions)."""
+    from directions.ui import sweep_choices as directions_sweep_choices
+
+    return directions_sweep_choices(dset)
 
 
 def export_sweep(ctx, state: dict, set_path: str, spec: str, start: float, end: float, frames: int, fps: float,
