@@ -75,10 +75,13 @@ def keyboard_js(schema: Schema) -> str:
     return -1;
   };
   const advance = (i) => { const next = firstOpen(i + 1); active = next >= 0 ? next : Math.min(i + 1, n - 1); };
-  const paint = () => {
+  const sync = () => {  // a new face starts at its first open attribute; run before every key, not only on the timer
     const cap = document.getElementById('ll-caption');
     const text = cap ? cap.innerText : null;
     if (text !== shown) { shown = text; const open = firstOpen(0); active = open >= 0 ? open : 0; }
+  };
+  const paint = () => {
+    sync();
     const on = labeling() ? active : -1;
     for (let i = 0; i < n; i++) { const b = box(i); if (b) b.classList.toggle('ll-active', i === on); }
   };
@@ -98,6 +101,7 @@ def keyboard_js(schema: Schema) -> str:
   }, true);
   document.addEventListener('keydown', (e) => {
     if (!labeling() || e.ctrlKey || e.metaKey || e.altKey) return;
+    sync();
     const t = e.target;
     const typing = t && (t.tagName === 'TEXTAREA' || t.isContentEditable ||
       (t.tagName === 'INPUT' && !['radio', 'checkbox', 'button', 'submit'].includes(t.type)));
