@@ -9,11 +9,8 @@ from .errors import UserError
 
 
 def _cmd_train_generator(args: argparse.Namespace) -> None:
-    from .training import TrainConfig, Trainer
+    from .training import TrainConfig, Trainer, checkpoint_recipe
 
-    cfg = TrainConfig(out_dir=args.out, total_kimg=args.kimg, batch=args.batch, bf16=args.bf16,
-                      threads=args.threads, device=args.device, seed=args.seed,
-                      ckpt_minutes=args.ckpt_minutes, grid_minutes=args.grid_minutes)
     Path(args.out).mkdir(parents=True, exist_ok=True)
     ckpt = Path(args.out) / "checkpoint.pt"
     if args.resume_from and not ckpt.exists():
@@ -23,6 +20,13 @@ def _cmd_train_generator(args: argparse.Namespace) -> None:
         if not src.exists():
             raise UserError(f"--resume-from {src} does not exist")
         shutil.copyfile(src, ckpt)  # the run folder's own checkpoint wins once it exists
+    recipe = checkpoint_recipe(ckpt) if ckpt.exists() else {}  # resuming keeps the stored recipe...
+    for key in ("r1_gamma", "mixing_prob"):  # ...except what the command line sets explicitly
+        if getattr(args, key) is not None:
+            recipe[key] = getattr(args, key)
+    cfg = TrainConfig(out_dir=args.out, total_kimg=args.kimg, batch=args.batch, bf16=args.bf16,
+                      threads=args.threads, device=args.device, seed=args.seed,
+                      ckpt_minutes=args.ckpt_minutes, grid_minutes=args.grid_minutes, **recipe)
 
     def log(msg: str) -> None:
         print(msg, flush=True)
@@ -52,6 +56,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
     t.add_argument("--device", default="cpu", help="cpu or cuda")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--r1-gamma", type=float, default=None,
+                   help="R1 weight on real images (default 0.05); raise it when D wins by far (loss_d << 0.5)")
+    t.add_argument("--mixing-prob", type=float, default=None,
+                   help="probability of style mixing in a batch (default 0.9)")
     t.add_argument("--ckpt-minutes", type=float, default=5.0)
     t.add_argument("--grid-minutes", type=float, default=10.0)
     t.add_argument("--resume-from", default=None, metavar="CKPT",

@@ -213,6 +213,17 @@ class Trainer:
         self.log(f"done at {self.nimg / 1000:.1f} kimg")
 
 
+RECIPE_KEYS = ("lr_g", "lr_d", "r1_gamma", "r1_interval", "ema_kimg", "ema_rampup", "mixing_prob",
+               "w_avg_beta", "generator", "d_channels")
+
+
+def checkpoint_recipe(ckpt: Path) -> dict:
+    """The recipe a checkpoint was trained with (networks, losses, optimiser), so resuming keeps it."""
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)
+    stored = json.loads(state["train_config"])
+    return {k: stored[k] for k in RECIPE_KEYS if k in stored}
+
+
 def export_checkpoint(ckpt: Path, out: Path) -> Path:
     """Write the EMA generator of a training checkpoint in latentlab's native format."""
     from .native import save_native

@@ -33,3 +33,21 @@ def test_train_resume_export(tmp_path, tiny_config):
     z = torch.randn(2, g.z_dim)
     assert torch.equal(g(z), second.G_ema(z))
     assert json.loads((tmp_path / "train_config.json").read_text())["batch"] == 4
+
+
+def test_cli_resume_keeps_the_stored_recipe_unless_overridden(tmp_path, tiny_config):
+    from cli import main
+
+    cfg = config(tmp_path, 0.004, tiny_config)
+    cfg.r1_gamma = 0.7
+    Trainer(cfg, log=lambda m: None).run()
+    common = ["train-generator", "--out", str(tmp_path), "--batch", "4", "--threads", "1"]
+
+    main(common + ["--kimg", "0.008"])
+    stored = json.loads((tmp_path / "train_config.json").read_text())
+    assert stored["r1_gamma"] == 0.7 and stored["generator"]["resolution"] == 16  # not the CLI defaults
+
+    main(common + ["--kimg", "0.012", "--r1-gamma", "0.3"])
+    stored = json.loads((tmp_path / "train_config.json").read_text())
+    assert stored["r1_gamma"] == 0.3 and stored["total_kimg"] == 0.012
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["nimg"] == 12
