@@ -24,6 +24,8 @@ def _cmd_train_generator(args: argparse.Namespace) -> None:
     for key in ("r1_gamma", "mixing_prob"):  # ...except what the command line sets explicitly
         if getattr(args, key) is not None:
             recipe[key] = getattr(args, key)
+    if args.lr is not None:
+        recipe["lr_g"] = recipe["lr_d"] = args.lr
     cfg = TrainConfig(out_dir=args.out, total_kimg=args.kimg, batch=args.batch, bf16=args.bf16,
                       threads=args.threads, device=args.device, seed=args.seed,
                       ckpt_minutes=args.ckpt_minutes, grid_minutes=args.grid_minutes, **recipe)
@@ -58,6 +60,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--r1-gamma", type=float, default=None,
                    help="R1 weight on real images (default 0.05); raise it when D wins by far (loss_d << 0.5)")
+    t.add_argument("--lr", type=float, default=None,
+                   help="Adam learning rate of G and D (default 0.002); lower it when classes hop between grids")
     t.add_argument("--mixing-prob", type=float, default=None,
                    help="probability of style mixing in a batch (default 0.9)")
     t.add_argument("--ckpt-minutes", type=float, default=5.0)

@@ -98,8 +98,9 @@ class Trainer:
         self.D = Discriminator(gcfg.resolution, {int(k): v for k, v in cfg.d_channels.items()}).to(self.device)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         mb = cfg.r1_interval / (cfg.r1_interval + 1)  # lazy regularisation correction
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=(0.0, 0.99), eps=1e-8)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d * mb, betas=(0.0, 0.99 ** mb), eps=1e-8)
+        self.lrs = (cfg.lr_g, cfg.lr_d * mb)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=self.lrs[0], betas=(0.0, 0.99), eps=1e-8)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=self.lrs[1], betas=(0.0, 0.99 ** mb), eps=1e-8)
         self.nimg = 0
         self.step = 0
         self.grid_z = torch.from_numpy(np.random.default_rng(123).standard_normal((64, gcfg.z_dim)).astype(np.float32))
@@ -130,6 +131,9 @@ class Trainer:
         self.G_ema.load_state_dict(state["G_ema"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
+        for opt, lr in zip((self.opt_g, self.opt_d), self.lrs):  # the config's rates, not the stored ones
+            for group in opt.param_groups:
+                group["lr"] = lr
         self.nimg, self.step = int(state["nimg"]), int(state["step"])
         torch.set_rng_state(state["torch_rng"])
         return True

@@ -47,7 +47,10 @@ def test_cli_resume_keeps_the_stored_recipe_unless_overridden(tmp_path, tiny_con
     stored = json.loads((tmp_path / "train_config.json").read_text())
     assert stored["r1_gamma"] == 0.7 and stored["generator"]["resolution"] == 16  # not the CLI defaults
 
-    main(common + ["--kimg", "0.012", "--r1-gamma", "0.3"])
+    main(common + ["--kimg", "0.012", "--r1-gamma", "0.3", "--lr", "0.001"])
     stored = json.loads((tmp_path / "train_config.json").read_text())
-    assert stored["r1_gamma"] == 0.3 and stored["total_kimg"] == 0.012
-    assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["nimg"] == 12
+    assert stored["r1_gamma"] == 0.3 and stored["total_kimg"] == 0.012 and stored["lr_g"] == stored["lr_d"] == 0.001
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    assert state["nimg"] == 12
+    assert state["opt_g"]["param_groups"][0]["lr"] == 0.001  # Adam used the new rate, not the restored one
+    assert abs(state["opt_d"]["param_groups"][0]["lr"] - 0.001 * 2 / 3) < 1e-12  # times the lazy-R1 correction (interval 2)
