@@ -16,8 +16,8 @@ OUT=runs/refresh
 mkdir -p "$OUT"
 
 $LL export-generator --checkpoint "$CKPT" --out data/default_generator.safetensors
-$LL train-metric --threads 1 --out data/metric_default.safetensors
-$LL train-encoder --threads 1 --out data/encoder_default.safetensors
+$LL train-metric --threads 2 --out data/metric_default.safetensors
+$LL train-encoder --threads 2 --out data/encoder_default.safetensors
 $LL generator-report --n 2000 --out docs/generator-report.md | tee "$OUT/report.txt"
 $LL sample --n 64 --seed 0 --truncation 0.7 --cols 16 --out docs/generator-samples.png
 rm -f docs/generator-samples.npz
