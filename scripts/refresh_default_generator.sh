@@ -6,7 +6,7 @@
 # Exports the checkpoint's EMA generator to data/, retrains the generator-specific metric net and
 # encoder (they refuse other generator ids), rewrites docs/generator-report.md and the README grid,
 # and runs the directions and inversion benchmarks into runs/refresh/*.md for pasting into
-# docs/directions.md and docs/inversion.md. About 25 minutes on 2 CPU cores; pause training first.
+# docs/directions.md and docs/inversion.md. About 17 minutes on 2 CPU cores; pause training first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CKPT=${1:-runs/default/checkpoint.pt}
