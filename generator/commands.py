@@ -21,7 +21,7 @@ def _cmd_train_generator(args: argparse.Namespace) -> None:
             raise UserError(f"--resume-from {src} does not exist")
         shutil.copyfile(src, ckpt)  # the run folder's own checkpoint wins once it exists
     recipe = checkpoint_recipe(ckpt) if ckpt.exists() else {}  # resuming keeps the stored recipe...
-    for key in ("r1_gamma", "mixing_prob"):  # ...except what the command line sets explicitly
+    for key in ("r1_gamma", "mixing_prob", "pl_weight"):  # ...except what the command line sets explicitly
         if getattr(args, key) is not None:
             recipe[key] = getattr(args, key)
     if args.lr is not None:
@@ -62,6 +62,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="R1 weight on real images (default 0.05); raise it when D wins by far (loss_d << 0.5)")
     t.add_argument("--lr", type=float, default=None,
                    help="Adam learning rate of G and D (default 0.002); lower it when classes hop between grids")
+    t.add_argument("--pl-weight", type=float, default=None,
+                   help="path-length regulariser weight (default 0 = off; StyleGAN2 uses 2): smoother, "
+                        "more linear W, so edits behave")
     t.add_argument("--mixing-prob", type=float, default=None,
                    help="probability of style mixing in a batch (default 0.9)")
     t.add_argument("--ckpt-minutes", type=float, default=5.0)

@@ -38,6 +38,10 @@ class TrainConfig:
     lr_d: float = 0.002
     r1_gamma: float = 0.05
     r1_interval: int = 16
+    pl_weight: float = 0.0  # path-length regulariser (StyleGAN2 config F uses 2); 0 = off
+    pl_interval: int = 4
+    pl_batch_shrink: int = 2
+    pl_decay: float = 0.01
     ema_kimg: float = 10.0
     ema_rampup: float = 0.05
     mixing_prob: float = 0.9
@@ -103,6 +107,7 @@ class Trainer:
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=self.lrs[1], betas=(0.0, 0.99 ** mb), eps=1e-8)
         self.nimg = 0
         self.step = 0
+        self.pl_mean = torch.zeros((), device=self.device)  # running mean of path lengths
         self.grid_z = torch.from_numpy(np.random.default_rng(123).standard_normal((64, gcfg.z_dim)).astype(np.float32))
 
     # -- checkpoints ------------------------------------------------------------------------------
@@ -116,7 +121,7 @@ class Trainer:
             "G": self.G.state_dict(), "D": self.D.state_dict(), "G_ema": self.G_ema.state_dict(),
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "nimg": self.nimg, "step": self.step, "train_config": json.dumps(asdict(self.cfg)),
-            "torch_rng": torch.get_rng_state(),
+            "torch_rng": torch.get_rng_state(), "pl_mean": self.pl_mean.detach().cpu(),
         }
         tmp = self.ckpt_path.with_suffix(".tmp")
         torch.save(state, tmp)
@@ -136,6 +141,8 @@ class Trainer:
                 group["lr"] = lr
         self.nimg, self.step = int(state["nimg"]), int(state["step"])
         torch.set_rng_state(state["torch_rng"])
+        if "pl_mean" in state:  # checkpoints before the path-length regulariser have none
+            self.pl_mean = state["pl_mean"].to(self.device)
         return True
 
     # -- one step ---------------------------------------------------------------------------------
@@ -174,6 +181,8 @@ class Trainer:
             loss_g = F.softplus(-D(G.synthesis(ws, noise_mode="random")).float()).mean()
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
+        if cfg.pl_weight > 0 and self.step % cfg.pl_interval == 0:
+            stats["pl"] = self._path_length_penalty(b)
         self.opt_g.step()
         stats["loss_g"] = float(loss_g.detach())
 
@@ -188,6 +197,24 @@ class Trainer:
         self.nimg += b
         self.step += 1
         return stats
+
+    def _path_length_penalty(self, b: int) -> float:
+        """Lazy path-length regulariser (StyleGAN2): a fixed step in W should move the image by a fixed
+        amount everywhere, which is what linear edits rely on. Accumulates its gradient into G."""
+        cfg, G = self.cfg, self.G
+        n = max(b // cfg.pl_batch_shrink, 1)
+        ws = _mixed_ws(G, n, cfg.mixing_prob, self.device)
+        img = G.synthesis(ws, noise_mode="random")  # float32: double backward through bf16 is noisy
+        y = torch.randn_like(img) / math.sqrt(img.shape[2] * img.shape[3])
+        (grad,) = torch.autograd.grad((img * y).sum(), ws, create_graph=True)
+        lengths = grad.square().sum(2).mean(1).sqrt()  # [N]
+        with torch.no_grad():
+            if float(self.pl_mean) == 0:  # first use (also when switched on for a trained model): start at the data
+                self.pl_mean.copy_(lengths.mean())
+            self.pl_mean.copy_(self.pl_mean.lerp(lengths.mean(), cfg.pl_decay))
+        penalty = (lengths - self.pl_mean).square().mean()
+        (penalty * cfg.pl_weight * cfg.pl_interval).backward()
+        return float(lengths.mean().detach())
 
     def run(self) -> None:
         cfg = self.cfg
@@ -217,8 +244,8 @@ class Trainer:
         self.log(f"done at {self.nimg / 1000:.1f} kimg")
 
 
-RECIPE_KEYS = ("lr_g", "lr_d", "r1_gamma", "r1_interval", "ema_kimg", "ema_rampup", "mixing_prob",
-               "w_avg_beta", "generator", "d_channels")
+RECIPE_KEYS = ("lr_g", "lr_d", "r1_gamma", "r1_interval", "pl_weight", "pl_interval", "pl_batch_shrink",
+               "pl_decay", "ema_kimg", "ema_rampup", "mixing_prob", "w_avg_beta", "generator", "d_channels")
 
 
 def checkpoint_recipe(ckpt: Path) -> dict:
