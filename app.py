@@ -1,75 +1,11 @@
-"""latentlab's Gradio app: builds the Blocks from the parts, nothing else.
+"""`python app.py` starts latentlab's app on the default generator and ./workspace (Gradio's convention).
 
-Tabs: Label (labeler.ui), the directions tabs and the inversion tab when those packages are
-installed, then Admin (labeler.ui, password-protected). `latentlab serve` calls `launch_app`.
+It is `latentlab serve` with its defaults; the app itself is built in `latentlab.ui.app`.
 """
 
-from __future__ import annotations
+import sys
 
-import importlib
-import os
-from dataclasses import dataclass
+from latentlab.cli import main
 
-import gradio as gr
-
-from generator.errors import UserError
-from labeler.context import AppContext
-from labeler.service import LabelerOptions, LabelService
-from labeler.ui import CSS, build_admin_tab, build_label_tab, keyboard_js, register_api
-
-OPTIONAL_TABS = (("directions.ui", "build_tabs"), ("generator.inversion.ui", "build_tab"))
-MAX_THREADS = 160  # worker threads for sync handlers: 50+ annotators plus the other tabs
-
-
-@dataclass
-class BuiltApp:
-    blocks: gr.Blocks
-    launch_kwargs: dict  # css/js/theme/... which Gradio 6 takes at launch() or mount_gradio_app()
-
-
-def _optional_builder(module: str, name: str):
-    try:
-        return getattr(importlib.import_module(module), name)
-    except ModuleNotFoundError as e:
-        if module.startswith(str(e.name)):  # the package (or that module of it) is not there
-            return None
-        raise
-
-
-def build_app(ctx: AppContext, options: LabelerOptions | None = None) -> BuiltApp:
-    # Gradio's queue summarises its own timings with pandas after every event by default; with 50
-    # annotators that is a tenth of the server's CPU, so refresh that summary every 50 events instead
-    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "50")
-    service = LabelService(ctx.db_url, options or LabelerOptions(), schema_json=ctx.schema.to_json())
-    with gr.Blocks(title="latentlab") as demo:
-        with gr.Tabs():
-            with gr.Tab("Label", id="label"):
-                build_label_tab(demo, service, ctx.schema)
-            for module, name in OPTIONAL_TABS:
-                builder = _optional_builder(module, name)
-                if builder is not None:
-                    builder(ctx)
-            with gr.Tab("Admin", id="admin"):
-                build_admin_tab(service, ctx.workspace / "exports")
-        register_api(service)
-    demo.queue(default_concurrency_limit=8, max_size=None)
-    return BuiltApp(demo, {"css": CSS, "js": keyboard_js(ctx.schema), "theme": gr.themes.Soft(),
-                           "allowed_paths": [str(ctx.workspace / "images"), str(ctx.workspace / "exports")]})
-
-
-def launch_app(ctx: AppContext, options: LabelerOptions, host: str = "127.0.0.1", port: int | None = None,
-               auth: list[tuple[str, str]] | None = None, block: bool = True) -> tuple[BuiltApp, str]:
-    """Start the server; returns the app and its local URL (blocks until Ctrl-C when `block`)."""
-    built = build_app(ctx, options)
-    try:
-        _, url, _ = built.blocks.launch(server_name=host, server_port=port, auth=auth, max_threads=MAX_THREADS,
-                                        prevent_thread_lock=True, quiet=True, footer_links=["api"],
-                                        auth_message="latentlab: log in with the name and password you were given",
-                                        **built.launch_kwargs)
-    except OSError as e:
-        why = "it is in use" if "empty port" in str(e) else str(e)
-        raise UserError(f"cannot listen on {host}:{port or '7860-7959'} ({why}); choose another with --port") from None
-    if block:
-        print(f"latentlab is serving on {url}  (Ctrl-C stops it)", flush=True)
-        built.blocks.block_thread()
-    return built, url
+if __name__ == "__main__":
+    sys.exit(main(["serve", *sys.argv[1:]]))

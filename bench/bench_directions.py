@@ -86,12 +86,12 @@ def main() -> int:
 
     torch.set_num_threads(args.threads)
     torch.set_grad_enabled(False)
-    from generator.errors import UserError
-    from generator.interface import map_latents, render, sample_z
-    from generator.loading import load_generator
+    from latentlab.core.errors import UserError
+    from latentlab.generator.interface import map_latents, render, sample_z
+    from latentlab.generator.loading import load_generator
 
     try:
-        from generator.synthetic.oracle import load_oracle
+        from latentlab.generator.synthetic.oracle import load_oracle
         from labeler.dataset import load_run_dataset
         from labeler.runs import create_run
         from labeler.schema import default_schema

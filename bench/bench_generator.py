@@ -13,7 +13,7 @@ import time
 
 import torch
 
-from generator.loading import load_generator
+from latentlab.generator.loading import load_generator
 
 
 def throughput(gen, batch: int, seconds: float) -> float:

@@ -87,18 +87,19 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    from generator.errors import UserError
-    from generator.interface import map_latents, render, sample_z
-    from generator.inversion.losses import FeatureL2, ReconstructionLoss, load_vgg16_features, vgg16_default_path
-    from generator.inversion.pipeline import choose_encoder, choose_loss, encoder_start, workspace_dir
-    from generator.inversion.projector import ProjectorConfig, plain_recipe, project, psnr
-    from generator.loading import load_generator
-    from generator.synthetic.attributes import ATTRIBUTES
-    from generator.synthetic.renderer import render_batch
+    from latentlab.core.errors import UserError
+    from latentlab.generator.interface import map_latents, render, sample_z
+    from latentlab.inversion.losses import FeatureL2, ReconstructionLoss, load_vgg16_features, vgg16_default_path
+    from latentlab.core.workspace import workspace_dir
+    from latentlab.inversion.pipeline import choose_encoder, choose_loss, encoder_start
+    from latentlab.inversion.projector import ProjectorConfig, plain_recipe, project, psnr
+    from latentlab.generator.loading import load_generator
+    from latentlab.generator.synthetic.attributes import ATTRIBUTES
+    from latentlab.generator.synthetic.renderer import render_batch
 
     gen = load_generator(args.generator, args.device)
     try:
-        from generator.synthetic.oracle import load_oracle
+        from latentlab.generator.synthetic.oracle import load_oracle
         oracle = load_oracle(args.device)
     except (ModuleNotFoundError, UserError) as e:
         print(f"cannot run the inversion benchmark without the oracle: {e}", file=sys.stderr)

@@ -47,8 +47,8 @@ def free_port() -> int:
 def tiny_generator_file(folder: Path) -> Path:
     import torch
 
-    from generator.native import save_native
-    from generator.stylegan2 import StyleGAN2Config, StyleGAN2Generator
+    from latentlab.generator.native import save_native
+    from latentlab.generator.stylegan2 import StyleGAN2Config, StyleGAN2Generator
 
     torch.manual_seed(0)
     cfg = StyleGAN2Config(resolution=16, z_dim=32, w_dim=32, mapping_layers=2, channels={4: 32, 8: 32, 16: 16})
@@ -96,7 +96,7 @@ def start_server(generator: Path, db_url: str, workspace: Path, n: int, k: int) 
     port = free_port()
     env = {**os.environ, "LATENTLAB_WORKSPACE": str(workspace), "GRADIO_ANALYTICS_ENABLED": "False",
            "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen([sys.executable, str(REPO / "cli.py"), "serve", "--generator", str(generator),
+    proc = subprocess.Popen([sys.executable, "-m", "latentlab.cli", "serve", "--generator", str(generator),
                              "--db", db_url, "--port", str(port), "--n", str(n), "--k", str(k), "--device", "cpu"],
                             cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

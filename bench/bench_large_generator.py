@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from generator.interface import render, sample_z
-from generator.loaders.batching import auto_batch_size, bytes_per_sample, free_memory
-from generator.stylegan2 import StyleGAN2Config, StyleGAN2Generator
+from latentlab.generator.interface import render, sample_z
+from latentlab.generator.loaders.batching import auto_batch_size, bytes_per_sample, free_memory
+from latentlab.generator.stylegan2 import StyleGAN2Config, StyleGAN2Generator
 
 MB = 2 ** 20
 

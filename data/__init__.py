@@ -1,0 +1,1 @@
+"""Shipped weights and the default schema, installed as the package `latentlab.data`."""

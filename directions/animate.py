@@ -19,10 +19,10 @@ from typing import Sequence
 
 import numpy as np
 
-from generator.errors import UserError
+from latentlab.core.errors import UserError
 
-from .edit import edit
-from .io import DirectionSet
+from directions.edit import edit
+from directions.io import DirectionSet
 
 VIDEO_SUFFIXES = (".gif", ".mp4")
 
@@ -148,7 +148,7 @@ def render_frames(gen, codes: np.ndarray, grid: bool = False, batch_size: int = 
     grid=True: several faces per frame, codes [F, N, D] or [F, N, L, D] -> one image grid per frame.
     space="z": the codes are Z codes, mapped to W (with truncation_psi) before drawing.
     """
-    from generator.interface import image_grid, map_latents, render
+    from latentlab.generator.interface import image_grid, map_latents, render
 
     codes = np.asarray(codes, np.float32)
     if space == "z":

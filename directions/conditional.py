@@ -13,10 +13,10 @@ from typing import Sequence
 
 import numpy as np
 
-from generator.errors import UserError
+from latentlab.core.errors import UserError
 
-from .fit import clean_labels, measure_units, orthonormal_rows
-from .io import Direction
+from directions.fit import clean_labels, measure_units, orthonormal_rows
+from directions.io import Direction
 
 
 def span_of(direction: Direction) -> np.ndarray:

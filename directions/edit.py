@@ -19,9 +19,9 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from generator.errors import UserError
+from latentlab.core.errors import UserError
 
-from .io import Direction, DirectionSet
+from directions.io import Direction, DirectionSet
 
 Amount = float | int | str
 

@@ -29,9 +29,9 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 from threadpoolctl import threadpool_limits
 
-from generator.errors import UserError
+from latentlab.core.errors import UserError
 
-from .io import Direction, DirectionSet, schema_to_dict
+from directions.io import Direction, DirectionSet, schema_to_dict
 
 FIT_KINDS = ("binary", "ordinal", "categorical")
 
@@ -252,7 +252,7 @@ def fit_direction_set(latents: np.ndarray, labels: pd.DataFrame, attributes: Seq
     "<attr>|<other>+<other>" whose vectors are orthogonal to those attributes' directions
     (see directions.conditional). Attributes with too few labels are listed in `refused`.
     """
-    from .conditional import conditional_direction
+    from directions.conditional import conditional_direction
 
     dset = DirectionSet(generator_id=generator_id, space=space, dim=int(np.asarray(latents).shape[1]),
                         schema=schema_to_dict(schema), source=dict(source or {}))

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from generator.errors import UserError
+from latentlab.core.errors import UserError
 
 FORMAT = "latentlab-directions"
 FORMAT_VERSION = 1

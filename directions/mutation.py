@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from generator.errors import UserError
+from latentlab.core.errors import UserError
 
-from .io import Direction, DirectionSet, load_direction_set, save_direction_set
+from directions.io import Direction, DirectionSet, load_direction_set, save_direction_set
 
 
 @dataclass
@@ -51,7 +51,7 @@ class LatentStats:
 
 def latent_stats(gen, n: int = 2000, seed: int = 987_654, truncation_psi: float = 1.0, space: str = "w") -> LatentStats:
     """Statistics of n sampled latents of a generator (W: mapped z; Z: the standard normal itself)."""
-    from generator.interface import map_latents, sample_z
+    from latentlab.generator.interface import map_latents, sample_z
 
     z = sample_z(n, seed, gen.z_dim)
     return LatentStats.from_samples(z if space == "z" else map_latents(gen, z, truncation_psi))

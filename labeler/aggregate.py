@@ -21,7 +21,7 @@ from collections import Counter, defaultdict
 import numpy as np
 import pandas as pd
 
-from .schema import UNSURE, Schema
+from labeler.schema import UNSURE, Schema
 
 METHODS = ("majority", "dawid_skene")
 

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .aggregate import METHODS, aggregate
-from .schema import Schema
-from .store import open_store
+from labeler.aggregate import METHODS, aggregate
+from labeler.schema import Schema
+from labeler.store import open_store
 
 
 @dataclass

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from generator.errors import UserError
+from latentlab.core.errors import UserError
 
-from .aggregate import METHODS, aggregate
-from .store import open_store
+from labeler.aggregate import METHODS, aggregate
+from labeler.store import open_store
 
 WHATS = ("raw", *METHODS)
 FORMATS = ("csv", "parquet")

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from generator.errors import UserError
-from generator.interface import LatentGenerator, map_latents, render, sample_z
+from latentlab.core.errors import UserError
+from latentlab.generator.interface import LatentGenerator, map_latents, render, sample_z
 
-from .context import workspace_dir
-from .schema import Schema, default_schema
-from .store import RunInfo, open_store
+from latentlab.core.workspace import workspace_dir
+from labeler.schema import Schema, default_schema
+from labeler.store import RunInfo, open_store
 
 MAX_ITEMS = 1_000_000
 

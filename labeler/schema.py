@@ -24,8 +24,8 @@ from pathlib import Path
 
 import yaml
 
-from generator.errors import UserError
-from generator.paths import data_path
+from latentlab.core.errors import UserError
+from latentlab.core.paths import data_path
 
 KINDS = ("binary", "ordinal", "categorical")
 UNSURE = "not_sure"  # the stored value of "not sure / can't tell"

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from generator.errors import UserError
+from latentlab.core.errors import UserError
 
-from .aggregate import annotator_agreement, class_balance, krippendorff_alpha
-from .export import export_labels
-from .store import LEASE_SECONDS, Assignment, Progress, RunInfo, check_annotator_name, open_store
+from labeler.aggregate import annotator_agreement, class_balance, krippendorff_alpha
+from labeler.export import export_labels
+from labeler.store import LEASE_SECONDS, Assignment, Progress, RunInfo, check_annotator_name, open_store
 
 AGREEMENT_TTL_S = 15.0  # the label page's "agreement so far" is recomputed at most this often per run
 ANNOTATOR_AUTH = ("name", "gradio")

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .schema import UNSURE, Schema
-from .store import open_store
+from labeler.schema import UNSURE, Schema
+from labeler.store import open_store
 
 
 @dataclass

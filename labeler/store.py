@@ -36,9 +36,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from generator.errors import UserError
+from latentlab.core.errors import UserError
 
-from .schema import Schema, schema_from_json
+from labeler.schema import Schema, schema_from_json
 
 SCHEMA_VERSION = 2  # 2: items.priority (uncertainty ordering)
 LEASE_SECONDS = 600.0  # how long an item served to an annotator stays reserved for them

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import cli
+import latentlab.cli as cli
 
 
 def run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run([sys.executable, "-m", "latentlab", *args], capture_output=True, text=True, cwd=cwd)
 
 
 def test_every_subcommand_has_help():

@@ -4,7 +4,7 @@ import pytest
 import torch
 from directions_helpers import SCHEMA, TINY, truth_of
 
-from generator.stylegan2 import StyleGAN2Generator
+from latentlab.generator.stylegan2 import StyleGAN2Generator
 
 torch.set_num_threads(1)
 
@@ -22,7 +22,7 @@ def labeled_run(tmp_path_factory):
     pytest.importorskip("labeler.simulation")
     import torch
 
-    from generator.native import save_native
+    from latentlab.generator.native import save_native
     from labeler.dataset import load_run_dataset
     from labeler.runs import create_run
     from labeler.schema import parse_schema

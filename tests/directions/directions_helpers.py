@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from generator.stylegan2 import StyleGAN2Config
+from latentlab.generator.stylegan2 import StyleGAN2Config
 
 TINY = StyleGAN2Config(resolution=16, z_dim=32, w_dim=32, mapping_layers=2, channels={4: 32, 8: 32, 16: 16})
 

@@ -9,8 +9,8 @@ from directions.animate import (loop_positions, read_animation, render_frames, s
                                 walk_latents, write_animation)
 from directions.fit import DirectionFitter
 from directions.io import DirectionSet
-from generator.errors import UserError
-from generator.interface import map_latents, sample_z
+from latentlab.core.errors import UserError
+from latentlab.generator.interface import map_latents, sample_z
 
 
 def steps(seq: np.ndarray) -> tuple[np.ndarray, float]:
@@ -59,7 +59,7 @@ def test_walks_visit_every_key_and_close_the_loop():
 def sweep_setup():
     import torch
 
-    from generator.stylegan2 import StyleGAN2Generator
+    from latentlab.generator.stylegan2 import StyleGAN2Generator
 
     torch.manual_seed(0)
     gen = StyleGAN2Generator(TINY).eval()

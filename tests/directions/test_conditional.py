@@ -7,7 +7,7 @@ import pytest
 from directions.conditional import conditional_direction, project_out
 from directions.edit import edit, position
 from directions.fit import AttributeSpec, fit_direction_set
-from generator.errors import UserError
+from latentlab.core.errors import UserError
 
 
 def correlated_faces(n=1200, d=16, seed=0):

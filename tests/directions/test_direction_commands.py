@@ -5,21 +5,21 @@ import pytest
 from directions_helpers import TINY
 from PIL import Image
 
-import cli
+import latentlab.cli as cli
 from directions.animate import read_animation
 from directions.edit import position
 from directions.fit import DirectionFitter
 from directions.io import DirectionSet, load_direction_set, save_direction_set
-from generator.interface import map_latents, sample_z
-from generator.latents import Latents, load_latents, save_latents
-from generator.native import save_native
+from latentlab.generator.interface import map_latents, sample_z
+from latentlab.core.latents import Latents, load_latents, save_latents
+from latentlab.generator.native import save_native
 
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory, request):
     import torch
 
-    from generator.stylegan2 import StyleGAN2Generator
+    from latentlab.generator.stylegan2 import StyleGAN2Generator
 
     tmp = tmp_path_factory.mktemp("cli")
     torch.manual_seed(0)

@@ -9,7 +9,7 @@ from directions_helpers import gaussian_classes
 
 from directions.fit import DirectionFitter
 from directions.io import FORMAT_VERSION, DirectionSet, load_direction_set, save_direction_set
-from generator.errors import UserError
+from latentlab.core.errors import UserError
 
 
 @pytest.fixture

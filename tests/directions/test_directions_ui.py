@@ -28,8 +28,8 @@ def app(labeled_run, tmp_path_factory):
     import gradio as gr
     import torch
 
-    from directions.ui import build_tabs
-    from labeler.context import AppContext
+    from latentlab.ui.direction_tabs import build_tabs
+    from latentlab.ui.context import AppContext
     from labeler.dataset import load_run_dataset
 
     workspace = tmp_path_factory.mktemp("ui-workspace")

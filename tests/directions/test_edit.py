@@ -7,7 +7,7 @@ from directions_helpers import gaussian_classes
 from directions.edit import edit, parse_assignments, parse_layers, position
 from directions.fit import DirectionFitter
 from directions.io import DirectionSet
-from generator.errors import UserError
+from latentlab.core.errors import UserError
 
 CLASSES = ["black", "blonde", "red", "blue"]
 

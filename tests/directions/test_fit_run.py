@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-import cli
+import latentlab.cli as cli
 from directions.edit import edit, position
 from directions.io import load_direction_set
-from generator.latents import Latents, save_latents
+from latentlab.core.latents import Latents, save_latents
 
 pytest.importorskip("labeler.dataset")
 pytest.importorskip("labeler.simulation")
@@ -28,7 +28,7 @@ def test_fit_from_a_labeled_run_then_edit(labeled_run, tmp_path, capsys, monkeyp
     assert blush.vectors[0][0] > 0.5  # the truth is the sign of w[0]: the direction points along +w0
     assert np.all(np.diff(dset.entries["age"].class_positions[0]) > 0)
     # move fresh faces by the class gap: the truth rule now says "yes"
-    from generator.interface import map_latents, sample_z
+    from latentlab.generator.interface import map_latents, sample_z
     w = map_latents(r["gen"], sample_z(50, 99, 32))
     no = w[w[:, 0] - r["w0"][0] < 0]
     moved = edit(no, dset, {"blush": "yes"})

@@ -6,7 +6,7 @@ import pytest
 from directions.edit import edit
 from directions.io import load_direction_set
 from directions.mutation import LatentStats, MutationExplorer, latent_stats, save_into_set
-from generator.errors import UserError
+from latentlab.core.errors import UserError
 
 
 @pytest.fixture

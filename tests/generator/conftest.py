@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from generator.stylegan2 import StyleGAN2Config, StyleGAN2Generator
+from latentlab.generator.stylegan2 import StyleGAN2Config, StyleGAN2Generator
 
 
 def tiny_config(**kw) -> StyleGAN2Config:

@@ -3,9 +3,9 @@ import json
 import numpy as np
 import pytest
 
-from generator.errors import UserError
-from generator.latents import Latents, load_latents, save_latents
-from generator.metrics import kernel_distance, total_variation
+from latentlab.core.errors import UserError
+from latentlab.core.latents import Latents, load_latents, save_latents
+from latentlab.generator.metrics import kernel_distance, total_variation
 
 
 def test_latents_round_trip(tmp_path):

@@ -20,12 +20,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 import _ref_checkpoints as ckpts  # noqa: E402
 import _ref_stylegan2 as ref  # noqa: E402
 
-import cli  # noqa: E402
-from generator.interface import LatentGenerator, sample_z  # noqa: E402
-from generator.latents import load_latents  # noqa: E402
-from generator.loaders import nvlabs  # noqa: E402
-from generator.loading import load_generator  # noqa: E402
-from generator.native import CheckpointError  # noqa: E402
+import latentlab.cli as cli  # noqa: E402
+from latentlab.generator.interface import LatentGenerator, sample_z  # noqa: E402
+from latentlab.core.latents import load_latents  # noqa: E402
+from latentlab.generator.loaders import nvlabs  # noqa: E402
+from latentlab.generator.loading import load_generator  # noqa: E402
+from latentlab.generator.native import CheckpointError  # noqa: E402
 
 TOL = 1e-5
 RES, Z, W, LAYERS, CLAMP, LR = 16, 24, 32, 3, 1.5, 0.05
@@ -192,7 +192,7 @@ def test_truncated_and_foreign_pickles(snapshot, tmp_path):
 
 def test_fp16_policy(monkeypatch):
     """fp16 only on CUDA, only for models that clamp (trained that way), never with LATENTLAB_FP32=1."""
-    from generator.stylegan2 import StyleGAN2Config
+    from latentlab.generator.stylegan2 import StyleGAN2Config
 
     clamped = StyleGAN2Config(resolution=16, channels=ckpts.CHANNELS, conv_clamp=256.0)
     unclamped = StyleGAN2Config(resolution=16, channels=ckpts.CHANNELS)

@@ -17,11 +17,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 import _ref_checkpoints as ckpts  # noqa: E402
 import _ref_stylegan2 as ref  # noqa: E402
 
-import cli  # noqa: E402
-from generator.interface import LatentGenerator, map_latents, render, sample_z  # noqa: E402
-from generator.latents import load_latents  # noqa: E402
-from generator.loading import load_generator  # noqa: E402
-from generator.native import CheckpointError  # noqa: E402
+import latentlab.cli as cli  # noqa: E402
+from latentlab.generator.interface import LatentGenerator, map_latents, render, sample_z  # noqa: E402
+from latentlab.core.latents import load_latents  # noqa: E402
+from latentlab.generator.loading import load_generator  # noqa: E402
+from latentlab.generator.native import CheckpointError  # noqa: E402
 
 TOL = 1e-5
 S = 32  # style_dim

@@ -7,10 +7,10 @@ import pytest
 import torch
 from torch import nn
 
-import cli
-from generator.interface import LatentGenerator, render, sample_z
-from generator.loading import load_generator
-from generator.native import CheckpointError
+import latentlab.cli as cli
+from latentlab.generator.interface import LatentGenerator, render, sample_z
+from latentlab.generator.loading import load_generator
+from latentlab.generator.native import CheckpointError
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")  # deprecated upstream, still supported
 

@@ -4,8 +4,8 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from generator.loading import load_generator
-from generator.native import CheckpointError, load_native, save_native
+from latentlab.generator.loading import load_generator
+from latentlab.generator.native import CheckpointError, load_native, save_native
 
 
 def test_round_trip_keeps_outputs_and_identity(tiny_generator, tmp_path):

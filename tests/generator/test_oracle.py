@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from generator.synthetic.attributes import ATTRIBUTES
-from generator.synthetic.oracle import evaluate_oracle, load_oracle
-from generator.synthetic.renderer import render_batch
+from latentlab.generator.synthetic.attributes import ATTRIBUTES
+from latentlab.generator.synthetic.oracle import evaluate_oracle, load_oracle
+from latentlab.generator.synthetic.renderer import render_batch
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def test_outputs_are_probabilities_and_features(oracle):
 
 
 def test_eye_colour_is_scored_only_where_eyes_are_visible():
-    from generator.synthetic.attributes import visible_mask
+    from latentlab.generator.synthetic.attributes import visible_mask
 
     labels = {"eye_state": np.array([0, 1, 2, 2]), "eye_color": np.array([1, 2, 3, 4])}
     assert visible_mask("eye_color", labels).tolist() == [True, True, False, False]

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from generator.synthetic.attributes import ATTRIBUTES, FaceAttributes, marginal_probabilities, sample_attributes
-from generator.synthetic.renderer import EYE_Y, HAIR_RGB, Nuisance, render_face, render_seed
+from latentlab.generator.synthetic.attributes import ATTRIBUTES, FaceAttributes, marginal_probabilities, sample_attributes
+from latentlab.generator.synthetic.renderer import EYE_Y, HAIR_RGB, Nuisance, render_face, render_seed
 
 PLAIN = Nuisance(rotation_deg=0.0, scale=1.0, offset=(0.0, 0.0), background=(255, 255, 255),
                  skin=(252, 222, 198), clothes=(90, 90, 160), accessory_color=(240, 30, 30), hair_jitter=0.0)

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from generator.report import generator_report
-from generator.synthetic.attributes import ATTRIBUTES
-from generator.synthetic.oracle import load_oracle
+from latentlab.generator.report import generator_report
+from latentlab.generator.synthetic.attributes import ATTRIBUTES
+from latentlab.generator.synthetic.oracle import load_oracle
 
 
 def test_report_fields(tiny_generator):

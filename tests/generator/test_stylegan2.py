@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from generator.interface import LatentGenerator
-from generator.ops import modulated_conv2d
-from generator.stylegan2 import StyleGAN2Config
+from latentlab.generator.interface import LatentGenerator
+from latentlab.generator.ops import modulated_conv2d
+from latentlab.generator.stylegan2 import StyleGAN2Config
 
 
 def test_interface_and_shapes(tiny_generator):
@@ -95,7 +95,7 @@ def test_identity_tracks_weights(tiny_generator):
     g = tiny_generator
     ident = g.generator_id
     assert ident.startswith("sg2-16px-") and ident == g.generator_id
-    from generator.stylegan2 import StyleGAN2Generator
+    from latentlab.generator.stylegan2 import StyleGAN2Generator
     clone = StyleGAN2Generator(g.cfg)
     clone.load_state_dict(g.state_dict())
     assert clone.generator_id == ident

@@ -11,8 +11,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 import _ref_stylegan2 as ref  # noqa: E402
 
-from generator.loaders.batching import MAX_BATCH, auto_batch_size, stylegan2_bytes_per_sample  # noqa: E402
-from generator.stylegan2 import StyleGAN2Config, StyleGAN2Generator  # noqa: E402
+from latentlab.generator.loaders.batching import MAX_BATCH, auto_batch_size, stylegan2_bytes_per_sample  # noqa: E402
+from latentlab.generator.stylegan2 import StyleGAN2Config, StyleGAN2Generator  # noqa: E402
 
 CHANNELS = {4: 24, 8: 20, 16: 12}
 

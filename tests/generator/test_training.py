@@ -4,8 +4,8 @@ import json
 
 import torch
 
-from generator.loading import load_generator
-from generator.training import TrainConfig, Trainer, export_checkpoint
+from latentlab.generator.loading import load_generator
+from latentlab.generator.training import TrainConfig, Trainer, export_checkpoint
 
 
 def config(out, kimg, tiny_config):
@@ -36,7 +36,7 @@ def test_train_resume_export(tmp_path, tiny_config):
 
 
 def test_cli_resume_keeps_the_stored_recipe_unless_overridden(tmp_path, tiny_config):
-    from cli import main
+    from latentlab.cli import main
 
     cfg = config(tmp_path, 0.004, tiny_config)
     cfg.r1_gamma = 0.7

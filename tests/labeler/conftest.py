@@ -18,7 +18,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))  # labeler_testing, also under --import-mode=importlib
 from labeler_testing import Server  # noqa: E402
 
-from generator.stylegan2 import StyleGAN2Config, StyleGAN2Generator
+from latentlab.generator.stylegan2 import StyleGAN2Config, StyleGAN2Generator
 
 torch.set_num_threads(1)
 PG_ENV = "LATENTLAB_TEST_PG_URL"
@@ -33,7 +33,7 @@ def tiny_generator() -> StyleGAN2Generator:
 
 @pytest.fixture(scope="session")
 def tiny_generator_file(tiny_generator, tmp_path_factory) -> Path:
-    from generator.native import save_native
+    from latentlab.generator.native import save_native
 
     return save_native(tiny_generator, tmp_path_factory.mktemp("gen") / "tiny.safetensors")
 

@@ -45,7 +45,7 @@ class Server:
         env = {**os.environ, "LATENTLAB_WORKSPACE": str(workspace), "GRADIO_ANALYTICS_ENABLED": "False",
                "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
         env.pop("LATENTLAB_DB", None)
-        cmd = [sys.executable, str(REPO / "cli.py"), "serve", "--generator", str(generator_file), "--db", db_url,
+        cmd = [sys.executable, "-m", "latentlab.cli", "serve", "--generator", str(generator_file), "--db", db_url,
                "--port", str(self.port), "--n", str(n), "--k", str(k), "--device", "cpu",
                "--admin-password", admin_password, *(extra or [])]
         self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)

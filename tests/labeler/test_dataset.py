@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from generator.interface import sample_z
+from latentlab.generator.interface import sample_z
 from labeler.dataset import RunDataset, load_run_dataset
 from labeler.schema import UNSURE, default_schema
 from labeler.simulation import SimulatedAnnotator, label_run

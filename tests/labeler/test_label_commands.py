@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from cli import main
+from latentlab.cli import main
 from labeler.export import aggregated_labels
 from labeler.schema import default_schema
 from labeler.simulation import SimulatedAnnotator, label_run

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generator.errors import UserError
-from generator.interface import map_latents, render, sample_z
+from latentlab.core.errors import UserError
+from latentlab.generator.interface import map_latents, render, sample_z
 from labeler.runs import create_run, ensure_run_images
 from labeler.schema import default_schema, parse_schema
 from labeler.store import open_store
@@ -34,7 +34,7 @@ def test_a_run_stores_its_latents_images_and_provenance(db_url, tiny_generator, 
 
 def test_missing_images_are_rendered_again_only_by_the_runs_own_generator(sqlite_url, tiny_generator,
                                                                             workspace):
-    from generator.stylegan2 import StyleGAN2Generator
+    from latentlab.generator.stylegan2 import StyleGAN2Generator
 
     run_id = create_run(sqlite_url, tiny_generator, n=4, seed=1, truncation_psi=1.0, workspace=workspace)
     run = open_store(sqlite_url).get_run(run_id)

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from generator.synthetic.attributes import ATTRIBUTES
+from latentlab.generator.synthetic.attributes import ATTRIBUTES
 from labeler.schema import (UNSURE, SchemaError, default_schema, load_schema, parse_schema, schema_from_json)
 
 GOOD = {"name": "tiny", "attributes": [

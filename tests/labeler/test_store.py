@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select, text
 
-from generator.errors import UserError
+from latentlab.core.errors import UserError
 from labeler.schema import UNSURE
 from labeler.store import SCHEMA_VERSION, annotators, close_store, labels, open_store, requests, reservations
 

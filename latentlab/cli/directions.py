@@ -1,0 +1,428 @@
+"""CLI subcommands of the directions stage: fit, directions, edit, animate, explore.
+
+    latentlab fit --run 1 --condition age:hair_length         # LDA directions from a run's labels
+    latentlab directions workspace/directions/run1-w.npz      # what a set holds
+    latentlab edit faces.npz --directions SET --set age=+2 --set hair_color=blonde --animate age:-3:3
+    latentlab animate faces.npz --directions SET --along hair_color:blonde --out a.gif --out a.mp4
+    latentlab animate --seeds 1,2,3,4 --walk --out walk.mp4   # a seamless loop through latents
+    latentlab explore faces.npz --session S ; explore --session S --pick 3 ; explore --session S --save cute
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from latentlab.core.errors import UserError
+from latentlab.core.workspace import default_db_url, workspace_dir
+
+
+# -- shared helpers ------------------------------------------------------------------------------
+def _workspace(path: str | None = None) -> Path:
+    return workspace_dir(path)
+
+
+def _db_url(arg: str | None) -> str:
+    return arg or default_db_url()
+
+
+def _generator_options(p: argparse.ArgumentParser) -> None:
+    from latentlab.cli.generator import add_generator_options
+    add_generator_options(p)
+
+
+def _load_generator(args):
+    from latentlab.generator.loading import load_generator
+
+    return load_generator(args.generator, args.device)
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.+-]+", "_", name).strip("_") or "direction"
+
+
+def _stamp() -> str:
+    return datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def _source_latents(args, gen) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """(w or ws codes [N, ...], z codes or None, description) from a latent file or --seeds."""
+    from latentlab.generator.interface import map_latents, sample_z
+    from latentlab.core.latents import load_latents
+
+    if getattr(args, "latents", None):
+        lat = load_latents(args.latents)
+        lat.check_generator(gen.generator_id)
+        codes = lat.ws if lat.ws is not None else lat.w
+        if args.index is not None:
+            if not 0 <= args.index < len(codes):
+                raise UserError(f"--index {args.index} is outside the {len(codes)} latents of {args.latents}")
+            sel = slice(args.index, args.index + 1)
+        else:
+            sel = slice(0, args.max_faces)
+        z = lat.z[sel] if lat.z is not None and lat.ws is None else None
+        return codes[sel], z, str(args.latents)
+    seeds = _parse_seeds(getattr(args, "seeds", None) or "0")
+    z = np.concatenate([sample_z(1, s, gen.z_dim) for s in seeds])
+    return map_latents(gen, z, args.truncation), z, f"seeds {seeds}"
+
+
+def _parse_seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(s) for s in text.replace(" ", "").split(",") if s]
+    except ValueError:
+        raise UserError(f"cannot read --seeds {text!r}; write numbers separated by commas, e.g. 1,2,3") from None
+    if not seeds or any(s < 0 for s in seeds):
+        raise UserError("--seeds needs at least one non-negative seed")
+    return seeds
+
+
+def _space_codes(dset, w, z) -> np.ndarray:
+    """The codes a set edits: W (or W+) for W sets; Z for Z sets (which then need z)."""
+    if dset.space == "w":
+        return w
+    if z is None:
+        raise UserError("this direction set lives in Z but these latents have no z (W+ or inverted latents); "
+                        "fit a set in W (latentlab fit --space w) to edit them")
+    return z
+
+
+def _write_outputs(frames: np.ndarray, outs: list[str], fps: float, size: int | None, strip_path: str | None,
+                   strip_frames: np.ndarray | None = None) -> list[Path]:
+    from directions.animate import save_png, strip, write_animation
+
+    written = [write_animation(frames, o, fps=fps, size=size or None) for o in outs]
+    if strip_path:
+        written.append(save_png(strip(frames if strip_frames is None else strip_frames), strip_path))
+    return written
+
+
+# -- fit ------------------------------------------------------------------------------------------
+def _parse_conditions(items: list[str] | None) -> dict[str, list[str]]:
+    out = {}
+    for item in items or []:
+        name, sep, others = item.partition(":")
+        others_list = [o.strip() for o in others.split(",") if o.strip()]
+        if not sep or not name.strip() or not others_list:
+            raise UserError(f"cannot read --condition {item!r}; write ATTR:OTHER[,OTHER], e.g. age:hair_length")
+        out[name.strip()] = others_list
+    return out
+
+
+def _parse_shrinkage(text: str):
+    if text in ("auto",):
+        return "auto"
+    if text in ("none", "0", ""):
+        return None
+    try:
+        v = float(text)
+    except ValueError:
+        v = -1
+    if not 0 <= v <= 1:
+        raise UserError(f"--shrinkage must be 'auto', 'none' or a number between 0 and 1, got {text!r}")
+    return v
+
+
+def print_table(rows: list[dict]) -> None:
+    import pandas as pd
+
+    with pd.option_context("display.max_columns", None, "display.width", 200, "display.max_colwidth", 70,
+                           "display.float_format", "{:.3f}".format):
+        print(pd.DataFrame(rows).fillna("").to_string(index=False))
+
+
+def _cmd_fit(args: argparse.Namespace) -> None:
+    from directions.fit import fit_run
+    from directions.io import save_direction_set
+
+    if args.space not in ("w", "z"):
+        raise UserError("--space must be w or z")
+    attributes = [a.strip() for a in args.attributes.split(",") if a.strip()] if args.attributes else None
+    result = fit_run(_db_url(args.db), args.run, space=args.space, attributes=attributes,
+                     aggregation=args.aggregation, conditions=_parse_conditions(args.condition), progress=True,
+                     shrinkage=_parse_shrinkage(args.shrinkage), cv=args.cv, min_per_class=args.min_per_class,
+                     compare_svm=not args.no_svm)
+    out = Path(args.out) if args.out else _workspace() / "directions" / f"run{args.run}-{args.space}.npz"
+    save_direction_set(out, result.direction_set)
+    print_table(result.table().to_dict("records"))
+    for attr, why in result.refused.items():
+        print(f"not fitted: {why}")
+    print(f"wrote {out} ({len(result.direction_set.entries)} directions, generator "
+          f"{result.direction_set.generator_id}, space {args.space.upper()})")
+
+
+def _cmd_show(args: argparse.Namespace) -> None:
+    from directions.io import load_direction_set
+
+    dset = load_direction_set(args.set)
+    print(f"{args.set}: generator {dset.generator_id}, space {dset.space.upper()} ({dset.dim} dims), "
+          f"created {dset.created}, source {dset.source}")
+    print("units: 1 = one standard deviation of the fit latents' projections; positions are class means")
+    print_table(dset.summary())
+    for d in dset.entries.values():
+        if d.kind == "categorical":
+            print(f"{d.name}: move with {d.name}=CLASS (one of {', '.join(d.classes)}) or "
+                  f"{d.names[0]}=+2 along one class's vector")
+
+
+# -- edit -----------------------------------------------------------------------------------------
+def _cmd_edit(args: argparse.Namespace) -> None:
+    from latentlab.generator.interface import image_grid, map_latents, render
+    from latentlab.core.latents import Latents, load_latents, save_latents
+
+    from directions.animate import parse_sweep, render_frames, save_png, sweep_latents
+    from directions.edit import edit, parse_assignments, parse_layers
+    from directions.io import load_direction_set
+
+    gen = _load_generator(args)
+    dset = load_direction_set(args.directions, generator_id=gen.generator_id)
+    lat = load_latents(args.latents)
+    lat.check_generator(gen.generator_id)
+    amounts = parse_assignments(args.set or [])
+    if not amounts and not args.animate:
+        raise UserError("nothing to do: give --set NAME=AMOUNT and/or --animate NAME[:END]")
+    layers = parse_layers(args.layers, gen.num_ws)
+    if layers is not None and dset.space == "z":
+        raise UserError("--layers edits W+ codes; this direction set lives in Z")
+    psi = float(lat.meta.get("truncation_psi", 1.0))
+    base = (lat.ws if lat.ws is not None else lat.w)[: args.max_faces]
+    z = lat.z[: args.max_faces] if lat.z is not None and lat.ws is None else None
+    codes = _space_codes(dset, base, z)
+    edited = edit(codes, dset, amounts, layers=layers, num_ws=gen.num_ws) if amounts else codes
+    out = Path(args.out) if args.out else _workspace() / "exports" / f"edit-{_stamp()}"
+    out.mkdir(parents=True, exist_ok=True)
+
+    meta = {**lat.meta, "source": "edit", "edit": dict(amounts), "layers": args.layers,
+            "directions": str(args.directions), "n": len(edited)}
+    if dset.space == "z":
+        saved = Latents(gen.generator_id, z=edited, w=map_latents(gen, edited, psi), meta=meta)
+    elif edited.ndim == 3:
+        saved = Latents(gen.generator_id, ws=edited, meta=meta)
+    else:
+        saved = Latents(gen.generator_id, w=edited, meta=meta)
+    save_latents(out / "edited.npz", saved)
+    cols = min(len(base), 8)
+    before = image_grid(render(gen, base, progress=True), cols)
+    after = image_grid(render(gen, saved.ws if saved.ws is not None else saved.w, progress=True), cols)
+    gap = np.full((4, before.shape[1], 3), 255, np.uint8)
+    save_png(np.concatenate([before, gap, after]), out / "compare.png")
+    written = [out / "edited.npz", out / "compare.png"]
+    for spec in args.animate or []:
+        name, start, end = parse_sweep(spec, dset, args.range)
+        sweep = sweep_latents(edited, dset, name, start, end, args.frames, pingpong=not args.once,
+                              layers=layers, num_ws=gen.num_ws)
+        frames = render_frames(gen, sweep, grid=True, space=dset.space, truncation_psi=psi, progress=True)
+        stem = out / _safe(spec)
+        written += _write_outputs(frames, [f"{stem}.{fmt.strip()}" for fmt in args.format.split(",")], args.fps,
+                                  args.size, f"{stem}-strip.png", frames if args.once else frames[: len(frames) // 2 + 1])
+    print("wrote " + ", ".join(str(p) for p in written))
+
+
+# -- animate --------------------------------------------------------------------------------------
+def _cmd_animate(args: argparse.Namespace) -> None:
+    from directions.animate import parse_sweep, render_frames, sweep_latents, walk_latents
+    from directions.edit import parse_layers
+    from directions.io import load_direction_set
+
+    if bool(args.along) == bool(args.walk):
+        raise UserError("choose one: --along NAME[:START:END] (with --directions) or --walk")
+    outs = args.out or [str(_workspace() / "exports" / f"animation-{_stamp()}.gif")]
+    gen = _load_generator(args)
+    w, z, what = _source_latents(args, gen)
+    if args.walk:
+        if len(w) < 2:
+            raise UserError(f"a walk needs at least 2 latents; {what} gives {len(w)} (use --seeds 1,2,3 or more rows)")
+        if args.space == "z":
+            if z is None:
+                raise UserError("these latents have no z (W+ or inverted); walk in W with --space w")
+            frames = render_frames(gen, walk_latents(z, args.frames, "slerp"), space="z",
+                                   truncation_psi=args.truncation, progress=True)
+        else:
+            keys = w if w.ndim == 2 else w.reshape(len(w), -1)
+            path = walk_latents(keys, args.frames, "lerp").reshape(-1, *w.shape[1:])
+            frames = render_frames(gen, path, progress=True)
+        strip_frames = frames
+    else:
+        if not args.directions:
+            raise UserError("--along needs --directions SET")
+        dset = load_direction_set(args.directions, generator_id=gen.generator_id)
+        name, start, end = parse_sweep(args.along, dset, args.range)
+        layers = parse_layers(args.layers, gen.num_ws)
+        codes = _space_codes(dset, w, z)
+        sweep = sweep_latents(codes, dset, name, start, end, args.frames, pingpong=not args.once,
+                              layers=layers, num_ws=gen.num_ws)
+        frames = render_frames(gen, sweep, grid=True, space=dset.space, truncation_psi=args.truncation, progress=True)
+        strip_frames = frames if args.once else frames[: len(frames) // 2 + 1]
+    written = _write_outputs(frames, outs, args.fps, args.size, args.strip, strip_frames)
+    print(f"wrote {', '.join(map(str, written))} ({len(frames)} frames from {what})")
+
+
+# -- explore --------------------------------------------------------------------------------------
+def _numbered_grid(images: np.ndarray, labels: list[str], scale: int = 2) -> np.ndarray:
+    from PIL import Image, ImageDraw
+
+    from latentlab.generator.interface import image_grid
+
+    tiles = []
+    for img, label in zip(images, labels):
+        im = Image.fromarray(img).resize((img.shape[1] * scale, img.shape[0] * scale), Image.NEAREST)
+        draw = ImageDraw.Draw(im)
+        draw.rectangle([0, 0, 8 * len(label) + 4, 13], fill=(0, 0, 0))
+        draw.text((2, 1), label, fill=(255, 255, 255))
+        tiles.append(np.asarray(im))
+    return image_grid(np.stack(tiles), cols=min(len(tiles), 5))
+
+
+def _cmd_explore(args: argparse.Namespace) -> None:
+    from latentlab.generator.interface import render
+
+    from directions.animate import save_png, sweep_latents, render_frames
+    from directions.io import load_direction_set
+    from directions.mutation import MutationExplorer, latent_stats, save_into_set
+
+    session = Path(args.session) if args.session else _workspace() / "explore" / _stamp()
+    state = session / "session.npz"
+    gen = _load_generator(args)
+    if args.latents or not state.exists():
+        if args.pick is not None or args.save:
+            raise UserError(f"no exploration session at {session}; start one with `latentlab explore LATENTS`")
+        w, _, _ = _source_latents(args, gen)
+        base = w[0]
+        ex = MutationExplorer(latent_stats(gen, truncation_psi=args.truncation), strength=args.strength,
+                              n=args.grid, seed=args.explore_seed)
+        ex.propose()
+    else:
+        ex, base, gid = MutationExplorer.load(state)
+        if gid != gen.generator_id:
+            raise UserError(f"session {session} belongs to generator {gid}, not the loaded {gen.generator_id}; "
+                            "pass the matching --generator")
+        if args.strength_given:
+            ex.strength = args.strength
+        if args.pick is not None:
+            ex.pick(args.pick)
+    if args.save:
+        direction = ex.to_direction(args.save)
+        target = Path(args.directions) if args.directions else _workspace() / "directions" / "explored.npz"
+        dset = save_into_set(target, direction, gen.generator_id, space="w")
+        print(f"saved direction {args.save!r} into {target} ({len(dset.entries)} directions); "
+              f"amount {ex.strength:g} reproduces the picked tile")
+        if args.animate:
+            dset = load_direction_set(target, generator_id=gen.generator_id)
+            sweep = sweep_latents(base[None], dset, args.save, -ex.strength, ex.strength, args.frames)
+            frames = render_frames(gen, sweep, grid=True, progress=True)
+            print("wrote " + ", ".join(map(str, _write_outputs(frames, args.animate, args.fps, args.size, None))))
+        ex.save(state, base, gen.generator_id)
+        return
+    tiles = ex.tiles(base)
+    images = render(gen, np.concatenate([base[None], tiles]), progress=True)
+    labels = ["base"] + [f"{i}" + ("*" if ex.picked is not None and i == 0 else "") for i in range(len(tiles))]
+    png = save_png(_numbered_grid(images, labels), session / f"round{ex.round}.png")
+    ex.save(state, base, gen.generator_id)
+    hint = "tile 0* is your last pick; " if ex.picked is not None else ""
+    print(f"wrote {png} (round {ex.round}, strength {ex.strength:g}); {hint}next: latentlab explore "
+          f"--session {session} --pick N, or --save NAME [--directions SET] [--animate out.gif]")
+
+
+# -- wiring ---------------------------------------------------------------------------------------
+class _Given(argparse.Action):
+    """Store the value and remember that the user gave it."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        setattr(namespace, self.dest + "_given", True)
+
+
+def _add_output_options(p: argparse.ArgumentParser, frames_help: str) -> None:
+    p.add_argument("--frames", type=int, default=48, help=frames_help)
+    p.add_argument("--fps", type=float, default=24)
+    p.add_argument("--size", type=int, default=256, help="longer side of the output in pixels (0 = as rendered)")
+    p.add_argument("--once", action="store_true", help="sweep start -> end once instead of a ping-pong loop")
+    p.add_argument("--range", type=float, default=3.0, help="a bare NAME sweeps -RANGE..+RANGE units")
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    f = sub.add_parser("fit", help="fit LDA directions from a labeling run's aggregated labels",
+                       description="Per attribute: LDA (shrinkage) on the run's latents, cross-validated accuracy, "
+                                   "a linear-SVM comparison; writes one direction set file. Units: one standard "
+                                   "deviation of the latents' projections.")
+    f.add_argument("--run", type=int, required=True, help="labeling run id (see the app's Admin tab)")
+    f.add_argument("--db", default=None, help="label store URL (default: $LATENTLAB_DB or the workspace SQLite)")
+    f.add_argument("--space", default="w", choices=("w", "z"), help="latent space to fit in (default W)")
+    f.add_argument("--attributes", default=None, help="comma-separated attributes (default: all of the schema)")
+    f.add_argument("--aggregation", default="majority", choices=("majority", "dawid_skene"))
+    f.add_argument("--condition", action="append", metavar="ATTR:OTHER[,OTHER]",
+                   help="also fit ATTR orthogonal to OTHER's directions (repeatable), e.g. age:hair_length")
+    f.add_argument("--shrinkage", default="auto", help="LDA shrinkage: auto (Ledoit-Wolf), none, or 0..1")
+    f.add_argument("--cv", type=int, default=5, help="cross-validation folds")
+    f.add_argument("--min-per-class", type=int, default=10, help="refuse attributes with fewer labels in a class")
+    f.add_argument("--no-svm", action="store_true", help="skip the linear-SVM comparison")
+    f.add_argument("--out", default=None, help="direction set file (default: <workspace>/directions/run<R>-<space>.npz)")
+    f.set_defaults(func=_cmd_fit)
+
+    s = sub.add_parser("directions", help="show what a direction set file holds",
+                       description="Generator, space, and per direction: kind, labels, CV accuracy, class positions.")
+    s.add_argument("set", help="direction set .npz")
+    s.set_defaults(func=_cmd_show)
+
+    e = sub.add_parser("edit", help="apply directions to a latent file; write edited latents, a before/after "
+                                    "image and optional animations",
+                       description="Amounts: NAME=+2 (units: standard deviations along the direction), "
+                                   "ATTR=CLASS (move onto a class), ATTR:CLASS=+1 (along one class's vector).")
+    e.add_argument("latents", help="latent .npz from `sample` or `invert`")
+    e.add_argument("--directions", required=True, help="direction set .npz")
+    e.add_argument("--set", action="append", metavar="NAME=AMOUNT", help="an edit (repeatable)")
+    e.add_argument("--layers", default=None, metavar="START:STOP", help="edit only these W+ layers (e.g. 0:4)")
+    e.add_argument("--animate", action="append", metavar="NAME[:START:END | :CLASS]",
+                   help="also write a looping animation along NAME (repeatable)")
+    e.add_argument("--format", default="gif,mp4", help="animation formats (gif, mp4)")
+    e.add_argument("--max-faces", type=int, default=16, help="use the first N latents of the file")
+    e.add_argument("--out", default=None, help="output folder (default: <workspace>/exports/edit-<time>)")
+    _add_output_options(e, "frames per animation loop")
+    _generator_options(e)
+    e.set_defaults(func=_cmd_edit)
+
+    a = sub.add_parser("animate", help="animate along a direction or walk through latents (GIF, MP4, strip PNG)",
+                       description="Seamless loops: --along sweeps ping-pong along a direction; --walk visits the "
+                                   "latents in a closed loop (slerp in Z, lerp in W).")
+    a.add_argument("latents", nargs="?", default=None, help="latent .npz (default: --seeds)")
+    a.add_argument("--seeds", default=None, help="comma-separated seeds instead of a latent file (default 0)")
+    a.add_argument("--truncation", type=float, default=1.0, help="truncation psi for --seeds and Z sets")
+    a.add_argument("--index", type=int, default=None, help="only this row of the latent file")
+    a.add_argument("--max-faces", type=int, default=16)
+    a.add_argument("--directions", default=None, help="direction set .npz (for --along)")
+    a.add_argument("--along", default=None, metavar="NAME[:START:END | :CLASS]", help="sweep along a direction")
+    a.add_argument("--layers", default=None, metavar="START:STOP", help="sweep only these W+ layers")
+    a.add_argument("--walk", action="store_true", help="walk through the latents as a loop")
+    a.add_argument("--space", default="z", choices=("z", "w"), help="walk in Z (slerp) or W (lerp)")
+    a.add_argument("--out", action="append", help=".gif or .mp4 (repeatable; default: a GIF in the workspace)")
+    a.add_argument("--strip", default=None, help="also write a strip PNG of the frames")
+    _add_output_options(a, "total frames of a sweep; frames per step of a walk")
+    _generator_options(a)
+    a.set_defaults(func=_cmd_animate)
+
+    x = sub.add_parser("explore", help="find a direction by eye: grids of random mutations, pick, refine, save",
+                       description="Start: explore LATENTS (or --seeds S). Then --pick N to refine around tile N, "
+                                   "--save NAME to store the pick in a direction set, --animate out.gif to see it.")
+    x.add_argument("latents", nargs="?", default=None, help="latent .npz to start from (row --index, default 0)")
+    x.add_argument("--seeds", default=None, help="start from this seed instead of a file")
+    x.add_argument("--index", type=int, default=0)
+    x.add_argument("--max-faces", type=int, default=1, help=argparse.SUPPRESS)
+    x.add_argument("--truncation", type=float, default=1.0)
+    x.add_argument("--session", default=None, help="session folder (default: a new one in <workspace>/explore)")
+    x.add_argument("--strength", type=float, default=2.0, action=_Given,
+                   help="mutation size in standard deviations of the latents along each direction")
+    x.add_argument("--grid", type=int, default=9, help="tiles per round")
+    x.add_argument("--explore-seed", type=int, default=0, help="random seed of the mutations")
+    x.add_argument("--pick", type=int, default=None, help="refine around this tile of the last grid")
+    x.add_argument("--save", default=None, metavar="NAME", help="save the picked direction under NAME")
+    x.add_argument("--directions", default=None, help="set to save into (default <workspace>/directions/explored.npz)")
+    x.add_argument("--animate", action="append", help="with --save: write an animation along it (.gif/.mp4)")
+    x.add_argument("--frames", type=int, default=48)
+    x.add_argument("--fps", type=float, default=24)
+    x.add_argument("--size", type=int, default=256)
+    _generator_options(x)
+    x.set_defaults(func=_cmd_explore, strength_given=False)

@@ -1,0 +1,102 @@
+"""What the checkpoint loaders share: sniffing file content, the deterministic mean latent, and
+the finishing touches every loaded StyleGAN2 gets (eval mode, fused convolutions, provenance)."""
+
+from __future__ import annotations
+
+import math
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from latentlab.generator.interface import sample_z
+from latentlab.generator.native import CheckpointError
+from latentlab.generator.stylegan2 import StyleGAN2Generator
+
+# A legacy (pre-zip) torch.save file starts with the pickled magic number 0x1950a86a20f9469cfc6c.
+LEGACY_TORCH_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19"
+ZIP_MAGIC = b"PK\x03\x04"
+MEAN_W_SAMPLES = 4096
+MEAN_W_SEED = 0
+
+
+@dataclass
+class SourceInfo:
+    """Where a loaded generator came from: shown by `inspect-generator`, stored by `convert`."""
+
+    format: str
+    path: str
+    notes: list[str] = field(default_factory=list)
+    details: dict[str, str] = field(default_factory=dict)
+
+
+def read_head(path: Path, n: int = 64) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read(n)
+    except OSError:
+        return b""
+
+
+def zip_entries(path: Path) -> list[str] | None:
+    """Names inside a zip archive, or None when the file is not a readable zip."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            return z.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+
+
+def mean_w_float64(gen: StyleGAN2Generator, n: int = MEAN_W_SAMPLES, seed: int = MEAN_W_SEED) -> torch.Tensor:
+    """Mean of mapping(z) over `n` latents from `sample_z(n, seed)`, computed in float64.
+
+    Float64 makes the result the same float32 vector on every machine and thread count, so the
+    generator id (which hashes w_avg) does not depend on where the file was loaded.
+    """
+    x = torch.from_numpy(sample_z(n, seed, gen.z_dim)).to(torch.float64)
+    x = x * (x.square().mean(dim=1, keepdim=True) + 1e-8).rsqrt()
+    for i in range(gen.mapping_net.num_layers):
+        fc = getattr(gen.mapping_net, f"fc{i}")
+        w = fc.weight.detach().cpu().to(torch.float64) * fc.weight_gain
+        b = fc.bias.detach().cpu().to(torch.float64) * fc.bias_gain
+        x = F.leaky_relu(x @ w.t() + b, 0.2) * math.sqrt(2.0)
+    return x.mean(dim=0).to(torch.float32)
+
+
+def finish(gen: StyleGAN2Generator, device: torch.device, info: SourceInfo) -> StyleGAN2Generator:
+    """Inference mode on `device`, with the fused modulated convolution that upstream uses in eval
+    mode (the unfused form differs by ~2e-6), and the provenance attached as `source_info`."""
+    gen.fused_modconv = True
+    gen.source_info = info
+    return gen.eval().requires_grad_(False).to(device)
+
+
+def load_tensors(gen: StyleGAN2Generator, tensors: dict[str, torch.Tensor], path: Path, what: str) -> None:
+    """Copy converted tensors into `gen`, refusing any missing, extra or mis-shaped entry."""
+    expected = gen.state_dict()
+    missing = [k for k in expected if k not in tensors]
+    extra = [k for k in tensors if k not in expected]
+    if missing or extra:
+        raise CheckpointError(f"{path.name}: the {what} weights do not form a StyleGAN2 generator latentlab can "
+                              f"reproduce (missing {missing[:4]}, unexpected {extra[:4]})")
+    for k, v in tensors.items():
+        if tuple(v.shape) != tuple(expected[k].shape):
+            raise CheckpointError(f"{path.name}: {what} tensor for {k} has shape {tuple(v.shape)}, "
+                                  f"expected {tuple(expected[k].shape)} from the other layers")
+        if not v.is_floating_point():
+            raise CheckpointError(f"{path.name}: {what} tensor for {k} is {v.dtype}, expected floating point")
+    gen.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()}, strict=True)
+
+
+def detect_format(path: str | Path) -> str | None:
+    """Name of the registered format that claims `path` (None when none does)."""
+    from latentlab.generator.loading import FORMATS, _register_optional_formats
+
+    _register_optional_formats()
+    p = Path(path)
+    for fmt in FORMATS:
+        if fmt.detect(p):
+            return fmt.name
+    return None

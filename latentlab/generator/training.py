@@ -1,0 +1,266 @@
+"""Train a StyleGAN2 generator on the synthetic anime-face stream, resumably, on CPU or CUDA.
+
+Recipe (chosen to converge fast on 2 CPU cores): non-saturating logistic loss, lazy R1 on real
+images every `r1_interval` steps, style mixing, an EMA copy of G whose weights are what ships,
+Adam with beta1 = 0, unfused modulated convolutions and optional bf16 autocast. Every
+`ckpt_minutes` the full state (G, D, G_ema, optimisers, image counter) is written atomically to
+`<out>/checkpoint.pt`; starting again with the same `--out` resumes from it. Sample grids of
+G_ema on fixed latents go to `<out>/grids/` every `grid_minutes`, progress to `<out>/log.txt`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from latentlab.generator.discriminator import Discriminator
+from latentlab.generator.stylegan2 import StyleGAN2Config, StyleGAN2Generator
+from latentlab.generator.synthetic.renderer import render_batch
+
+TRAIN_SEED_OFFSET = 1_000_000  # training renders use seeds >= this; held-out evaluation uses seeds < it
+
+
+@dataclass
+class TrainConfig:
+    out_dir: str = "runs/default"
+    total_kimg: float = 600.0
+    batch: int = 32
+    lr_g: float = 0.002
+    lr_d: float = 0.002
+    r1_gamma: float = 0.05
+    r1_interval: int = 16
+    pl_weight: float = 0.0  # path-length regulariser (StyleGAN2 config F uses 2); 0 = off
+    pl_interval: int = 4
+    pl_batch_shrink: int = 2
+    pl_decay: float = 0.01
+    ema_kimg: float = 10.0
+    ema_rampup: float = 0.05
+    mixing_prob: float = 0.9
+    w_avg_beta: float = 0.995
+    ckpt_minutes: float = 5.0
+    grid_minutes: float = 10.0
+    seed: int = 0
+    threads: int = 0  # 0 = torch default
+    bf16: bool = False
+    device: str = "cpu"
+    generator: dict = field(default_factory=lambda: StyleGAN2Config().to_dict())
+    d_channels: dict = field(default_factory=lambda: {"64": 32, "32": 64, "16": 128, "8": 128, "4": 128})
+
+
+def real_batch(start_seed: int, batch: int, resolution: int, device: torch.device) -> torch.Tensor:
+    """Render `batch` training faces as float [-1, 1] NCHW."""
+    imgs, _ = render_batch(range(start_seed, start_seed + batch), size=resolution)
+    x = torch.from_numpy(imgs).to(device).permute(0, 3, 1, 2).float()
+    return x / 127.5 - 1.0
+
+
+def _mixed_ws(G: StyleGAN2Generator, batch: int, prob: float, device) -> torch.Tensor:
+    z = torch.randn(batch, G.z_dim, device=device)
+    ws = G.broadcast(G.mapping_net(z))
+    if prob > 0 and torch.rand(()) < prob:
+        cutoff = int(torch.randint(1, G.num_ws, ()))
+        ws2 = G.broadcast(G.mapping_net(torch.randn_like(z)))
+        ws = torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)
+    return ws
+
+
+def save_grid(G: StyleGAN2Generator, z: torch.Tensor, path: Path, psi: float = 1.0) -> None:
+    from PIL import Image
+
+    with torch.inference_mode():
+        img = G.synthesis(G.mapping(z, psi))
+    img = ((img.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+    n = int(math.sqrt(len(img)))
+    r = img.shape[1]
+    grid = img[: n * n].reshape(n, n, r, r, 3).transpose(0, 2, 1, 3, 4).reshape(n * r, n * r, 3)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(grid).save(path)
+
+
+class Trainer:
+    """Holds networks and optimisers; `run()` trains until `total_kimg`, checkpointing as it goes."""
+
+    def __init__(self, cfg: TrainConfig, log=print):
+        self.cfg = cfg
+        self.log = log
+        self.out = Path(cfg.out_dir)
+        self.device = torch.device(cfg.device)
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+        gcfg = StyleGAN2Config.from_dict(cfg.generator)
+        self.G = StyleGAN2Generator(gcfg).to(self.device)
+        self.D = Discriminator(gcfg.resolution, {int(k): v for k, v in cfg.d_channels.items()}).to(self.device)
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        mb = cfg.r1_interval / (cfg.r1_interval + 1)  # lazy regularisation correction
+        self.lrs = (cfg.lr_g, cfg.lr_d * mb)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=self.lrs[0], betas=(0.0, 0.99), eps=1e-8)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=self.lrs[1], betas=(0.0, 0.99 ** mb), eps=1e-8)
+        self.nimg = 0
+        self.step = 0
+        self.pl_mean = torch.zeros((), device=self.device)  # running mean of path lengths
+        self.grid_z = torch.from_numpy(np.random.default_rng(123).standard_normal((64, gcfg.z_dim)).astype(np.float32))
+
+    # -- checkpoints ------------------------------------------------------------------------------
+    @property
+    def ckpt_path(self) -> Path:
+        return self.out / "checkpoint.pt"
+
+    def save(self) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        state = {
+            "G": self.G.state_dict(), "D": self.D.state_dict(), "G_ema": self.G_ema.state_dict(),
+            "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "nimg": self.nimg, "step": self.step, "train_config": json.dumps(asdict(self.cfg)),
+            "torch_rng": torch.get_rng_state(), "pl_mean": self.pl_mean.detach().cpu(),
+        }
+        tmp = self.ckpt_path.with_suffix(".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, self.ckpt_path)
+
+    def resume(self) -> bool:
+        if not self.ckpt_path.exists():
+            return False
+        state = torch.load(self.ckpt_path, map_location=self.device, weights_only=True)
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        self.G_ema.load_state_dict(state["G_ema"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        for opt, lr in zip((self.opt_g, self.opt_d), self.lrs):  # the config's rates, not the stored ones
+            for group in opt.param_groups:
+                group["lr"] = lr
+        self.nimg, self.step = int(state["nimg"]), int(state["step"])
+        torch.set_rng_state(state["torch_rng"])
+        if "pl_mean" in state:  # checkpoints before the path-length regulariser have none
+            self.pl_mean = state["pl_mean"].to(self.device)
+        return True
+
+    # -- one step ---------------------------------------------------------------------------------
+    def _autocast(self):
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.bf16)
+
+    def train_step(self) -> dict[str, float]:
+        cfg, G, D = self.cfg, self.G, self.D
+        b = cfg.batch
+        real = real_batch(TRAIN_SEED_OFFSET + self.nimg, b, G.resolution, self.device)
+        stats = {}
+
+        # D: logistic loss on fakes and reals.
+        G.requires_grad_(False)
+        D.requires_grad_(True)
+        with torch.no_grad(), self._autocast():
+            fake = G.synthesis(_mixed_ws(G, b, cfg.mixing_prob, self.device), noise_mode="random")
+        with self._autocast():
+            loss_d = F.softplus(D(fake.detach()).float()).mean() + F.softplus(-D(real).float()).mean()
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        stats["loss_d"] = float(loss_d.detach())
+        if self.step % cfg.r1_interval == 0:  # lazy R1, in float32
+            real_r = real.detach().requires_grad_(True)
+            (grad,) = torch.autograd.grad(D(real_r).sum(), real_r, create_graph=True)
+            r1 = grad.square().sum(dim=[1, 2, 3]).mean()
+            (r1 * (cfg.r1_gamma / 2) * cfg.r1_interval).backward()
+            stats["r1"] = float(r1.detach())
+        self.opt_d.step()
+
+        # G: non-saturating loss.
+        G.requires_grad_(True)
+        D.requires_grad_(False)
+        with self._autocast():
+            ws = _mixed_ws(G, b, cfg.mixing_prob, self.device)
+            loss_g = F.softplus(-D(G.synthesis(ws, noise_mode="random")).float()).mean()
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        if cfg.pl_weight > 0 and self.step % cfg.pl_interval == 0:
+            stats["pl"] = self._path_length_penalty(b)
+        self.opt_g.step()
+        stats["loss_g"] = float(loss_g.detach())
+
+        with torch.no_grad():
+            G.w_avg.copy_(torch.lerp(ws[:, 0].float().mean(0), G.w_avg, cfg.w_avg_beta))
+            ema_nimg = min(cfg.ema_kimg * 1000, max(self.nimg, 1) * cfg.ema_rampup)
+            beta = 0.5 ** (b / max(ema_nimg, 1e-8))
+            for p_ema, p in zip(self.G_ema.parameters(), G.parameters()):
+                p_ema.copy_(p.lerp(p_ema, beta))
+            for b_ema, b_ in zip(self.G_ema.buffers(), G.buffers()):
+                b_ema.copy_(b_)
+        self.nimg += b
+        self.step += 1
+        return stats
+
+    def _path_length_penalty(self, b: int) -> float:
+        """Lazy path-length regulariser (StyleGAN2): a fixed step in W should move the image by a fixed
+        amount everywhere, which is what linear edits rely on. Accumulates its gradient into G."""
+        cfg, G = self.cfg, self.G
+        n = max(b // cfg.pl_batch_shrink, 1)
+        ws = _mixed_ws(G, n, cfg.mixing_prob, self.device)
+        img = G.synthesis(ws, noise_mode="random")  # float32: double backward through bf16 is noisy
+        y = torch.randn_like(img) / math.sqrt(img.shape[2] * img.shape[3])
+        (grad,) = torch.autograd.grad((img * y).sum(), ws, create_graph=True)
+        lengths = grad.square().sum(2).mean(1).sqrt()  # [N]
+        with torch.no_grad():
+            if float(self.pl_mean) == 0:  # first use (also when switched on for a trained model): start at the data
+                self.pl_mean.copy_(lengths.mean())
+            self.pl_mean.copy_(self.pl_mean.lerp(lengths.mean(), cfg.pl_decay))
+        penalty = (lengths - self.pl_mean).square().mean()
+        (penalty * cfg.pl_weight * cfg.pl_interval).backward()
+        return float(lengths.mean().detach())
+
+    def run(self) -> None:
+        cfg = self.cfg
+        self.out.mkdir(parents=True, exist_ok=True)
+        if self.resume():
+            self.log(f"resumed from {self.ckpt_path} at {self.nimg / 1000:.1f} kimg")
+        (self.out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2))
+        t_ckpt = t_grid = t_log = time.time()
+        t0, n0 = time.time(), self.nimg
+        save_grid(self.G_ema, self.grid_z, self.out / "grids" / f"grid_{self.nimg // 1000:06d}k.png")
+        while self.nimg < cfg.total_kimg * 1000:
+            stats = self.train_step()
+            now = time.time()
+            if now - t_log > 30:
+                rate = (self.nimg - n0) / (now - t0)
+                self.log(f"kimg {self.nimg / 1000:8.1f}  img/s {rate:5.1f}  " +
+                         "  ".join(f"{k} {v:.4f}" for k, v in stats.items()))
+                t_log = now
+            if now - t_grid > cfg.grid_minutes * 60:
+                save_grid(self.G_ema, self.grid_z, self.out / "grids" / f"grid_{self.nimg // 1000:06d}k.png")
+                t_grid = now
+            if now - t_ckpt > cfg.ckpt_minutes * 60:
+                self.save()
+                t_ckpt = now
+        self.save()
+        save_grid(self.G_ema, self.grid_z, self.out / "grids" / f"grid_{self.nimg // 1000:06d}k.png")
+        self.log(f"done at {self.nimg / 1000:.1f} kimg")
+
+
+RECIPE_KEYS = ("lr_g", "lr_d", "r1_gamma", "r1_interval", "pl_weight", "pl_interval", "pl_batch_shrink",
+               "pl_decay", "ema_kimg", "ema_rampup", "mixing_prob", "w_avg_beta", "generator", "d_channels")
+
+
+def checkpoint_recipe(ckpt: Path) -> dict:
+    """The recipe a checkpoint was trained with (networks, losses, optimiser), so resuming keeps it."""
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)
+    stored = json.loads(state["train_config"])
+    return {k: stored[k] for k in RECIPE_KEYS if k in stored}
+
+
+def export_checkpoint(ckpt: Path, out: Path) -> Path:
+    """Write the EMA generator of a training checkpoint in latentlab's native format."""
+    from latentlab.generator.native import save_native
+
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)
+    cfg = TrainConfig(**json.loads(state["train_config"]))
+    G = StyleGAN2Generator(StyleGAN2Config.from_dict(cfg.generator))
+    G.load_state_dict(state["G_ema"])
+    return save_native(G.eval(), out, extra={"trained_kimg": f"{int(state['nimg']) / 1000:.1f}"})

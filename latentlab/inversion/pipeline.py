@@ -1,0 +1,181 @@
+"""Wiring for the CLI, the app and the benchmark: pick the loss and encoder, invert, package the result.
+
+Which files are used, in order:
+* metric net: an explicit path; else <workspace>/models/metric_<generator id>.safetensors; else the
+  shipped data/metric_default.safetensors (a warning note if it was trained for another generator);
+* encoder: an explicit path (refused if trained for another generator); else
+  <workspace>/models/encoder_<generator id>.safetensors; else data/encoder_default.safetensors if it
+  was trained for this generator; else none;
+* loss "auto": vgg16 when torchvision's VGG16 weights are installed, else metric when a metric net
+  is found, else pixel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from latentlab.core.errors import UserError
+from latentlab.generator.interface import LatentGenerator
+from latentlab.core.latents import Latents
+from latentlab.core.paths import data_path
+from latentlab.inversion.encoder import Encoder, load_encoder
+from latentlab.inversion.losses import ReconstructionLoss, build_loss, vgg16_default_path
+from latentlab.inversion.metric import load_metric
+from latentlab.inversion.preprocess import to_tensor
+from latentlab.inversion.projector import Projection, ProjectorConfig, project, psnr
+from latentlab.inversion.weights import GeneratorMismatchWarning, read_network
+
+SHIPPED = {"metric": "metric_default.safetensors", "encoder": "encoder_default.safetensors"}
+FORMATS = {"metric": "latentlab-metric", "encoder": "latentlab-encoder"}
+
+
+def workspace_network_path(kind: str, generator_id: str, workspace: Path) -> Path:
+    """Where `train-metric` / `train-encoder` write by default: <workspace>/models/<kind>_<id>.safetensors."""
+    return Path(workspace) / "models" / f"{kind}_{generator_id}.safetensors"
+
+
+def _trained_for(path: Path, kind: str) -> str | None:
+    try:
+        return read_network(path, FORMATS[kind], kind)[1].get("generator_id")
+    except UserError:
+        return None
+
+
+def find_network(kind: str, generator_id: str, workspace: Path | None) -> tuple[Path | None, bool]:
+    """(path, matches_generator) of the best available metric/encoder file, or (None, False)."""
+    candidates = []
+    if workspace is not None:
+        candidates.append(workspace_network_path(kind, generator_id, workspace))
+    candidates.append(data_path(SHIPPED[kind]))
+    found = [p for p in candidates if p.is_file()]
+    for p in found:
+        if _trained_for(p, kind) == generator_id:
+            return p, True
+    return (found[-1], False) if found else (None, False)
+
+
+@dataclass
+class InversionSetup:
+    """The loss and (optional) encoder for one generator, plus notes on what was chosen and why."""
+
+    loss: ReconstructionLoss
+    encoder: Encoder | None
+    notes: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+
+    def describe(self) -> dict:
+        return {**self.loss.describe(), "encoder": self.encoder is not None, **self.files}
+
+
+def choose_loss(gen: LatentGenerator, name: str = "auto", metric_path: str | Path | None = None,
+                vgg_weights: str | Path | None = None, workspace: Path | None = None,
+                notes: list[str] | None = None, files: dict | None = None) -> ReconstructionLoss:
+    notes = [] if notes is None else notes
+    files = {} if files is None else files
+    if name == "auto":
+        if vgg_weights is not None or vgg16_default_path().is_file():
+            name = "vgg16"
+        elif metric_path is not None or find_network("metric", gen.generator_id, workspace)[0] is not None:
+            name = "metric"
+        else:
+            name = "pixel"
+            notes.append("no VGG16 weights and no metric network found: using the pixel loss "
+                         "(train a metric net with `latentlab train-metric`)")
+    metric_net = None
+    if name == "metric":
+        path = Path(metric_path) if metric_path is not None else find_network("metric", gen.generator_id, workspace)[0]
+        if path is None:
+            raise UserError("no metric network for this generator; train one with `latentlab train-metric` "
+                            "or choose --loss pixel")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", GeneratorMismatchWarning)
+            metric_net = load_metric(path, gen.generator_id, strict=False, device=gen.device)
+        notes.extend(str(w.message) for w in caught if issubclass(w.category, GeneratorMismatchWarning))
+        files["metric_file"] = str(path)
+        files["metric_generator_id"] = str(metric_net.generator_id)
+    if name == "vgg16":
+        files["vgg_weights"] = str(vgg_weights or vgg16_default_path())
+    return build_loss(name, metric_net=metric_net, vgg_weights=vgg_weights, device=gen.device)
+
+
+def choose_encoder(gen: LatentGenerator, use: bool | None = None, path: str | Path | None = None,
+                   workspace: Path | None = None, notes: list[str] | None = None,
+                   files: dict | None = None) -> Encoder | None:
+    """use=None: the encoder if one for this generator exists; True: required; False: none."""
+    notes = [] if notes is None else notes
+    files = {} if files is None else files
+    if use is False:
+        return None
+    if path is not None:
+        enc = load_encoder(path, gen.generator_id, strict=True, device=gen.device)
+        files["encoder_file"] = str(path)
+        return enc
+    found, matches = find_network("encoder", gen.generator_id, workspace)
+    if found is not None and matches:
+        files["encoder_file"] = str(found)
+        return load_encoder(found, gen.generator_id, strict=True, device=gen.device)
+    msg = ("no encoder trained for this generator" + (f" ({found} is for another one)" if found else "")
+           + "; starting from w_avg (train one with `latentlab train-encoder`)")
+    if use:
+        raise UserError(msg.replace("; starting from w_avg", ""))
+    notes.append(msg)
+    return None
+
+
+def setup_inversion(gen: LatentGenerator, loss: str = "auto", encoder: bool | None = None,
+                    metric_path: str | Path | None = None, encoder_path: str | Path | None = None,
+                    vgg_weights: str | Path | None = None, workspace: Path | None = None) -> InversionSetup:
+    notes: list[str] = []
+    files: dict[str, str] = {}
+    loss_fn = choose_loss(gen, loss, metric_path, vgg_weights, workspace, notes, files)
+    enc = choose_encoder(gen, encoder, encoder_path, workspace, notes, files)
+    return InversionSetup(loss_fn, enc, notes, files)
+
+
+def encoder_start(enc: Encoder | None, images_uint8: np.ndarray, device: torch.device) -> np.ndarray | None:
+    """The encoder's guess of w [N, w_dim] for uint8 images, or None without an encoder."""
+    if enc is None:
+        return None
+    with torch.no_grad():
+        return enc(to_tensor(images_uint8, device)).float().cpu().numpy()
+
+
+def invert(gen: LatentGenerator, images_uint8: np.ndarray, setup: InversionSetup,
+           cfg: ProjectorConfig = ProjectorConfig(), callback=None, progress: bool = False) -> Projection:
+    """Project uint8 images [N, R, R, 3] (or one [R, R, 3]) with the setup's loss and encoder start."""
+    images_uint8 = images_uint8[None] if images_uint8.ndim == 3 else images_uint8
+    start = encoder_start(setup.encoder, images_uint8, gen.device)
+    proj = project(gen, images_uint8, setup.loss, cfg, init_w=start, callback=callback, progress=progress)
+    proj.meta["init"] = "encoder" if start is not None else "w_avg"
+    return proj
+
+
+def to_latents(gen: LatentGenerator, proj: Projection, target: np.ndarray, setup: InversionSetup,
+               source: dict | None = None) -> Latents:
+    """A latent file's content: w (space "w") or ws ("w+"), the reconstruction, and how it was made."""
+    target = target[None] if target.ndim == 3 else target
+    meta = {
+        "kind": "inversion",
+        "space": proj.config.space,
+        "projector": {k: v for k, v in vars(proj.config).items()},
+        **setup.describe(),
+        "init": proj.meta.get("init"),
+        "final_loss": [float(v) for v in proj.final_loss],
+        "psnr_db": [round(float(v), 3) for v in psnr(proj.images, target)],
+        "seconds": round(proj.seconds, 2),
+        "noise_optimized": proj.noise_maps is not None,
+        **(source or {}),
+    }
+    if proj.config.space == "w":
+        return Latents(generator_id=gen.generator_id, w=proj.ws[:, 0], images=proj.images, meta=meta)
+    return Latents(generator_id=gen.generator_id, ws=proj.ws, images=proj.images, meta=meta)
+
+
+def file_digest(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]

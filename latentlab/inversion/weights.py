@@ -1,0 +1,79 @@
+"""Safe files for latentlab's small inversion networks (metric net, encoder).
+
+safetensors holds the tensors; the JSON metadata holds the format, version, network config and
+the id of the generator the network was trained for. Writes are atomic (temp file + rename), so
+an interrupted training never leaves a half-written file behind.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from latentlab.core.errors import UserError
+
+WEIGHTS_VERSION = "1"
+
+
+class GeneratorMismatchWarning(UserWarning):
+    """A network trained for one generator is being used with another."""
+
+
+def save_network(path: str | Path, net: torch.nn.Module, fmt: str, generator_id: str, config: dict,
+                 extra: dict | None = None) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"format": fmt, "version": WEIGHTS_VERSION, "generator_id": generator_id,
+            "config": json.dumps(config), "extra": json.dumps(extra or {})}
+    tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in net.state_dict().items()}
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, str(tmp), metadata=meta)
+    tmp.replace(path)
+    return path
+
+
+def read_network(path: str | Path, fmt: str, what: str) -> tuple[dict[str, torch.Tensor], dict]:
+    """(state_dict, metadata with 'config' and 'extra' decoded); UserError for anything else."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{what} file {path} does not exist")
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            meta = dict(f.metadata() or {})
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e:  # safetensors raises several types for corrupt files
+        raise UserError(f"{path} is not a readable safetensors file ({e})") from None
+    if meta.get("format") != fmt:
+        raise UserError(f"{path} is not a latentlab {what} file (format {meta.get('format')!r}, expected {fmt!r})")
+    try:
+        meta["config"] = json.loads(meta.get("config", "{}"))
+        meta["extra"] = json.loads(meta.get("extra", "{}"))
+    except json.JSONDecodeError:
+        raise UserError(f"{path} has damaged metadata; train the {what} again") from None
+    return tensors, meta
+
+
+def check_generator_id(meta: dict, generator_id: str | None, path: Path, what: str, strict: bool) -> bool:
+    """True when ids match (or no id to compare); otherwise raise (strict) or warn and return False."""
+    trained_for = meta.get("generator_id")
+    if generator_id is None or trained_for == generator_id:
+        return True
+    msg = (f"{path} is a {what} trained for generator {trained_for}, but the loaded generator is {generator_id}; "
+           f"train one for it with `latentlab train-{what}`")
+    if strict:
+        raise UserError(msg)
+    warnings.warn(msg, GeneratorMismatchWarning, stacklevel=3)
+    return False
+
+
+def load_into(net: torch.nn.Module, tensors: dict[str, torch.Tensor], path: Path, what: str) -> torch.nn.Module:
+    try:
+        net.load_state_dict(tensors, strict=True)
+    except RuntimeError as e:
+        raise UserError(f"{path} does not match the {what} architecture in its own metadata ({str(e)[:200]})") from None
+    return net

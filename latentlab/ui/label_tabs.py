@@ -1,0 +1,407 @@
+"""The Label and Admin tabs and the labeling HTTP API, built inside an open `gr.Blocks`.
+
+Gradio runs each event one call at a time unless told otherwise; every labeling event here has
+`concurrency_limit=CONCURRENCY` so that many annotators are served at once (the store does the
+locking). Keyboard shortcuts come from `keyboard_js(schema)`, which ``latentlab.ui.app` passes to `launch(js=...)`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from pathlib import Path
+
+import gradio as gr
+
+from latentlab.core.errors import UserError
+
+from labeler.schema import UNSURE, UNSURE_KEY, Schema
+from labeler.service import ItemView, LabelService
+from labeler.store import check_annotator_name
+
+CONCURRENCY = 128  # simultaneous calls per labeling event; threads are bounded by launch(max_threads=...)
+IMAGE_HEIGHT = 512
+
+CSS = """
+#ll-image { min-height: 320px; }
+#ll-intro p { margin: 0; }
+#ll-attrs { gap: 6px; }
+.ll-attr { --block-padding: 6px 10px; --checkbox-label-padding: 3px 10px; --block-label-margin: 0;
+  --checkbox-label-gap: 6px; }
+.ll-attr [data-testid="block-info"] { display: inline-block; margin-bottom: 4px; }
+.ll-attr .info-text { display: inline-block; margin: 0 0 4px 10px; font-size: 0.8rem; }
+#ll-image img { image-rendering: auto; object-fit: contain; }
+.ll-attr { border-left: 4px solid transparent !important; padding-left: 8px !important; transition: background 80ms; }
+.ll-attr.ll-active { border-left-color: var(--color-accent) !important; background: var(--color-accent-soft) !important; }
+.ll-progress { font-size: 0.95rem; line-height: 1.5; }
+.ll-progress .ll-bar { height: 8px; border-radius: 4px; background: var(--neutral-200); overflow: hidden; margin: 2px 0 6px; }
+.ll-progress .ll-bar > div { height: 100%; background: var(--color-accent); }
+.ll-keys { font-size: 0.9rem; opacity: 0.85; }
+.ll-keys kbd, .ll-progress kbd { border: 1px solid var(--neutral-300); border-bottom-width: 2px; border-radius: 4px;
+  padding: 0 5px; font-size: 0.85em; background: var(--neutral-50); }
+#ll-status { min-height: 1.5em; }
+"""
+
+
+def _option_label(key: str, option: str) -> str:
+    return f"{key} · {option.replace('_', ' ')}"
+
+
+def _radio_choices(attr) -> list[tuple[str, str]]:
+    return [(_option_label(k, o), o) for k, o in zip(attr.keys, attr.options)] + \
+           [(_option_label(UNSURE_KEY, "not sure"), UNSURE)]
+
+
+def keyboard_js(schema: Schema) -> str:
+    """A `launch(js=...)` function: digit/letter keys pick an option of the highlighted attribute,
+    0 = not sure, up/down move the highlight, Enter submits, Escape skips, Backspace undoes."""
+    config = {"unsure": UNSURE, "unsureKey": UNSURE_KEY,
+              "attributes": [{"id": f"ll-attr-{a.name}", "keys": dict(zip(a.keys, a.options))}
+                             for a in schema.attributes]}
+    return """
+() => {
+  if (window.__latentlabKeys) return;
+  window.__latentlabKeys = true;
+  const CFG = __CONFIG__;
+  const n = CFG.attributes.length;
+  let active = 0;      // index of the highlighted attribute
+  let shown = null;    // caption of the face on screen: a new face moves the highlight to the top
+  const box = (i) => document.getElementById(CFG.attributes[i].id);
+  const answered = (i) => { const b = box(i); return !!(b && b.querySelector('input[type=radio]:checked')); };
+  const labeling = () => { const s = document.getElementById('ll-submit'); return !!(s && s.offsetParent !== null); };
+  const firstOpen = (from) => {
+    for (let j = 0; j < n; j++) { const i = (from + j) % n; if (!answered(i)) return i; }
+    return -1;
+  };
+  const advance = (i) => { const next = firstOpen(i + 1); active = next >= 0 ? next : Math.min(i + 1, n - 1); };
+  const sync = () => {  // a new face starts at its first open attribute; run before every key, not only on the timer
+    const cap = document.getElementById('ll-caption');
+    const text = cap ? cap.innerText : null;
+    if (text !== shown) { shown = text; const open = firstOpen(0); active = open >= 0 ? open : 0; }
+  };
+  const paint = () => {
+    sync();
+    const on = labeling() ? active : -1;
+    for (let i = 0; i < n; i++) { const b = box(i); if (b) b.classList.toggle('ll-active', i === on); }
+  };
+  setInterval(paint, 120);
+  const choose = (i, value) => {
+    const b = box(i);
+    const input = b && Array.from(b.querySelectorAll('input[type=radio]')).find(x => x.value === value);
+    if (input) input.click();
+    advance(i);
+  };
+  const press = (id) => { const el = document.getElementById(id); if (el && !el.disabled) el.click(); };
+  document.addEventListener('change', (e) => {  // a mouse click on an option also moves the highlight on
+    if (!e.isTrusted) return;
+    const b = e.target && e.target.closest && e.target.closest('.ll-attr');
+    const i = b ? CFG.attributes.findIndex(a => a.id === b.id) : -1;
+    if (i >= 0) advance(i);
+  }, true);
+  document.addEventListener('keydown', (e) => {
+    if (!labeling() || e.ctrlKey || e.metaKey || e.altKey) return;
+    sync();
+    const t = e.target;
+    const typing = t && (t.tagName === 'TEXTAREA' || t.isContentEditable ||
+      (t.tagName === 'INPUT' && !['radio', 'checkbox', 'button', 'submit'].includes(t.type)));
+    if (typing) return;
+    const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
+    const keys = CFG.attributes[active].keys;
+    let handled = true;
+    if (key === 'Enter') press('ll-submit');
+    else if (key === 'Escape') press('ll-skip');
+    else if (key === 'Backspace') press('ll-undo');
+    else if (key === 'ArrowDown') active = (active + 1) % n;
+    else if (key === 'ArrowUp') active = (active - 1 + n) % n;
+    else if (key === CFG.unsureKey) choose(active, CFG.unsure);
+    else if (Object.prototype.hasOwnProperty.call(keys, key)) choose(active, keys[key]);
+    else handled = false;
+    if (handled) { e.preventDefault(); e.stopPropagation(); paint(); }
+  }, true);
+}
+""".replace("__CONFIG__", json.dumps(config))
+
+
+def _bar(fraction: float) -> str:
+    return f'<div class="ll-bar"><div style="width:{max(0.0, min(1.0, fraction)) * 100:.1f}%"></div></div>'
+
+
+def progress_html(view: ItemView, annotator: str) -> str:
+    p = view.progress
+    alpha = "not enough overlapping labels yet" if math.isnan(view.agreement) else f"α = {view.agreement:.2f}"
+    return (f'<div class="ll-progress">'
+            f'<b>{html.escape(annotator)}</b>: {p.mine} labeled in this run'
+            f'{_bar(p.mine / max(1, p.n))}'
+            f'Run: {p.slots_filled} / {p.slots} labels ({100 * p.fraction:.0f}%) · '
+            f'{p.items_complete} of {p.n} faces done (k = {p.k}){_bar(p.fraction)}'
+            f'Agreement so far (Krippendorff, mean over attributes): {alpha}</div>')
+
+
+def keys_help(schema: Schema) -> str:
+    first = schema.attributes[0].keys[0]
+    return ("<div class='ll-keys'><kbd>↑</kbd>/<kbd>↓</kbd> highlight an attribute · "
+            f"<kbd>{html.escape(first)}</kbd>… the key before an option picks it (the highlight then moves on) · "
+            f"<kbd>{UNSURE_KEY}</kbd> not sure · <kbd>Enter</kbd> submit · <kbd>Esc</kbd> skip · "
+            "<kbd>Backspace</kbd> undo the last one · clicking works too</div>")
+
+
+def _run_choices(service: LabelService) -> list[tuple[str, int]]:
+    return [(f"#{r.id} · {r.name} · {r.n} faces · k={r.k}", r.id) for r in service.runs()]
+
+
+def build_label_tab(demo: gr.Blocks, service: LabelService, schema: Schema) -> None:
+    """The Label tab (call inside `gr.Tab`). With annotator_auth="gradio" the login name is used."""
+    gradio_auth = service.options.annotator_auth == "gradio"
+    n_out = len(schema.attributes)
+    annotator = gr.State(None)
+    current = gr.State(None)  # {"run_id", "item_id", "token"} of the face on screen
+    saved_name = gr.BrowserState(None, storage_key="latentlab-annotator")
+
+    with gr.Row(equal_height=True, elem_id="ll-header"):
+        gr.Markdown("### Label faces\nAnswer every attribute for the face, then submit. Keys do it all: the "
+                    "highlighted attribute takes the next key.", elem_id="ll-intro")
+        run_dd = gr.Dropdown(choices=_run_choices(service), value=service.default_run_id(), label="Run",
+                             interactive=True, scale=0, min_width=380, elem_id="ll-run")
+
+    with gr.Column(visible=not gradio_auth, elem_id="ll-login") as login_panel:
+        gr.Markdown("#### Who is labeling?\nYour name is stored with your labels (letters, digits, spaces, . _ @ -).")
+        with gr.Row():
+            name_box = gr.Textbox(placeholder="your name", show_label=False, max_lines=1, scale=3,
+                                  elem_id="ll-name", autofocus=True)
+            start_btn = gr.Button("Start labeling", variant="primary", scale=1, elem_id="ll-start")
+        login_msg = gr.Markdown("", elem_id="ll-login-msg")
+
+    with gr.Column(visible=False, elem_id="ll-panel") as label_panel:
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=5, min_width=320):
+                image = gr.Image(type="filepath", format="png", height=IMAGE_HEIGHT, show_label=False,
+                                 interactive=False, buttons=["fullscreen"], elem_id="ll-image")
+                with gr.Row():
+                    submit_btn = gr.Button("Submit  ⏎", variant="primary", elem_id="ll-submit", scale=2)
+                    skip_btn = gr.Button("Skip  Esc", elem_id="ll-skip", scale=1)
+                    undo_btn = gr.Button("Undo last  ⌫", elem_id="ll-undo", scale=1)
+                status = gr.Markdown("", elem_id="ll-status")
+                progress = gr.HTML("", elem_id="ll-progress")
+                caption = gr.Markdown("", elem_id="ll-caption")
+            with gr.Column(scale=6, min_width=420, elem_id="ll-attrs"):
+                radios = [gr.Radio(choices=_radio_choices(a), label=a.title, info=a.help or None,
+                                   elem_id=f"ll-attr-{a.name}", elem_classes=["ll-attr"])
+                          for a in schema.attributes]
+                gr.HTML(keys_help(schema))
+                switch_btn = gr.Button("Switch annotator", size="sm", variant="secondary",
+                                       visible=not gradio_auth, elem_id="ll-switch")
+
+    item_outputs = [current, image, caption, *radios, progress, status]
+
+    def show(view: ItemView, who: str) -> list:
+        a = view.assignment
+        if a is None:
+            state, img, cap = None, None, ""
+            values = [None] * n_out
+            msg = (f"{view.message} " if view.message else "") + \
+                "**You have labeled every face this run needs from you — thank you!** Undo still works."
+        else:
+            state = {"run_id": a.run_id, "item_id": a.item_id, "token": a.token}
+            img, cap = str(a.image_path), f"face #{a.idx} of run {a.run_id}"
+            values = [(a.prefill or {}).get(attr.name) for attr in schema.attributes]
+            msg = view.message
+        return [state, img, cap, *values, progress_html(view, who), msg]
+
+    def refuse(message: str) -> list:
+        gr.Warning(message)
+        return [gr.skip()] * (len(item_outputs) - 1) + [f"⚠️ {html.escape(message)}"]
+
+    def whoami(name: str | None) -> str:
+        # `annotator` is server-side session state, set only by start(): the client cannot forge it
+        if not name:
+            raise UserError("log in first (reload the page)" if gradio_auth else "enter your name first")
+        return name
+
+    def start(name, run_id, request: gr.Request):
+        try:
+            who = check_annotator_name(name if not gradio_auth else (request.username or ""))
+            view = service.next_item(who, run_id)
+        except UserError as e:
+            return [gr.skip()] * 5 + [f"⚠️ {html.escape(str(e))}"] + [gr.skip()] * len(item_outputs)
+        return [who, who, gr.update(visible=False), gr.update(visible=True), who, "", *show(view, who)]
+
+    login_outputs = [annotator, saved_name, login_panel, label_panel, name_box, login_msg, *item_outputs]
+
+    def restore(saved, run_id, request: gr.Request):
+        """On page load: log in again with the remembered name (or the Gradio login)."""
+        if gradio_auth:
+            return start(None, run_id, request)
+        if not saved:
+            return [gr.skip()] * len(login_outputs)
+        return start(saved, run_id, request)
+
+    def submit(name, cur, *values):
+        try:
+            who = whoami(name)
+            if not cur:
+                raise UserError("there is no face on screen to label; choose a run or press Undo")
+            answer = {a.name: v for a, v in zip(schema.attributes, values)}
+            view = service.submit(who, cur["run_id"], cur["item_id"], cur["token"], answer)
+        except UserError as e:
+            return refuse(str(e))
+        return show(view, who)
+
+    def skip(name, cur):
+        try:
+            who = whoami(name)
+            if not cur:
+                raise UserError("there is no face on screen to skip")
+            view = service.skip(who, cur["run_id"], cur["item_id"], cur["token"])
+        except UserError as e:
+            return refuse(str(e))
+        return show(view, who)
+
+    def undo(name, run_id):
+        try:
+            view = service.undo(whoami(name), run_id)
+        except UserError as e:
+            return refuse(str(e))
+        return show(view, name)
+
+    def change_run(name, run_id):
+        if not name:
+            return [gr.skip()] * len(item_outputs)
+        try:
+            view = service.next_item(whoami(name), run_id)
+        except UserError as e:
+            return refuse(str(e))
+        return show(view, name)
+
+    def switch(name, run_id):
+        if name and run_id is not None:
+            service.release(name, run_id)
+        return [None, None, gr.update(visible=True), gr.update(visible=False), "", "",
+                None, None, "", *[None] * n_out, "", ""]
+
+    events = dict(concurrency_limit=CONCURRENCY, api_visibility="private")
+    start_btn.click(start, [name_box, run_dd], login_outputs, **events)
+    name_box.submit(start, [name_box, run_dd], login_outputs, **events)
+    submit_btn.click(submit, [annotator, current, *radios], item_outputs, show_progress="hidden", **events)
+    skip_btn.click(skip, [annotator, current], item_outputs, show_progress="hidden", **events)
+    undo_btn.click(undo, [annotator, run_dd], item_outputs, show_progress="hidden", **events)
+    run_dd.input(change_run, [annotator, run_dd], item_outputs, **events)
+    switch_btn.click(switch, [annotator, run_dd], login_outputs, **events)
+    demo.load(restore, [saved_name, run_dd], login_outputs, **events)
+
+
+def build_admin_tab(service: LabelService, export_dir: Path) -> None:
+    """The Admin tab: locked until the admin password is given; every action checks it again."""
+    unlocked = gr.State(False)
+    if not service.options.admin_password:
+        gr.Markdown("#### Admin is off\nStart the server with `--admin-password` (or set "
+                    "`LATENTLAB_ADMIN_PASSWORD`) to see agreement figures and export labels here.")
+    with gr.Row():
+        password = gr.Textbox(type="password", label="Admin password", max_lines=1, scale=3,
+                              elem_id="ll-admin-password")
+        unlock_btn = gr.Button("Unlock", variant="primary", scale=1, elem_id="ll-admin-unlock")
+    admin_msg = gr.Markdown("", elem_id="ll-admin-msg")
+    with gr.Column(visible=False, elem_id="ll-admin-panel") as panel:
+        with gr.Row():
+            all_runs = service.store.list_runs()
+            run_dd = gr.Dropdown(choices=[(f"#{r.id} · {r.name}", r.id) for r in all_runs],
+                                 value=service.default_run_id() or (all_runs[-1].id if all_runs else None),
+                                 label="Run", scale=3, elem_id="ll-admin-run")
+            refresh_btn = gr.Button("Refresh", scale=1, elem_id="ll-admin-refresh")
+        summary = gr.Markdown("", elem_id="ll-admin-summary")
+        with gr.Row():
+            agreement = gr.Dataframe(label="Agreement per attribute (Krippendorff's alpha)", interactive=False,
+                                     elem_id="ll-admin-agreement")
+            annotators = gr.Dataframe(label="Annotators: volume and agreement with the others' majority",
+                                      interactive=False, elem_id="ll-admin-annotators")
+        balance = gr.Dataframe(label="Class balance of the answers", interactive=False, max_height=360,
+                               elem_id="ll-admin-balance")
+        with gr.Row():
+            what = gr.Radio(choices=[("raw labels", "raw"), ("majority vote", "majority"),
+                                     ("Dawid–Skene", "dawid_skene")], value="raw", label="Export", scale=2)
+            fmt = gr.Radio(choices=["csv", "parquet"], value="csv", label="Format", scale=1)
+            export_btn = gr.Button("Export", variant="primary", scale=1, elem_id="ll-admin-export")
+        export_file = gr.File(label="Exported file", interactive=False, elem_id="ll-admin-file")
+
+    def tables(ok: bool, run_id):
+        if not ok:
+            raise gr.Error("admin actions need the admin password; unlock the Admin tab first")
+        try:
+            t = service.admin_tables(run_id)
+        except UserError as e:
+            raise gr.Error(str(e)) from None
+        return t["summary"], t["agreement"], t["annotators"], t["balance"]
+
+    def unlock(pw: str, run_id):
+        try:
+            service.check_admin(pw)
+        except UserError as e:
+            return [False, f"⚠️ {html.escape(str(e))}", gr.update(visible=False), ""] + [gr.skip()] * 4
+        return [True, "Unlocked.", gr.update(visible=True), ""] + list(tables(True, run_id))
+
+    def export(ok: bool, run_id, what_: str, fmt_: str):
+        if not ok:
+            raise gr.Error("admin actions need the admin password; unlock the Admin tab first")
+        try:
+            return str(service.export(run_id, what_, fmt_, export_dir))
+        except UserError as e:
+            raise gr.Error(str(e)) from None
+
+    events = dict(concurrency_limit=8, api_visibility="private")
+    table_outputs = [summary, agreement, annotators, balance]
+    unlock_btn.click(unlock, [password, run_dd], [unlocked, admin_msg, panel, password, *table_outputs], **events)
+    password.submit(unlock, [password, run_dd], [unlocked, admin_msg, panel, password, *table_outputs], **events)
+    refresh_btn.click(tables, [unlocked, run_dd], table_outputs, **events)
+    run_dd.input(tables, [unlocked, run_dd], table_outputs, **events)
+    export_btn.click(export, [unlocked, run_dd, what, fmt], export_file, **events)
+
+
+def register_api(service: LabelService) -> None:
+    """HTTP endpoints for scripts and load tests: POST /gradio_api/call/<name>, then GET the result.
+
+    They do what the Label tab does, with the same checks; in annotator_auth="gradio" mode the
+    caller must be logged in as the annotator it names.
+    """
+    gradio_auth = service.options.annotator_auth == "gradio"
+
+    def who(annotator: str, request: gr.Request | None) -> str:
+        if gradio_auth and (request is None or request.username != annotator):
+            raise gr.Error("log in as this annotator first (this server uses Gradio's login)")
+        return annotator
+
+    def as_dict(view: ItemView) -> dict:
+        p = view.progress
+        item = view.assignment.to_dict() if view.assignment else None
+        if item is not None:  # where a client fetches the face (the image folder is an allowed path)
+            item["image_url"] = f"/gradio_api/file={item['image']}"
+        return {"item": item, "message": view.message,
+                "progress": {"mine": p.mine, "labels": p.labels, "slots_filled": p.slots_filled, "slots": p.slots,
+                             "items_complete": p.items_complete, "n": p.n, "k": p.k},
+                "agreement": None if math.isnan(view.agreement) else view.agreement}
+
+    def call(fn, *args):
+        try:
+            return as_dict(fn(*args))
+        except UserError as e:
+            raise gr.Error(str(e)) from None
+
+    def next_item(annotator: str, run_id: int, request: gr.Request) -> dict:
+        """The face this annotator should label now (the same one again until it is answered)."""
+        return call(service.next_item, who(annotator, request), run_id)
+
+    def submit_label(annotator: str, run_id: int, item_id: int, request_id: str, values: dict,
+                     request: gr.Request) -> dict:
+        """Record {attribute: option or "not_sure"} for the item (request_id = the item's token), then
+        return the next item. A replayed request or a second answer to the same item is kept once."""
+        return call(service.submit, who(annotator, request), run_id, item_id, request_id, values)
+
+    def skip_item(annotator: str, run_id: int, item_id: int, request_id: str, request: gr.Request) -> dict:
+        """Pass on an item; returns the next one."""
+        return call(service.skip, who(annotator, request), run_id, item_id, request_id)
+
+    def undo_last(annotator: str, run_id: int, request: gr.Request) -> dict:
+        """Take back the annotator's last answer; returns that item with the answer as `prefill`."""
+        return call(service.undo, who(annotator, request), run_id)
+
+    for fn in (next_item, submit_label, skip_item, undo_last):
+        gr.api(fn, api_name=fn.__name__, concurrency_limit=CONCURRENCY)

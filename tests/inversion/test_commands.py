@@ -1,0 +1,119 @@
+"""The CLI: invert a drawn picture and a held-out render, refuse bad files, train both networks, edit the result."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import latentlab.cli as cli
+from latentlab.core.latents import load_latents
+from latentlab.generator.loading import load_generator
+from latentlab.generator.synthetic.renderer import render_seed
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    code = cli.main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_invert_a_drawn_png_with_the_default_generator(capsys, workspace, drawn_png, tmp_path):
+    out = tmp_path / "inv" / "drawn.npz"
+    code, stdout, _ = run(capsys, "invert", drawn_png, "--steps", 30, "--loss", "pixel", "--device", "cpu",
+                          "--threads", 1, "--out", out, "--quiet")
+    assert code == 0 and "wrote" in stdout
+    lat = load_latents(out)
+    gen = load_generator(None, "cpu")
+    lat.check_generator(gen.generator_id)
+    assert lat.ws.shape == (1, gen.num_ws, gen.w_dim) and lat.w is None  # default space: W+
+    assert lat.images.shape == (1, 64, 64, 3)
+    meta = lat.meta
+    assert meta["kind"] == "inversion" and meta["source_image"] == "drawn_face.png" and meta["loss"] == "pixel"
+    assert meta["projector"]["steps"] == 30 and meta["crop_box"] == "centre" and len(meta["psnr_db"]) == 1
+    recon = np.asarray(Image.open(out.with_suffix(".png")))
+    assert np.array_equal(recon, lat.images[0])
+    target = np.asarray(Image.open(out.with_name("drawn_target.png")))
+    assert target.shape == (64, 64, 3)
+
+
+def test_invert_a_held_out_render_in_w_with_a_crop_box(capsys, workspace, tmp_path):
+    image, _ = render_seed(4242, size=128)  # seeds below 1e6 are never in the GAN's training stream
+    framed = np.full((160, 200, 3), 255, np.uint8)
+    framed[16:144, 40:168] = image
+    path = tmp_path / "render.jpg"
+    Image.fromarray(framed).save(path, quality=95)
+    code, stdout, _ = run(capsys, "invert", path, "--space", "w", "--steps", 20, "--loss", "pixel",
+                          "--crop", "40,16,168,144", "--device", "cpu", "--quiet")
+    assert code == 0
+    out = workspace / "inversions" / "render.npz"  # the default place
+    lat = load_latents(out)
+    assert lat.w.shape == (1, 128) and lat.ws is None
+    assert lat.meta["crop_box"] == [40, 16, 168, 144] and lat.meta["space"] == "w"
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"", "empty file"),
+    (b"hello, I am text", "not a PNG, JPEG, WebP or GIF"),
+    (None, "damaged or truncated"),
+])
+def test_bad_files_are_refused_with_one_line(capsys, workspace, tmp_path, content, message):
+    path = tmp_path / "upload.png"
+    if content is None:
+        Image.new("RGB", (300, 300), (10, 200, 30)).save(path)
+        path.write_bytes(path.read_bytes()[:200])
+    else:
+        path.write_bytes(content)
+    code, _, err = run(capsys, "invert", path, "--device", "cpu", "--out", tmp_path / "x.npz")
+    assert code == 2 and message in err and "Traceback" not in err
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_train_networks_and_use_them(capsys, workspace, gen16_file, drawn_png, tmp_path):
+    gen = load_generator(gen16_file, "cpu")
+    common = ["--generator", gen16_file, "--device", "cpu", "--threads", 1, "--samples", 256]
+    code, stdout, _ = run(capsys, "train-metric", *common, "--steps", 20, "--batch", 16)
+    assert code == 0
+    metric = workspace / "models" / f"metric_{gen.generator_id}.safetensors"
+    assert metric.is_file() and gen.generator_id in stdout
+    assert len(list((workspace / "cache").glob("inversion_pool_*.npz"))) == 1
+    code, _, _ = run(capsys, "train-encoder", *common, "--steps", 20, "--batch", 16)
+    encoder = workspace / "models" / f"encoder_{gen.generator_id}.safetensors"
+    assert code == 0 and encoder.is_file()
+    code, _, _ = run(capsys, "train-encoder", *common, "--steps", 5, "--batch", 16, "--resume")
+    assert code == 0
+
+    out = tmp_path / "with_nets.npz"
+    code, stdout, _ = run(capsys, "invert", drawn_png, "--generator", gen16_file, "--device", "cpu",
+                          "--steps", 10, "--out", out, "--quiet")
+    assert code == 0
+    meta = load_latents(out).meta
+    assert meta["loss"] == "metric" and meta["init"] == "encoder"  # both found for this generator
+    assert meta["metric_file"] == str(metric) and meta["encoder_file"] == str(encoder)
+
+    other = tmp_path / "other.npz"
+    code, _, err = run(capsys, "invert", drawn_png, "--device", "cpu", "--steps", 5, "--encoder-file", encoder,
+                       "--loss", "pixel", "--out", other)
+    assert code == 2 and "trained for generator" in err and not other.exists()
+
+
+def test_invert_then_edit_and_animate(capsys, workspace, drawn_png, tmp_path):
+    directions = pytest.importorskip("directions.io")
+    gen = load_generator(None, "cpu")
+    rng = np.random.default_rng(0)
+    v = rng.standard_normal(gen.w_dim)
+    dset = directions.DirectionSet(generator_id=gen.generator_id, space="w")
+    dset.add(directions.Direction(name="age", attribute="age", kind="binary", classes=["child", "adult"],
+                                  names=["age"], vectors=v / np.linalg.norm(v), scales=[3.0], origins=[0.0],
+                                  class_positions=[[-1.0, 1.0]]))
+    set_path = directions.save_direction_set(tmp_path / "dirs.npz", dset)
+    latent = tmp_path / "drawn.npz"
+    assert run(capsys, "invert", drawn_png, "--steps", 10, "--loss", "pixel", "--device", "cpu",
+               "--out", latent, "--quiet")[0] == 0
+    out = tmp_path / "edited"
+    code, _, err = run(capsys, "edit", latent, "--directions", set_path, "--set", "age=+2", "--animate", "age",
+                       "--frames", 8, "--format", "gif", "--device", "cpu", "--out", out)
+    assert code == 0, err
+    edited = load_latents(out / "edited.npz")
+    assert not np.allclose(edited.ws, load_latents(latent).ws)
+    assert (out / "age.gif").stat().st_size > 0

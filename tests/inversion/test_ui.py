@@ -1,0 +1,123 @@
+"""The "Invert & edit" tab in a real browser (Debian's chromium via playwright), inside the real app.py.
+
+Upload a broken file (refused, app keeps going), upload a drawn picture, project with few steps while
+the preview updates, edit with a direction set from the workspace, export a GIF sweep.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import numpy as np
+import pytest
+import torch
+
+from .conftest import drawn_face
+
+playwright = pytest.importorskip("playwright.sync_api")
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TIMEOUT = 90_000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    directions = pytest.importorskip("directions.io")
+    import latentlab.ui.app as latentlab_app
+    from latentlab.generator.loading import load_generator
+    from latentlab.ui.context import AppContext
+    from labeler.schema import default_schema
+
+    torch.set_num_threads(1)
+    workspace = tmp_path_factory.mktemp("inversion-ui")
+    gen = load_generator(None, "cpu")
+    rng = np.random.default_rng(1)
+    dset = directions.DirectionSet(generator_id=gen.generator_id, space="w")
+    for name in ("age", "blush"):
+        v = rng.standard_normal(gen.w_dim)
+        dset.add(directions.Direction(name=name, attribute=name, kind="binary", classes=["no", "yes"], names=[name],
+                                      vectors=v / np.linalg.norm(v), scales=[4.0], origins=[0.0],
+                                      class_positions=[[-1.0, 1.0]]))
+    directions.save_direction_set(workspace / "directions" / "test-set.npz", dset)
+    ctx = AppContext(generator=gen, generator_path=None, device=torch.device("cpu"), workspace=workspace,
+                     db_url=f"sqlite:///{workspace / 'latentlab.sqlite'}", schema=default_schema())
+    built = latentlab_app.build_app(ctx)
+    port = free_port()
+    built.blocks.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                        **built.launch_kwargs)
+    yield f"http://127.0.0.1:{port}/", workspace
+    built.blocks.close()
+
+
+@pytest.fixture(scope="module")
+def page(served):
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists("/usr/bin/chromium"):
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing at /usr/bin/chromium (apt-get install chromium)")
+        pytest.skip("no /usr/bin/chromium")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.set_default_timeout(TIMEOUT)
+        page.goto(served[0])
+        yield page
+        browser.close()
+
+
+def _text_contains(page, selector: str, text: str) -> None:
+    page.wait_for_function("([s, t]) => { const e = document.querySelector(s); return e && e.innerText.includes(t); }",
+                           arg=[selector, text])
+
+
+def test_upload_project_edit_export_in_the_browser(served, page, tmp_path):
+    from directions.animate import read_animation
+
+    _, workspace = served
+    page.get_by_role("tab", name="Invert & edit").click()
+    upload = "#inv-upload input[type=file]"
+
+    broken = tmp_path / "broken.png"
+    drawn_face().save(broken)
+    broken.write_bytes(broken.read_bytes()[:300])
+    page.set_input_files(upload, str(broken))
+    _text_contains(page, "#inv-upload-status", "Refused")
+    assert "damaged or truncated" in page.inner_text("#inv-upload-status")
+
+    good = tmp_path / "drawn.png"
+    drawn_face(240).save(good)
+    page.set_input_files(upload, str(good))
+    _text_contains(page, "#inv-upload-status", "240x240 image")
+    page.wait_for_selector("#inv-target img")
+
+    steps = page.locator("#inv-steps input[type=number]")
+    steps.fill("20")
+    steps.press("Enter")
+    page.click("#inv-project")
+    _text_contains(page, "#inv-status", "Done")
+    status = page.inner_text("#inv-status")
+    assert "PSNR" in status and "w+" in status
+    page.wait_for_selector("#inv-preview img")
+    saved = list((workspace / "exports" / "inversion").glob("drawn-*.npz"))
+    assert len(saved) == 1
+
+    # the workspace's direction set was listed when the page loaded: one slider per direction
+    page.wait_for_selector("#inv-slider-1", state="visible")
+    page.wait_for_selector("#inv-edited img")
+    page.click("#inv-export")
+    _text_contains(page, "#inv-export-status", "Wrote")
+    gifs = list((workspace / "exports" / "inversion").glob("*.gif"))
+    assert len(gifs) == 1
+    frames = read_animation(gifs[0])
+    assert len(frames) == 24 and frames.shape[1:] == (256, 256, 3)
+    assert not np.array_equal(frames[0], frames[12])  # the sweep's far end differs from its start
