@@ -12,6 +12,7 @@ import numpy as np
 
 from latentlab.generator.interface import LatentGenerator, map_latents, render, sample_z
 from latentlab.generator.metrics import class_frequencies, kernel_distance, total_variation
+from latentlab.generator.smoothness import Smoothness, measure_smoothness
 from latentlab.generator.synthetic.attributes import ATTRIBUTES, marginal_probabilities, visible_mask
 from latentlab.generator.synthetic.oracle import Oracle
 from latentlab.generator.synthetic.renderer import render_batch
@@ -28,6 +29,7 @@ class GeneratorReport:
     kid: tuple[float, float]
     kid_floor: tuple[float, float]  # renders against other renders: the best reachable value
     oracle_accuracy: dict[str, float]
+    smoothness: Smoothness
 
     def to_markdown(self) -> str:
         lines = [f"# Default generator report", "",
@@ -43,7 +45,12 @@ class GeneratorReport:
         lines += ["", f"mean TV distance {np.mean(list(self.tv.values())):.3f} (max {max(self.tv.values()):.3f}); "
                       f"mean confidence {np.mean(list(self.confidence.values())):.3f}",
                   f"KID on oracle features (x1000): {1000 * self.kid[0]:.2f} ± {1000 * self.kid[1]:.2f} "
-                  f"(renders vs renders: {1000 * self.kid_floor[0]:.2f} ± {1000 * self.kid_floor[1]:.2f})", ""]
+                  f"(renders vs renders: {1000 * self.kid_floor[0]:.2f} ± {1000 * self.kid_floor[1]:.2f})", "",
+                  "## Smoothness of W (lower is more editable)", "",
+                  f"perceptual path length in W (oracle features): {self.smoothness.ppl:.0f}", "",
+                  f"share of faces whose reading changes under a random move of {self.smoothness.distance:g} "
+                  f"standard deviations: mean {self.smoothness.mean_change_rate:.3f}; " +
+                  ", ".join(f"{k} {v:.2f}" for k, v in self.smoothness.change_rate.items()), ""]
         return "\n".join(lines)
 
 
@@ -72,4 +79,5 @@ def generator_report(gen: LatentGenerator, oracle: Oracle, n: int = 2000, seed: 
         kid=kernel_distance(f_gen, f_a, subset_size=sub),
         kid_floor=kernel_distance(f_b, f_a, subset_size=sub),
         oracle_accuracy=acc,
+        smoothness=measure_smoothness(gen, oracle, n=min(n, 1000), seed=seed),
     )
