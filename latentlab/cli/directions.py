@@ -14,33 +14,17 @@ import argparse
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
+from latentlab.cli.common import (add_generator_options, add_store_options, add_truncation_option,
+                                  add_workspace_option, db_url, generator_from_args, log, workspace)
 from latentlab.core.errors import UserError
-from latentlab.core.workspace import default_db_url, workspace_dir
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 # -- shared helpers ------------------------------------------------------------------------------
-def _workspace(path: str | None = None) -> Path:
-    return workspace_dir(path)
-
-
-def _db_url(arg: str | None) -> str:
-    return arg or default_db_url()
-
-
-def _generator_options(p: argparse.ArgumentParser) -> None:
-    from latentlab.cli.generator import add_generator_options
-    add_generator_options(p)
-
-
-def _load_generator(args):
-    from latentlab.generator.loading import load_generator
-
-    return load_generator(args.generator, args.device)
-
-
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.+-]+", "_", name).strip("_") or "direction"
 
@@ -51,8 +35,10 @@ def _stamp() -> str:
 
 def _source_latents(args, gen) -> tuple[np.ndarray, np.ndarray | None, str]:
     """(w or ws codes [N, ...], z codes or None, description) from a latent file or --seeds."""
-    from latentlab.generator.interface import map_latents, sample_z
+    import numpy as np
+
     from latentlab.core.latents import load_latents
+    from latentlab.generator.interface import map_latents, sample_z
 
     if getattr(args, "latents", None):
         lat = load_latents(args.latents)
@@ -68,7 +54,7 @@ def _source_latents(args, gen) -> tuple[np.ndarray, np.ndarray | None, str]:
         return codes[sel], z, str(args.latents)
     seeds = _parse_seeds(getattr(args, "seeds", None) or "0")
     z = np.concatenate([sample_z(1, s, gen.z_dim) for s in seeds])
-    return map_latents(gen, z, args.truncation), z, f"seeds {seeds}"
+    return map_latents(gen, z, args.truncation_psi), z, f"seeds {seeds}"
 
 
 def _parse_seeds(text: str) -> list[int]:
@@ -142,15 +128,15 @@ def _cmd_fit(args: argparse.Namespace) -> None:
     if args.space not in ("w", "z"):
         raise UserError("--space must be w or z")
     attributes = [a.strip() for a in args.attributes.split(",") if a.strip()] if args.attributes else None
-    result = fit_run(_db_url(args.db), args.run, space=args.space, attributes=attributes,
+    result = fit_run(db_url(args), args.run, space=args.space, attributes=attributes,
                      aggregation=args.aggregation, conditions=_parse_conditions(args.condition), progress=True,
                      shrinkage=_parse_shrinkage(args.shrinkage), cv=args.cv, min_per_class=args.min_per_class,
                      compare_svm=not args.no_svm)
-    out = Path(args.out) if args.out else _workspace() / "directions" / f"run{args.run}-{args.space}.npz"
+    out = Path(args.out) if args.out else workspace(args) / "directions" / f"run{args.run}-{args.space}.npz"
     save_direction_set(out, result.direction_set)
     print_table(result.table().to_dict("records"))
-    for attr, why in result.refused.items():
-        print(f"not fitted: {why}")
+    for why in result.refused.values():
+        log.warning(f"not fitted: {why}")
     print(f"wrote {out} ({len(result.direction_set.entries)} directions, generator "
           f"{result.direction_set.generator_id}, space {args.space.upper()})")
 
@@ -171,14 +157,15 @@ def _cmd_show(args: argparse.Namespace) -> None:
 
 # -- edit -----------------------------------------------------------------------------------------
 def _cmd_edit(args: argparse.Namespace) -> None:
-    from latentlab.generator.interface import image_grid, map_latents, render
-    from latentlab.core.latents import Latents, load_latents, save_latents
+    import numpy as np
 
     from directions.animate import parse_sweep, render_frames, save_png, sweep_latents
     from directions.edit import edit, parse_assignments, parse_layers
     from directions.io import load_direction_set
+    from latentlab.core.latents import Latents, load_latents, save_latents
+    from latentlab.generator.interface import image_grid, map_latents, render
 
-    gen = _load_generator(args)
+    gen = generator_from_args(args)
     dset = load_direction_set(args.directions, generator_id=gen.generator_id)
     lat = load_latents(args.latents)
     lat.check_generator(gen.generator_id)
@@ -193,7 +180,7 @@ def _cmd_edit(args: argparse.Namespace) -> None:
     z = lat.z[: args.max_faces] if lat.z is not None and lat.ws is None else None
     codes = _space_codes(dset, base, z)
     edited = edit(codes, dset, amounts, layers=layers, num_ws=gen.num_ws) if amounts else codes
-    out = Path(args.out) if args.out else _workspace() / "exports" / f"edit-{_stamp()}"
+    out = Path(args.out) if args.out else workspace(args) / "exports" / f"edit-{_stamp()}"
     out.mkdir(parents=True, exist_ok=True)
 
     meta = {**lat.meta, "source": "edit", "edit": dict(amounts), "layers": args.layers,
@@ -230,8 +217,8 @@ def _cmd_animate(args: argparse.Namespace) -> None:
 
     if bool(args.along) == bool(args.walk):
         raise UserError("choose one: --along NAME[:START:END] (with --directions) or --walk")
-    outs = args.out or [str(_workspace() / "exports" / f"animation-{_stamp()}.gif")]
-    gen = _load_generator(args)
+    outs = args.out or [str(workspace(args) / "exports" / f"animation-{_stamp()}.gif")]
+    gen = generator_from_args(args)
     w, z, what = _source_latents(args, gen)
     if args.walk:
         if len(w) < 2:
@@ -240,7 +227,7 @@ def _cmd_animate(args: argparse.Namespace) -> None:
             if z is None:
                 raise UserError("these latents have no z (W+ or inverted); walk in W with --space w")
             frames = render_frames(gen, walk_latents(z, args.frames, "slerp"), space="z",
-                                   truncation_psi=args.truncation, progress=True)
+                                   truncation_psi=args.truncation_psi, progress=True)
         else:
             keys = w if w.ndim == 2 else w.reshape(len(w), -1)
             path = walk_latents(keys, args.frames, "lerp").reshape(-1, *w.shape[1:])
@@ -255,7 +242,8 @@ def _cmd_animate(args: argparse.Namespace) -> None:
         codes = _space_codes(dset, w, z)
         sweep = sweep_latents(codes, dset, name, start, end, args.frames, pingpong=not args.once,
                               layers=layers, num_ws=gen.num_ws)
-        frames = render_frames(gen, sweep, grid=True, space=dset.space, truncation_psi=args.truncation, progress=True)
+        frames = render_frames(gen, sweep, grid=True, space=dset.space, truncation_psi=args.truncation_psi,
+                               progress=True)
         strip_frames = frames if args.once else frames[: len(frames) // 2 + 1]
     written = _write_outputs(frames, outs, args.fps, args.size, args.strip, strip_frames)
     print(f"wrote {', '.join(map(str, written))} ({len(frames)} frames from {what})")
@@ -263,6 +251,7 @@ def _cmd_animate(args: argparse.Namespace) -> None:
 
 # -- explore --------------------------------------------------------------------------------------
 def _numbered_grid(images: np.ndarray, labels: list[str], scale: int = 2) -> np.ndarray:
+    import numpy as np
     from PIL import Image, ImageDraw
 
     from latentlab.generator.interface import image_grid
@@ -278,21 +267,22 @@ def _numbered_grid(images: np.ndarray, labels: list[str], scale: int = 2) -> np.
 
 
 def _cmd_explore(args: argparse.Namespace) -> None:
-    from latentlab.generator.interface import render
+    import numpy as np
 
-    from directions.animate import save_png, sweep_latents, render_frames
+    from directions.animate import render_frames, save_png, sweep_latents
     from directions.io import load_direction_set
     from directions.mutation import MutationExplorer, latent_stats, save_into_set
+    from latentlab.generator.interface import render
 
-    session = Path(args.session) if args.session else _workspace() / "explore" / _stamp()
+    session = Path(args.session) if args.session else workspace(args) / "explore" / _stamp()
     state = session / "session.npz"
-    gen = _load_generator(args)
+    gen = generator_from_args(args)
     if args.latents or not state.exists():
         if args.pick is not None or args.save:
             raise UserError(f"no exploration session at {session}; start one with `latentlab explore LATENTS`")
         w, _, _ = _source_latents(args, gen)
         base = w[0]
-        ex = MutationExplorer(latent_stats(gen, truncation_psi=args.truncation), strength=args.strength,
+        ex = MutationExplorer(latent_stats(gen, truncation_psi=args.truncation_psi), strength=args.strength,
                               n=args.grid, seed=args.explore_seed)
         ex.propose()
     else:
@@ -306,7 +296,7 @@ def _cmd_explore(args: argparse.Namespace) -> None:
             ex.pick(args.pick)
     if args.save:
         direction = ex.to_direction(args.save)
-        target = Path(args.directions) if args.directions else _workspace() / "directions" / "explored.npz"
+        target = Path(args.directions) if args.directions else workspace(args) / "directions" / "explored.npz"
         dset = save_into_set(target, direction, gen.generator_id, space="w")
         print(f"saved direction {args.save!r} into {target} ({len(dset.entries)} directions); "
               f"amount {ex.strength:g} reproduces the picked tile")
@@ -336,10 +326,14 @@ class _Given(argparse.Action):
         setattr(namespace, self.dest + "_given", True)
 
 
-def _add_output_options(p: argparse.ArgumentParser, frames_help: str) -> None:
+def _add_video_options(p: argparse.ArgumentParser, frames_help: str) -> None:
     p.add_argument("--frames", type=int, default=48, help=frames_help)
-    p.add_argument("--fps", type=float, default=24)
+    p.add_argument("--fps", type=float, default=24, help="frames per second")
     p.add_argument("--size", type=int, default=256, help="longer side of the output in pixels (0 = as rendered)")
+
+
+def _add_output_options(p: argparse.ArgumentParser, frames_help: str) -> None:
+    _add_video_options(p, frames_help)
     p.add_argument("--once", action="store_true", help="sweep start -> end once instead of a ping-pong loop")
     p.add_argument("--range", type=float, default=3.0, help="a bare NAME sweeps -RANGE..+RANGE units")
 
@@ -349,11 +343,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        description="Per attribute: LDA (shrinkage) on the run's latents, cross-validated accuracy, "
                                    "a linear-SVM comparison; writes one direction set file. Units: one standard "
                                    "deviation of the latents' projections.")
-    f.add_argument("--run", type=int, required=True, help="labeling run id (see the app's Admin tab)")
-    f.add_argument("--db", default=None, help="label store URL (default: $LATENTLAB_DB or the workspace SQLite)")
-    f.add_argument("--space", default="w", choices=("w", "z"), help="latent space to fit in (default W)")
+    f.add_argument("--run", type=int, required=True, help="labeling run id (see `latentlab list-runs`)")
+    add_store_options(f)
+    f.add_argument("--space", default="w", choices=("w", "z"), help="latent space to fit in")
     f.add_argument("--attributes", default=None, help="comma-separated attributes (default: all of the schema)")
-    f.add_argument("--aggregation", default="majority", choices=("majority", "dawid_skene"))
+    f.add_argument("--aggregation", default="majority", choices=("majority", "dawid_skene"),
+                   help="how a face's labels become one: majority vote or Dawid-Skene")
     f.add_argument("--condition", action="append", metavar="ATTR:OTHER[,OTHER]",
                    help="also fit ATTR orthogonal to OTHER's directions (repeatable), e.g. age:hair_length")
     f.add_argument("--shrinkage", default="auto", help="LDA shrinkage: auto (Ledoit-Wolf), none, or 0..1")
@@ -375,43 +370,48 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     e.add_argument("latents", help="latent .npz from `sample` or `invert`")
     e.add_argument("--directions", required=True, help="direction set .npz")
     e.add_argument("--set", action="append", metavar="NAME=AMOUNT", help="an edit (repeatable)")
-    e.add_argument("--layers", default=None, metavar="START:STOP", help="edit only these W+ layers (e.g. 0:4)")
+    e.add_argument("--layers", default=None, metavar="START:STOP",
+                   help="edit only these W+ layers, e.g. 0:4 (default: all)")
     e.add_argument("--animate", action="append", metavar="NAME[:START:END | :CLASS]",
                    help="also write a looping animation along NAME (repeatable)")
-    e.add_argument("--format", default="gif,mp4", help="animation formats (gif, mp4)")
+    e.add_argument("--format", default="gif,mp4", help="animation formats, comma-separated (gif, mp4)")
     e.add_argument("--max-faces", type=int, default=16, help="use the first N latents of the file")
     e.add_argument("--out", default=None, help="output folder (default: <workspace>/exports/edit-<time>)")
     _add_output_options(e, "frames per animation loop")
-    _generator_options(e)
+    add_generator_options(e)
+    add_workspace_option(e)
     e.set_defaults(func=_cmd_edit)
 
     a = sub.add_parser("animate", help="animate along a direction or walk through latents (GIF, MP4, strip PNG)",
                        description="Seamless loops: --along sweeps ping-pong along a direction; --walk visits the "
                                    "latents in a closed loop (slerp in Z, lerp in W).")
     a.add_argument("latents", nargs="?", default=None, help="latent .npz (default: --seeds)")
-    a.add_argument("--seeds", default=None, help="comma-separated seeds instead of a latent file (default 0)")
-    a.add_argument("--truncation", type=float, default=1.0, help="truncation psi for --seeds and Z sets")
-    a.add_argument("--index", type=int, default=None, help="only this row of the latent file")
-    a.add_argument("--max-faces", type=int, default=16)
+    a.add_argument("--seeds", default=None, help="comma-separated seeds instead of a latent file (default: 0)")
+    add_truncation_option(a, help="truncation psi for --seeds and Z sets: 1 = none, smaller = closer to the "
+                                  "average face")
+    a.add_argument("--index", type=int, default=None, help="only this row of the latent file (default: all)")
+    a.add_argument("--max-faces", type=int, default=16, help="use the first N latents of the file")
     a.add_argument("--directions", default=None, help="direction set .npz (for --along)")
     a.add_argument("--along", default=None, metavar="NAME[:START:END | :CLASS]", help="sweep along a direction")
-    a.add_argument("--layers", default=None, metavar="START:STOP", help="sweep only these W+ layers")
+    a.add_argument("--layers", default=None, metavar="START:STOP",
+                   help="sweep only these W+ layers, e.g. 0:4 (default: all)")
     a.add_argument("--walk", action="store_true", help="walk through the latents as a loop")
     a.add_argument("--space", default="z", choices=("z", "w"), help="walk in Z (slerp) or W (lerp)")
     a.add_argument("--out", action="append", help=".gif or .mp4 (repeatable; default: a GIF in the workspace)")
     a.add_argument("--strip", default=None, help="also write a strip PNG of the frames")
     _add_output_options(a, "total frames of a sweep; frames per step of a walk")
-    _generator_options(a)
+    add_generator_options(a)
+    add_workspace_option(a)
     a.set_defaults(func=_cmd_animate)
 
     x = sub.add_parser("explore", help="find a direction by eye: grids of random mutations, pick, refine, save",
                        description="Start: explore LATENTS (or --seeds S). Then --pick N to refine around tile N, "
                                    "--save NAME to store the pick in a direction set, --animate out.gif to see it.")
-    x.add_argument("latents", nargs="?", default=None, help="latent .npz to start from (row --index, default 0)")
-    x.add_argument("--seeds", default=None, help="start from this seed instead of a file")
-    x.add_argument("--index", type=int, default=0)
+    x.add_argument("latents", nargs="?", default=None, help="latent .npz to start from, row --index (default: --seeds)")
+    x.add_argument("--seeds", default=None, help="start from this seed instead of a file (default: 0)")
+    x.add_argument("--index", type=int, default=0, help="row of the latent file to start from")
     x.add_argument("--max-faces", type=int, default=1, help=argparse.SUPPRESS)
-    x.add_argument("--truncation", type=float, default=1.0)
+    add_truncation_option(x)
     x.add_argument("--session", default=None, help="session folder (default: a new one in <workspace>/explore)")
     x.add_argument("--strength", type=float, default=2.0, action=_Given,
                    help="mutation size in standard deviations of the latents along each direction")
@@ -421,8 +421,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     x.add_argument("--save", default=None, metavar="NAME", help="save the picked direction under NAME")
     x.add_argument("--directions", default=None, help="set to save into (default <workspace>/directions/explored.npz)")
     x.add_argument("--animate", action="append", help="with --save: write an animation along it (.gif/.mp4)")
-    x.add_argument("--frames", type=int, default=48)
-    x.add_argument("--fps", type=float, default=24)
-    x.add_argument("--size", type=int, default=256)
-    _generator_options(x)
+    _add_video_options(x, "frames of the animation")
+    add_generator_options(x)
+    add_workspace_option(x)
     x.set_defaults(func=_cmd_explore, strength_given=False)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from latentlab.cli.common import (add_device_option, add_generator_options, add_threads_option,
+                                  add_truncation_option, generator_from_args, log, set_threads)
 from latentlab.core.errors import UserError
 
 
@@ -30,12 +32,12 @@ def _cmd_train_generator(args: argparse.Namespace) -> None:
                       threads=args.threads, device=args.device, seed=args.seed,
                       ckpt_minutes=args.ckpt_minutes, grid_minutes=args.grid_minutes, **recipe)
 
-    def log(msg: str) -> None:
-        print(msg, flush=True)
+    def log_line(msg: str) -> None:
+        log.info(msg)
         with open(Path(args.out) / "log.txt", "a") as f:
             f.write(msg + "\n")
 
-    Trainer(cfg, log=log).run()
+    Trainer(cfg, log=log_line).run()
 
 
 def _cmd_export_generator(args: argparse.Namespace) -> None:
@@ -53,11 +55,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        description="Train on the procedural face stream; rerun the same command to resume.")
     t.add_argument("--out", default="runs/default", help="folder for checkpoint.pt, log.txt and grids/")
     t.add_argument("--kimg", type=float, default=600.0, help="train until this many thousand images")
-    t.add_argument("--batch", type=int, default=32)
+    t.add_argument("--batch-size", "--batch", dest="batch", type=int, default=32, help="images per step")
     t.add_argument("--bf16", action="store_true", help="bfloat16 autocast (1.7x faster on AMX CPUs)")
-    t.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
-    t.add_argument("--device", default="cpu", help="cpu or cuda")
-    t.add_argument("--seed", type=int, default=0)
+    add_threads_option(t)
+    add_device_option(t, "cpu")
+    t.add_argument("--seed", type=int, default=0, help="seed of the weights and the face stream")
     t.add_argument("--r1-gamma", type=float, default=None,
                    help="R1 weight on real images (default 0.05); raise it when D wins by far (loss_d << 0.5)")
     t.add_argument("--lr", type=float, default=None,
@@ -67,16 +69,16 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                         "more linear W, so edits behave")
     t.add_argument("--mixing-prob", type=float, default=None,
                    help="probability of style mixing in a batch (default 0.9)")
-    t.add_argument("--ckpt-minutes", type=float, default=5.0)
-    t.add_argument("--grid-minutes", type=float, default=10.0)
+    t.add_argument("--ckpt-minutes", type=float, default=5.0, help="minutes between checkpoints")
+    t.add_argument("--grid-minutes", type=float, default=10.0, help="minutes between sample grids in <out>/grids")
     t.add_argument("--resume-from", default=None, metavar="CKPT",
                    help="start from this checkpoint when --out has none yet (e.g. the committed "
                         "checkpoints/default/checkpoint.pt on a new machine)")
     t.set_defaults(func=_cmd_train_generator)
 
     e = sub.add_parser("export-generator", help="write a training checkpoint's EMA generator as shippable weights")
-    e.add_argument("--checkpoint", default="runs/default/checkpoint.pt")
-    e.add_argument("--out", default="data/default_generator.safetensors")
+    e.add_argument("--checkpoint", default="runs/default/checkpoint.pt", help="training checkpoint to read")
+    e.add_argument("--out", default="data/default_generator.safetensors", help="generator file to write")
     e.set_defaults(func=_cmd_export_generator)
     _add_oracle_command(sub)
     _add_sample_commands(sub)
@@ -84,13 +86,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_train_oracle(args: argparse.Namespace) -> None:
-    import torch
-
     from latentlab.core.paths import DEFAULT_ORACLE, data_path
     from latentlab.generator.synthetic.oracle import save_oracle, train_oracle
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     net, acc = train_oracle(n_train=args.n, epochs=args.epochs, seed=args.seed)
     out = save_oracle(net, Path(args.out) if args.out else data_path(DEFAULT_ORACLE), acc)
     print(f"wrote {out}")
@@ -100,25 +99,11 @@ def _add_oracle_command(sub: argparse._SubParsersAction) -> None:
     o = sub.add_parser("train-oracle", help="train the attribute classifier used by every benchmark",
                        description="Render faces with known attributes and train the oracle on them.")
     o.add_argument("--n", type=int, default=30_000, help="number of training renders")
-    o.add_argument("--epochs", type=int, default=5)
-    o.add_argument("--seed", type=int, default=0)
-    o.add_argument("--threads", type=int, default=0)
-    o.add_argument("--out", default=None, help="default: the shipped data/oracle.safetensors")
+    o.add_argument("--epochs", type=int, default=5, help="passes over the training renders")
+    o.add_argument("--seed", type=int, default=0, help="seed of the renders and the weights")
+    add_threads_option(o)
+    o.add_argument("--out", default=None, help="oracle file to write (default: the shipped data/oracle.safetensors)")
     o.set_defaults(func=_cmd_train_oracle)
-
-
-def _load(args: argparse.Namespace):
-    from latentlab.generator.loading import load_generator
-
-    return load_generator(args.generator, args.device)
-
-
-def add_generator_options(p: argparse.ArgumentParser) -> None:
-    """--generator and --device, shared by every command that draws faces."""
-    p.add_argument("--generator", default=None, metavar="PATH",
-                   help="generator checkpoint (.safetensors, rosinality .pt, NVlabs .pkl, TorchScript); "
-                        "default: the shipped 64 px anime model")
-    p.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
 
 
 def _cmd_sample(args: argparse.Namespace) -> None:
@@ -129,14 +114,14 @@ def _cmd_sample(args: argparse.Namespace) -> None:
 
     if args.n < 1:
         raise UserError("--n must be at least 1")
-    if not 0 <= args.truncation <= 2:
-        raise UserError("--truncation must lie between 0 and 2 (1 = no truncation)")
+    if not 0 <= args.truncation_psi <= 2:
+        raise UserError("--truncation-psi must lie between 0 and 2 (1 = no truncation)")
     out = Path(args.out)
     if out.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp"):
         raise UserError(f"--out must be an image path (.png, .jpg, .webp), got {out}")
-    gen = _load(args)
+    gen = generator_from_args(args)
     z = sample_z(args.n, args.seed, gen.z_dim)
-    w = map_latents(gen, z, args.truncation)
+    w = map_latents(gen, z, args.truncation_psi)
     from latentlab.generator.loaders.batching import auto_batch_size
 
     batch = args.batch_size or auto_batch_size(gen)
@@ -145,7 +130,7 @@ def _cmd_sample(args: argparse.Namespace) -> None:
     Image.fromarray(image_grid(images, args.cols)).save(out)
     npz = out.with_suffix(".npz")
     save_latents(npz, Latents(generator_id=gen.generator_id, z=z, w=w, meta={
-        "seed": args.seed, "truncation_psi": args.truncation, "n": args.n, "source": "sample",
+        "seed": args.seed, "truncation_psi": args.truncation_psi, "n": args.n, "source": "sample",
         "generator_path": str(args.generator) if args.generator else "default"}))
     print(f"wrote {out} and {npz} ({args.n} faces, generator {gen.generator_id})")
 
@@ -154,8 +139,8 @@ def _cmd_report(args: argparse.Namespace) -> None:
     from latentlab.generator.report import generator_report
     from latentlab.generator.synthetic.oracle import load_oracle
 
-    gen = _load(args)
-    rep = generator_report(gen, load_oracle(), n=args.n, seed=args.seed, truncation_psi=args.truncation,
+    gen = generator_from_args(args)
+    rep = generator_report(gen, load_oracle(), n=args.n, seed=args.seed, truncation_psi=args.truncation_psi,
                            progress=True)
     text = rep.to_markdown()
     print(text)
@@ -168,22 +153,25 @@ def _cmd_report(args: argparse.Namespace) -> None:
 def _add_sample_commands(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("sample", help="draw faces from random latents: a grid PNG plus an .npz of z, w, metadata",
                        description="The same --seed always gives the same latents and images.")
-    s.add_argument("--n", type=int, default=64, help="number of faces")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--truncation", type=float, default=1.0, help="psi: 1 = none, smaller = closer to the average face")
+    _add_sampling_options(s, n=64)
     s.add_argument("--out", default="samples.png", help="grid image; the latents go next to it as .npz")
     s.add_argument("--cols", type=int, default=None, help="grid columns (default: square)")
-    s.add_argument("--batch-size", type=int, default=0, help="images per batch (default: chosen from free memory)")
+    s.add_argument("--batch-size", type=int, default=0,
+                   help="images rendered at once (default: 0 = chosen from free memory)")
     add_generator_options(s)
     s.set_defaults(func=_cmd_sample)
 
     r = sub.add_parser("generator-report", help="judge a generator with the oracle (frequencies, confidence, KID)")
-    r.add_argument("--n", type=int, default=2000)
-    r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--truncation", type=float, default=1.0)
+    _add_sampling_options(r, n=2000)
     r.add_argument("--out", default=None, help="also write the markdown report here (e.g. docs/generator-report.md)")
     add_generator_options(r)
     r.set_defaults(func=_cmd_report)
+
+
+def _add_sampling_options(p: argparse.ArgumentParser, n: int) -> None:
+    p.add_argument("--n", type=int, default=n, help="number of faces")
+    p.add_argument("--seed", type=int, default=0, help="seed of the latents z (same seed, same faces)")
+    add_truncation_option(p)
 
 
 def _cmd_render_faces(args: argparse.Namespace) -> None:
@@ -211,10 +199,10 @@ def _cmd_render_faces(args: argparse.Namespace) -> None:
 
 def _add_render_command(sub: argparse._SubParsersAction) -> None:
     r = sub.add_parser("render-faces", help="draw synthetic anime faces with their true attributes (no GAN)")
-    r.add_argument("--n", type=int, default=64)
+    r.add_argument("--n", type=int, default=64, help="number of faces")
     r.add_argument("--seed", type=int, default=0, help="first seed; seeds below 100000 are held out from training")
-    r.add_argument("--size", type=int, default=64)
+    r.add_argument("--size", type=int, default=64, help="face size in pixels")
     r.add_argument("--scale", type=int, default=1, help="nearest-neighbour upscaling of the grid")
-    r.add_argument("--cols", type=int, default=None)
-    r.add_argument("--out", default="renders.png")
+    r.add_argument("--cols", type=int, default=None, help="grid columns (default: square)")
+    r.add_argument("--out", default="renders.png", help="grid image; the true attributes go next to it as .json")
     r.set_defaults(func=_cmd_render_faces)

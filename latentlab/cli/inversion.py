@@ -5,41 +5,34 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from latentlab.cli import common
+from latentlab.cli.common import generator_from_args, log
+from latentlab.core.progress import progress_enabled
 
-def _threads(n: int) -> None:
-    import torch
-
-    if n and n > 0:
-        torch.set_num_threads(n)
-
-
-def _load(args: argparse.Namespace):
-    from latentlab.generator.loading import load_generator
-
-    return load_generator(args.generator, args.device)
+# latentlab.inversion's LOSSES and SPACES, written out so that `--help` needs no torch (a test keeps them equal)
+LOSSES = ("metric", "vgg16", "pixel")
+SPACES = ("w", "w+")
 
 
 def _cmd_invert(args: argparse.Namespace) -> None:
     from PIL import Image
 
     from latentlab.core.latents import save_latents
-    from latentlab.core.workspace import workspace_dir
     from latentlab.inversion.pipeline import file_digest, invert, setup_inversion, to_latents
     from latentlab.inversion.preprocess import prepare_image, parse_box
     from latentlab.inversion.projector import ProjectorConfig
 
-    _threads(args.threads)
     image_path = Path(args.image)
     box = parse_box(args.crop)
-    gen = _load(args)
+    gen = generator_from_args(args)
     target = prepare_image(image_path, gen.resolution, box)  # refuses bad files before any work
-    workspace = workspace_dir(args.workspace)
+    workspace = common.workspace(args)
     setup = setup_inversion(gen, args.loss, args.encoder, args.metric, args.encoder_file, args.vgg_weights, workspace)
     for note in setup.notes:
-        print(f"note: {note}")
+        log.info(f"note: {note}")
     cfg = ProjectorConfig(space=args.space, steps=args.steps, lr=args.lr, seed=args.seed,
                           noise_regularize=args.noise_regularize)
-    proj = invert(gen, target, setup, cfg, progress=not args.quiet)
+    proj = invert(gen, target, setup, cfg, progress=progress_enabled())
     source = {"source_image": image_path.name, "source_sha256": file_digest(image_path),
               "crop_box": list(box) if box else "centre"}
     latents = to_latents(gen, proj, target, setup, source)
@@ -56,54 +49,35 @@ def _cmd_invert(args: argparse.Namespace) -> None:
           f"PSNR {latents.meta['psnr_db'][0]:.2f} dB, {proj.seconds:.1f} s); reconstruction {recon_png}")
 
 
-def _network_out(args: argparse.Namespace, kind: str, gen) -> Path:
-    from latentlab.core.workspace import workspace_dir
+def _cmd_train_network(args: argparse.Namespace) -> None:
+    """train-metric / train-encoder: the same steps around a different network."""
+    from latentlab.inversion import encoder, metric
     from latentlab.inversion.pipeline import workspace_network_path
-
-    return Path(args.out) if args.out else workspace_network_path(kind, gen.generator_id, workspace_dir(args.workspace))
-
-
-def _cmd_train_metric(args: argparse.Namespace) -> None:
-    from latentlab.inversion.metric import MetricTrainConfig, load_metric, save_metric, train_metric
-    from latentlab.core.workspace import workspace_dir
     from latentlab.inversion.samples import cached_pool
 
-    _threads(args.threads)
-    gen = _load(args)
-    out = _network_out(args, "metric", gen)
-    init = load_metric(out, gen.generator_id, strict=True) if args.resume and out.is_file() else None
-    pool = cached_pool(gen, None if args.no_cache else workspace_dir(args.workspace), args.samples, args.seed)
-    cfg = MetricTrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed,
-                            holdout=min(256, args.samples // 8))
-    net, stats = train_metric(pool, gen.generator_id, cfg, init=init, device=gen.device)
-    save_metric(net, out, gen.generator_id, stats)
-    print(f"wrote {out} (for generator {gen.generator_id})")
-
-
-def _cmd_train_encoder(args: argparse.Namespace) -> None:
-    from latentlab.inversion.encoder import EncoderTrainConfig, load_encoder, save_encoder, train_encoder
-    from latentlab.core.workspace import workspace_dir
-    from latentlab.inversion.samples import cached_pool
-
-    _threads(args.threads)
-    gen = _load(args)
-    out = _network_out(args, "encoder", gen)
-    init = load_encoder(out, gen.generator_id, strict=True) if args.resume and out.is_file() else None
-    pool = cached_pool(gen, None if args.no_cache else workspace_dir(args.workspace), args.samples, args.seed)
-    cfg = EncoderTrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed,
-                             holdout=min(256, args.samples // 8))
-    w_avg = gen.w_avg.detach().float().cpu().numpy()
-    enc, stats = train_encoder(pool, gen.generator_id, w_avg, cfg, init=init, device=gen.device)
-    save_encoder(enc, out, gen.generator_id, stats)
+    gen = generator_from_args(args)
+    workspace = common.workspace(args)
+    out = Path(args.out) if args.out else workspace_network_path(args.kind, gen.generator_id, workspace)
+    load, save = (metric.load_metric, metric.save_metric) if args.kind == "metric" else \
+        (encoder.load_encoder, encoder.save_encoder)
+    init = load(out, gen.generator_id, strict=True) if args.resume and out.is_file() else None
+    pool = cached_pool(gen, None if args.no_cache else workspace, args.samples, args.seed)
+    options = {"steps": args.steps, "batch": args.batch, "lr": args.lr, "seed": args.seed,
+               "holdout": min(256, args.samples // 8)}
+    if args.kind == "metric":
+        net, stats = metric.train_metric(pool, gen.generator_id, metric.MetricTrainConfig(**options), init=init,
+                                         device=gen.device)
+    else:
+        w_avg = gen.w_avg.detach().float().cpu().numpy()
+        net, stats = encoder.train_encoder(pool, gen.generator_id, w_avg, encoder.EncoderTrainConfig(**options),
+                                           init=init, device=gen.device)
+    save(net, out, gen.generator_id, stats)
     print(f"wrote {out} (for generator {gen.generator_id})")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    from latentlab.cli.generator import add_generator_options
-
-    add_generator_options(p)
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
-    p.add_argument("--workspace", default=None, help="user data folder (default: $LATENTLAB_WORKSPACE or ./workspace)")
+    common.add_generator_options(p)
+    common.add_workspace_option(p)
 
 
 def _training(p: argparse.ArgumentParser, kind: str, steps: int, batch: int, lr: float) -> None:
@@ -111,19 +85,17 @@ def _training(p: argparse.ArgumentParser, kind: str, steps: int, batch: int, lr:
     p.add_argument("--samples", type=int, default=2048,
                    help="generator samples to render (each with a near neighbour); cached in <workspace>/cache")
     p.add_argument("--steps", type=int, default=steps, help="optimisation steps")
-    p.add_argument("--batch", type=int, default=batch)
-    p.add_argument("--lr", type=float, default=lr)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", "--batch", dest="batch", type=int, default=batch, help="samples per step")
+    p.add_argument("--lr", type=float, default=lr, help="Adam learning rate")
+    p.add_argument("--seed", type=int, default=0, help="seed of the samples and the weights")
     p.add_argument("--out", default=None,
                    help=f"output .safetensors (default: <workspace>/models/{kind}_<generator id>.safetensors)")
     p.add_argument("--resume", action="store_true", help="continue from the weights already at --out")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the rendered sample cache")
+    p.set_defaults(func=_cmd_train_network, kind=kind)
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    from latentlab.inversion.losses import LOSSES
-    from latentlab.inversion.projector import SPACES
-
     i = sub.add_parser("invert", help="find the latent that makes the generator draw an image",
                        description="Project a PNG/JPEG/WebP/GIF onto the generator: writes a latent file "
                                    "(for `latentlab edit`), its reconstruction PNG and the cropped target PNG.")
@@ -132,8 +104,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--out", default=None, help="latent file (default: <workspace>/inversions/<image name>.npz)")
     i.add_argument("--space", choices=SPACES, default="w+",
                    help="w: one w for all layers (best for editing); w+: one per layer, starting from the W "
-                        "result (closest reconstruction). Default w+")
-    i.add_argument("--steps", type=int, default=300, help="optimisation steps (default 300)")
+                        "result (closest reconstruction)")
+    i.add_argument("--steps", type=int, default=300, help="optimisation steps")
     i.add_argument("--loss", choices=("auto",) + LOSSES, default="auto",
                    help="perceptual term: auto = vgg16 if its weights are installed, else metric, else pixel")
     i.add_argument("--encoder", action=argparse.BooleanOptionalAction, default=None,
@@ -145,19 +117,17 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--crop", default=None, help="square crop box left,top,right,bottom in pixels (default: centre)")
     i.add_argument("--lr", type=float, default=0.1, help="peak Adam learning rate")
     i.add_argument("--noise-regularize", type=float, default=0.0,
-                   help="also optimise the noise maps with this penalty weight (e.g. 1e5); edits ignore them")
-    i.add_argument("--seed", type=int, default=0)
-    i.add_argument("--quiet", action="store_true", help="no progress bar")
+                   help="also optimise the noise maps with this penalty weight (e.g. 1e5; default: 0 = off); "
+                        "edits ignore them")
+    i.add_argument("--seed", type=int, default=0, help="seed of the noise maps and random starts")
     i.set_defaults(func=_cmd_invert)
 
     m = sub.add_parser("train-metric", help="train the perceptual metric net on the generator's samples",
                        description="Triplet loss on generator samples: an image should be closer to its "
                                    "small-latent-step or augmented neighbour than to other samples.")
     _training(m, "metric", steps=300, batch=32, lr=2e-3)
-    m.set_defaults(func=_cmd_train_metric)
 
     e = sub.add_parser("train-encoder", help="train the encoder that guesses w from an image",
                        description="Regress w from generator samples, so that `invert` starts close to the answer.")
     _training(e, "encoder", steps=800, batch=64, lr=1e-3)
-    e.set_defaults(func=_cmd_train_encoder)
 

@@ -6,19 +6,13 @@ import argparse
 import os
 from pathlib import Path
 
+from latentlab.cli.common import (add_generator_options, add_store_options, add_truncation_option, db_url,
+                                  generator_from_args, log, workspace)
 from latentlab.core.errors import UserError
 
 ADMIN_ENV = "LATENTLAB_ADMIN_PASSWORD"
 DEFAULT_N = 1000
 DEFAULT_PSI = 0.8
-
-
-def _load(args: argparse.Namespace):
-    from latentlab.generator.interface import select_device
-    from latentlab.generator.loading import load_generator
-
-    device = select_device(args.device)
-    return load_generator(args.generator, device), device
 
 
 def _schema(path: str | None):
@@ -27,19 +21,12 @@ def _schema(path: str | None):
     return load_schema(path) if path else default_schema()
 
 
-def _db_url(args: argparse.Namespace) -> str:
-    from latentlab.core.workspace import default_db_url
-
-    return args.db or default_db_url(args.workspace)
-
-
 def _cmd_sample_run(args: argparse.Namespace) -> None:
     from labeler.runs import create_run
 
     schema = _schema(args.schema)  # a bad schema fails before the generator loads
-    generator, _ = _load(args)
-    db_url = _db_url(args)
-    run_id = create_run(db_url, generator, n=args.n, seed=args.seed, truncation_psi=args.truncation_psi,
+    generator = generator_from_args(args)
+    run_id = create_run(db_url(args), generator, n=args.n, seed=args.seed, truncation_psi=args.truncation_psi,
                         schema=schema, k=args.k, name=args.name, generator_path=args.generator,
                         workspace=args.workspace, progress=True)
     print(f"created run {run_id}: {args.n} faces, seed {args.seed}, psi {args.truncation_psi:g}, k {args.k}, "
@@ -49,7 +36,7 @@ def _cmd_sample_run(args: argparse.Namespace) -> None:
 def _cmd_list_runs(args: argparse.Namespace) -> None:
     from labeler.store import open_store
 
-    store = open_store(_db_url(args))
+    store = open_store(db_url(args))
     runs = store.list_runs()
     if not runs:
         print(f"no runs in {store.display_url}; create one with `latentlab sample-run`")
@@ -81,21 +68,19 @@ def _read_users(path: str | None) -> list[tuple[str, str]]:
 
 
 def _cmd_serve(args: argparse.Namespace) -> None:
-    from latentlab.ui.app import launch_app
-
-    from latentlab.core.workspace import workspace_dir
-    from latentlab.ui.context import AppContext
     from labeler.runs import create_run, ensure_run_images
     from labeler.service import LabelerOptions
     from labeler.store import open_store
+    from latentlab.ui.app import launch_app
+    from latentlab.ui.context import AppContext
 
     options = LabelerOptions(run_id=args.run, annotator_auth=args.annotator_auth,
                              admin_password=args.admin_password or os.environ.get(ADMIN_ENV) or None)
     auth = _read_users(args.users) if args.annotator_auth == "gradio" else None
-    workspace = workspace_dir(args.workspace)
-    db_url = args.db or _db_url(args)
-    store = open_store(db_url)
-    generator, device = _load(args)
+    folder = workspace(args)
+    url = db_url(args)
+    store = open_store(url)
+    generator = generator_from_args(args)
 
     if args.run is not None:
         run = store.get_run(args.run)
@@ -105,59 +90,47 @@ def _cmd_serve(args: argparse.Namespace) -> None:
         if same:
             run = same[-1]
         else:
-            print(f"no run with schema {schema.name!r} in {store.display_url} yet: creating one "
-                  f"({args.n} faces, seed {args.seed})", flush=True)
-            run_id = create_run(db_url, generator, n=args.n, seed=args.seed, truncation_psi=args.truncation_psi,
-                                schema=schema, k=args.k or 3, generator_path=args.generator, workspace=workspace,
+            log.info(f"no run with schema {schema.name!r} in {store.display_url} yet: creating one "
+                     f"({args.n} faces, seed {args.seed})")
+            run_id = create_run(url, generator, n=args.n, seed=args.seed, truncation_psi=args.truncation_psi,
+                                schema=schema, k=args.k or 3, generator_path=args.generator, workspace=folder,
                                 progress=True)
             run = store.get_run(run_id)
     if args.k is not None and args.k != run.k:
         store.set_k(run.id, args.k)
-        print(f"run {run.id} now asks for k = {args.k} labels per face", flush=True)
-    if ensure_run_images(db_url, run.id, generator, workspace):
-        print(f"re-rendered missing images of run {run.id}", flush=True)
+        log.info(f"run {run.id} now asks for k = {args.k} labels per face")
+    if ensure_run_images(url, run.id, generator, folder):
+        log.info(f"re-rendered missing images of run {run.id}")
     options.run_id = run.id
     ctx = AppContext(generator=generator, generator_path=Path(args.generator) if args.generator else None,
-                     device=device, workspace=workspace, db_url=db_url, schema=run.schema)
-    print(f"label store: {store.display_url} · run {run.id} ({run.n} faces, k={store.get_run(run.id).k}) · "
-          f"admin view {'on' if options.admin_password else 'off (set --admin-password)'}", flush=True)
+                     device=generator.device, workspace=folder, db_url=url, schema=run.schema)
+    log.info(f"label store: {store.display_url} · run {run.id} ({run.n} faces, k={store.get_run(run.id).k}) · "
+             f"admin view {'on' if options.admin_password else 'off (set --admin-password)'}")
     launch_app(ctx, options, host=args.host, port=args.port, auth=auth, block=True)
 
 
 def _cmd_export_labels(args: argparse.Namespace) -> None:
-    from latentlab.core.workspace import workspace_dir
     from labeler.export import export_labels
     from labeler.store import open_store
 
-    db_url = _db_url(args)
-    store = open_store(db_url)
+    url = db_url(args)
+    store = open_store(url)
     run_id = args.run
     if run_id is None:
         runs = store.list_runs()
         if not runs:
             raise UserError(f"no runs in {store.display_url}; create one with `latentlab sample-run`")
         run_id = runs[-1].id
-    out = Path(args.out) if args.out else workspace_dir(args.workspace) / "exports"
-    for path in export_labels(db_url, run_id, out, what=args.what, fmt=args.format):
+    out = Path(args.out) if args.out else workspace(args) / "exports"
+    for path in export_labels(url, run_id, out, what=args.what, fmt=args.format):
         print(f"wrote {path}")
-
-
-def _add_store_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", default=None, help="label store URL: sqlite:///file.sqlite or postgresql://user:pw@host/db "
-                                              "(default: $LATENTLAB_DB, else <workspace>/latentlab.sqlite)")
-    p.add_argument("--workspace", default=None, help="data folder (default: $LATENTLAB_WORKSPACE, else ./workspace)")
-
-
-def _add_generator_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--generator", default=None, help="generator file (default: the shipped model)")
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if available)")
 
 
 def _add_sampling_args(p: argparse.ArgumentParser, n_help: str) -> None:
     p.add_argument("--n", type=int, default=DEFAULT_N, help=n_help)
     p.add_argument("--seed", type=int, default=0, help="seed of the latents z (same seed, same faces)")
-    p.add_argument("--truncation-psi", type=float, default=DEFAULT_PSI,
-                   help="pull w towards the average face: 1 = none; 0.8 keeps variety and avoids broken faces")
+    add_truncation_option(p, DEFAULT_PSI, "pull w towards the average face: 1 = none; 0.8 keeps variety and "
+                                          "avoids broken faces")
     p.add_argument("--schema", default=None, help="attribute schema .yaml/.json (default: the anime schema)")
 
 
@@ -167,14 +140,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                    "the attribute schema, stored in the label store.")
     _add_sampling_args(s, "number of faces to label")
     s.add_argument("--k", type=int, default=3, help="labels wanted per face, from different annotators")
-    s.add_argument("--name", default=None, help="a name shown to annotators")
-    _add_generator_args(s)
-    _add_store_args(s)
+    s.add_argument("--name", default=None,
+                   help="a name shown to annotators (default: '<schema> n=<n> seed=<seed> psi=<psi>')")
+    add_generator_options(s)
+    add_store_options(s)
     s.set_defaults(func=_cmd_sample_run)
 
     ls = sub.add_parser("list-runs", help="list labeling runs and their progress",
                         description="List the runs in the label store with their label counts.")
-    _add_store_args(ls)
+    add_store_options(ls)
     ls.set_defaults(func=_cmd_list_runs)
 
     v = sub.add_parser("serve", help="start the labeling app (creates a default run if there is none)",
@@ -183,23 +157,25 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 for a LAN)")
     v.add_argument("--port", type=int, default=None, help="port (default: 7860, or the next free one)")
     v.add_argument("--run", type=int, default=None, help="run to label (default: the newest with the schema)")
-    v.add_argument("--k", type=int, default=None, help="labels wanted per face (changes the run's k)")
+    v.add_argument("--k", type=int, default=None,
+                   help="labels wanted per face; changes the run's k (default: the run's k, 3 for a new run)")
     v.add_argument("--annotator-auth", choices=("name", "gradio"), default="name",
                    help="name: annotators type their name; gradio: a login page with --users")
     v.add_argument("--users", default=None, help="file of `name:password` lines for --annotator-auth gradio")
     v.add_argument("--admin-password", default=None,
                    help=f"unlocks the Admin tab (default: ${ADMIN_ENV}; unset = admin view off)")
     _add_sampling_args(v, "faces in the default run created when none exists")
-    _add_generator_args(v)
-    _add_store_args(v)
+    add_generator_options(v)
+    add_store_options(v)
     v.set_defaults(func=_cmd_serve)
 
     e = sub.add_parser("export-labels", help="write raw and aggregated labels as CSV or Parquet",
                        description="Export a run's labels: raw (one row per label) or aggregated per face by "
                                    "majority vote or Dawid-Skene.")
     e.add_argument("--run", type=int, default=None, help="run id (default: the newest)")
-    e.add_argument("--what", choices=("raw", "majority", "dawid_skene", "all"), default="all")
-    e.add_argument("--format", choices=("csv", "parquet", "both"), default="both")
+    e.add_argument("--what", choices=("raw", "majority", "dawid_skene", "all"), default="all",
+                   help="raw labels, labels aggregated per face, or all of them")
+    e.add_argument("--format", choices=("csv", "parquet", "both"), default="both", help="file format")
     e.add_argument("--out", default=None, help="output folder (default: <workspace>/exports)")
-    _add_store_args(e)
+    add_store_options(e)
     e.set_defaults(func=_cmd_export_labels)

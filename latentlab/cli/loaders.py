@@ -6,28 +6,15 @@ import argparse
 import json
 from pathlib import Path
 
-import torch
-from tqdm import tqdm
-
+from latentlab.cli.common import add_device_option, load_generator
 from latentlab.core.errors import UserError
-from latentlab.generator.native import FORMAT as NATIVE_FORMAT
-from latentlab.generator.native import CheckpointError, save_native
-from latentlab.generator.stylegan2 import StyleGAN2Generator
-
-
-def _load(path: str, device: str | None):
-    from latentlab.generator.interface import select_device
-    from latentlab.generator.loading import load_generator
-
-    try:
-        dev = select_device(device)
-    except RuntimeError as e:
-        raise UserError(str(e)) from None
-    return load_generator(path, device=dev)
+from latentlab.core.progress import progress
 
 
 def _max_difference(a, b, n: int = 4, seed: int = 1234) -> float:
     """Largest |image difference| of two generators on n fixed latents (const noise, psi 1)."""
+    import torch
+
     from latentlab.generator.interface import sample_z
 
     z = torch.from_numpy(sample_z(n, seed, a.z_dim))
@@ -38,8 +25,10 @@ def _max_difference(a, b, n: int = 4, seed: int = 1234) -> float:
 
 
 def _cmd_convert(args: argparse.Namespace) -> None:
-    from latentlab.generator.native import load_native
-    from latentlab.generator.loaders.common import detect_format
+    from latentlab.generator.loading import detect_format
+    from latentlab.generator.native import FORMAT as NATIVE_FORMAT
+    from latentlab.generator.native import CheckpointError, load_native, save_native
+    from latentlab.generator.stylegan2 import StyleGAN2Generator
 
     src, out = Path(args.input), Path(args.output)
     if out.suffix != ".safetensors":
@@ -49,9 +38,9 @@ def _cmd_convert(args: argparse.Namespace) -> None:
         raise UserError(f"{out} already exists; pass --force to overwrite it")
     if out.resolve() == src.resolve():
         raise UserError("the output must be a different file from the input")
-    with tqdm(total=3, desc="convert", unit="step") as bar:
+    with progress(total=3, desc="convert", unit="step") as bar:
         bar.set_postfix_str("loading")
-        gen = _load(str(src), "cpu")
+        gen = load_generator(str(src), "cpu")
         bar.update()
         if not isinstance(gen, StyleGAN2Generator):
             raise UserError(f"{src.name} is a {detect_format(src)} generator, which latentlab runs as it is but cannot "
@@ -86,6 +75,7 @@ def _cmd_convert(args: argparse.Namespace) -> None:
 def describe(gen, path: Path, fmt: str | None) -> list[tuple[str, str]]:
     """Rows of `inspect-generator` for any loaded generator."""
     from latentlab.generator.loaders.batching import auto_batch_size
+    from latentlab.generator.stylegan2 import StyleGAN2Generator
 
     info = getattr(gen, "source_info", None)
     rows = [("file", str(path)), ("format", fmt or "?"), ("generator id", gen.generator_id),
@@ -113,10 +103,10 @@ def describe(gen, path: Path, fmt: str | None) -> list[tuple[str, str]]:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> None:
-    from latentlab.generator.loaders.common import detect_format
+    from latentlab.generator.loading import detect_format
 
     path = Path(args.path)
-    gen = _load(args.path, args.device)
+    gen = load_generator(args.path, args.device)
     fmt = detect_format(path)
     for key, value in describe(gen, path, fmt):
         print(f"{key + ' ':.<20s} {value}")
@@ -138,5 +128,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                    "W+ layers, mapping depth, channels per resolution, truncation centre source "
                                    "and generator id.")
     i.add_argument("path", help="generator file (.safetensors, rosinality .pt, NVlabs .pkl, TorchScript .pt)")
-    i.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    add_device_option(i, "cpu")
     i.set_defaults(func=_cmd_inspect)

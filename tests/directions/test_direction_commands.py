@@ -105,14 +105,14 @@ def test_show_and_one_line_errors(files, tmp_path, capsys):
     assert cli.main(["directions", files["set"]]) == 0
     shown = capsys.readouterr().out
     assert "a" in shown and "binary" in shown and "categorical" in shown and "c=CLASS" in shown
-    assert run(files, "edit", files["lat"], "--directions", files["other"], "--set", "a=1", "--out", str(tmp_path)) == 2
+    assert run(files, "edit", files["lat"], "--directions", files["other"], "--set", "a=1", "--out", str(tmp_path)) == 3
     err = capsys.readouterr().err
     assert "fitted for generator sg2-16px-0000000000000000" in err and "Traceback" not in err
-    assert run(files, "edit", files["lat"], "--directions", files["set"], "--out", str(tmp_path)) == 2
+    assert run(files, "edit", files["lat"], "--directions", files["set"], "--out", str(tmp_path)) == 3
     assert "nothing to do" in capsys.readouterr().err
-    assert run(files, "edit", files["lat"], "--directions", files["set"], "--set", "c=2", "--out", str(tmp_path)) == 2
+    assert run(files, "edit", files["lat"], "--directions", files["set"], "--set", "c=2", "--out", str(tmp_path)) == 3
     assert "categorical" in capsys.readouterr().err
-    assert run(files, "animate", "--walk", "--seeds", "1", "--out", str(tmp_path / "x.gif")) == 2
+    assert run(files, "animate", "--walk", "--seeds", "1", "--out", str(tmp_path / "x.gif")) == 3
     assert "at least 2 latents" in capsys.readouterr().err
-    assert run(files, "explore", "--session", str(tmp_path / "none"), "--pick", "1") == 2
+    assert run(files, "explore", "--session", str(tmp_path / "none"), "--pick", "1") == 3
     assert "no exploration session" in capsys.readouterr().err

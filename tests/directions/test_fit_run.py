@@ -46,10 +46,10 @@ def test_fit_from_a_labeled_run_then_edit(labeled_run, tmp_path, capsys, monkeyp
 def test_fit_refuses_thin_runs_and_unknown_attributes(labeled_run, tmp_path, capsys):
     r = labeled_run
     assert cli.main(["fit", "--run", str(r["run"]), "--db", r["db"], "--min-per-class", "500",
-                     "--out", str(tmp_path / "x.npz")]) == 2
+                     "--out", str(tmp_path / "x.npz")]) == 3
     assert "too few labels" in capsys.readouterr().err and not (tmp_path / "x.npz").exists()
     assert cli.main(["fit", "--run", str(r["run"]), "--db", r["db"], "--attributes", "smile",
-                     "--out", str(tmp_path / "x.npz")]) == 2
+                     "--out", str(tmp_path / "x.npz")]) == 3
     assert "no attribute smile" in capsys.readouterr().err
     assert cli.main(["fit", "--run", str(r["run"]), "--db", r["db"], "--attributes", "blush", "--space", "z",
                      "--aggregation", "dawid_skene", "--no-svm", "--out", str(tmp_path / "z.npz")]) == 0

@@ -51,14 +51,14 @@ def test_cli_refusals_are_one_line(tiny_generator_file, sqlite_url, workspace, c
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nattributes:\n  - name: age\n    kind: ordinl\n    options: [a, b]\n")
     assert main(["sample-run", "--n", "3", "--schema", str(bad), "--generator", str(tiny_generator_file),
-                 "--db", sqlite_url]) == 2
+                 "--db", sqlite_url]) == 3
     err = capsys.readouterr().err.strip()
     assert err == f"latentlab: error: {bad}: attribute 'age' has kind 'ordinl'; use one of binary, ordinal, categorical"
-    assert main(["export-labels", "--db", sqlite_url, "--run", "5"]) == 2
+    assert main(["export-labels", "--db", sqlite_url, "--run", "5"]) == 3
     assert "there is no run 5" in capsys.readouterr().err
-    assert main(["serve", "--annotator-auth", "gradio", "--db", sqlite_url]) == 2
+    assert main(["serve", "--annotator-auth", "gradio", "--db", sqlite_url]) == 3
     assert "--users FILE" in capsys.readouterr().err
-    assert main(["serve", "--admin-password", "abc", "--db", sqlite_url]) == 2
+    assert main(["serve", "--admin-password", "abc", "--db", sqlite_url]) == 3
     assert "at least 6 characters" in capsys.readouterr().err
 
 

@@ -1,4 +1,4 @@
-"""The console script: help for every subcommand, deterministic sampling, one-line errors."""
+"""The console script end to end: help for every subcommand, deterministic sampling, one-line errors."""
 
 import subprocess
 import sys
@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 import latentlab.cli as cli
+from latentlab.core.latents import load_latents
 
 
 def run(*args, cwd=None):
@@ -39,6 +40,20 @@ def test_sample_is_deterministic(tmp_path):
 
 def test_user_errors_are_one_line(tmp_path):
     r = run("sample", "--n", "2", "--out", str(tmp_path / "x.txt"), "--device", "cpu")
-    assert r.returncode == 2 and "Traceback" not in r.stderr and "--out must be an image" in r.stderr
+    assert r.returncode == 3 and "Traceback" not in r.stderr and "--out must be an image" in r.stderr
+    assert r.stderr.strip().count("\n") == 0
     r = run("sample", "--n", "2", "--out", str(tmp_path / "x.png"), "--generator", str(tmp_path / "nope.pt"))
-    assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 3 and "does not exist" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_usage_errors_exit_2_and_debug_shows_the_traceback(tmp_path):
+    r = run("sample", "--no-such-option")
+    assert r.returncode == 2 and "unrecognized arguments: --no-such-option" in r.stderr
+    r = run("--debug", "sample", "--n", "2", "--out", str(tmp_path / "x.txt"), "--device", "cpu")
+    assert r.returncode == 3 and "Traceback" in r.stderr and "--out must be an image" in r.stderr
+
+
+def test_old_option_spellings_still_work(tmp_path):
+    r = run("sample", "--n", "2", "--truncation", "0.5", "--out", str(tmp_path / "t.png"), "--device", "cpu")
+    assert r.returncode == 0, r.stderr
+    assert load_latents(tmp_path / "t.npz").meta["truncation_psi"] == 0.5
