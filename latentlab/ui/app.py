@@ -1,23 +1,28 @@
-"""latentlab's Gradio app: builds the Blocks from the parts, nothing else.
+"""latentlab's Gradio app: builds the Blocks from the tabs, nothing else.
 
-Tabs: Label (labeler.ui), the directions tabs and the inversion tab when those packages are
-installed, then Admin (labeler.ui, password-protected). `latentlab serve` calls `launch_app`.
+Tabs, in order: Label, Fit directions, Edit, Explore, Animate, Invert & edit, Admin (password-protected).
+`latentlab serve` (and `python app.py`) call `launch_app`.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 from dataclasses import dataclass
 
 import gradio as gr
 
 from latentlab.core.errors import UserError
+from latentlab.ui.animate_tab import build_animate_tab
 from latentlab.ui.context import AppContext
-from labeler.service import LabelerOptions, LabelService
+from latentlab.ui.edit_tab import build_edit_tab
+from latentlab.ui.explore_tab import build_explore_tab
+from latentlab.ui.fit_tab import build_fit_tab
+from latentlab.ui.invert_tab import build_invert_tab
 from latentlab.ui.label_tabs import CSS, build_admin_tab, build_label_tab, keyboard_js, register_api
+from latentlab.ui.sets import DirectionShelf
 
-OPTIONAL_TABS = (("latentlab.ui.direction_tabs", "build_tabs"), ("latentlab.ui.invert_tab", "build_tab"))
+from labeler.service import LabelerOptions, LabelService
+
 MAX_THREADS = 160  # worker threads for sync handlers: 50+ annotators plus the other tabs
 
 
@@ -27,13 +32,13 @@ class BuiltApp:
     launch_kwargs: dict  # css/js/theme/... which Gradio 6 takes at launch() or mount_gradio_app()
 
 
-def _optional_builder(module: str, name: str):
-    try:
-        return getattr(importlib.import_module(module), name)
-    except ModuleNotFoundError as e:
-        if module.startswith(str(e.name)):  # the package (or that module of it) is not there
-            return None
-        raise
+def build_direction_tabs(demo: gr.Blocks, ctx: AppContext, shelf: DirectionShelf) -> None:
+    """Fit, Edit, Explore and Animate (inside gr.Tabs); a set saved in one shows in every set list."""
+    build_fit_tab(ctx, shelf)
+    build_edit_tab(ctx, shelf)
+    build_explore_tab(ctx, shelf)
+    build_animate_tab(ctx, shelf)
+    shelf.connect(demo)
 
 
 def build_app(ctx: AppContext, options: LabelerOptions | None = None) -> BuiltApp:
@@ -42,13 +47,12 @@ def build_app(ctx: AppContext, options: LabelerOptions | None = None) -> BuiltAp
     os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "50")
     service = LabelService(ctx.db_url, options or LabelerOptions(), schema_json=ctx.schema.to_json())
     with gr.Blocks(title="latentlab") as demo:
+        shelf = DirectionShelf(ctx.directions_dir, ctx.generator.generator_id)
         with gr.Tabs():
             with gr.Tab("Label", id="label"):
                 build_label_tab(demo, service, ctx.schema)
-            for module, name in OPTIONAL_TABS:
-                builder = _optional_builder(module, name)
-                if builder is not None:
-                    builder(ctx)
+            build_direction_tabs(demo, ctx, shelf)
+            build_invert_tab(demo, ctx, shelf)
             with gr.Tab("Admin", id="admin"):
                 build_admin_tab(service, ctx.workspace / "exports")
         register_api(service)

@@ -5,15 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from latentlab.generator.interface import LatentGenerator
+from latentlab.generator.interface import LatentGenerator, map_latents, sample_z
 
 from labeler.schema import Schema
 
+MAX_FACES = 16  # faces one seeded request may draw
+
+
 @dataclass
 class AppContext:
-    """Handed to every tab builder (`build_tab(ctx)`); tabs read it and never replace its members."""
+    """Handed to every tab builder; tabs read it and never replace its members."""
 
     generator: LatentGenerator
     generator_path: Path | None
@@ -21,3 +25,20 @@ class AppContext:
     workspace: Path
     db_url: str
     schema: Schema
+
+    @property
+    def directions_dir(self) -> Path:
+        """Where `latentlab fit`, the Fit tab and the explorer keep direction sets."""
+        return Path(self.workspace) / "directions"
+
+    def exports_dir(self, *sub: str) -> Path:
+        """`<workspace>/exports[/sub...]`, created on first use (the app serves it for downloads)."""
+        path = Path(self.workspace, "exports", *sub)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def faces(self, seed: int, n: int, psi: float) -> tuple[np.ndarray, np.ndarray]:
+        """(z [n, z_dim], w [n, w_dim]) of n faces drawn with `seed`: the faces of `latentlab sample --seed`."""
+        n = max(1, min(int(n), MAX_FACES))
+        z = sample_z(n, int(seed), self.generator.z_dim)
+        return z, map_latents(self.generator, z, float(psi))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 
+import gradio as gr
+
 from latentlab.core.errors import UserError
 
 
 def user_errors_as_toasts(fn):
     """Show a UserError's message in the app (a gr.Error toast) instead of a generic failure."""
-    import gradio as gr
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):

@@ -2,7 +2,7 @@
 
 Gradio runs each event one call at a time unless told otherwise; every labeling event here has
 `concurrency_limit=CONCURRENCY` so that many annotators are served at once (the store does the
-locking). Keyboard shortcuts come from `keyboard_js(schema)`, which ``latentlab.ui.app` passes to `launch(js=...)`.
+locking). Keyboard shortcuts come from `keyboard_js(schema)`, which `latentlab.ui.app` passes to `launch(js=...)`.
 """
 
 from __future__ import annotations
@@ -236,42 +236,35 @@ def build_label_tab(demo: gr.Blocks, service: LabelService, schema: Schema) -> N
             return [gr.skip()] * len(login_outputs)
         return start(saved, run_id, request)
 
-    def submit(name, cur, *values):
+    def act(name: str | None, action) -> list:
+        """Run `action(annotator)` for the logged-in annotator: show the face it returns, or why not."""
         try:
             who = whoami(name)
-            if not cur:
-                raise UserError("there is no face on screen to label; choose a run or press Undo")
-            answer = {a.name: v for a, v in zip(schema.attributes, values)}
-            view = service.submit(who, cur["run_id"], cur["item_id"], cur["token"], answer)
+            view = action(who)
         except UserError as e:
             return refuse(str(e))
         return show(view, who)
+
+    def on_screen(cur: dict | None, nothing: str) -> tuple:
+        if not cur:
+            raise UserError(nothing)
+        return cur["run_id"], cur["item_id"], cur["token"]
+
+    def submit(name, cur, *values):
+        answer = {a.name: v for a, v in zip(schema.attributes, values)}
+        nothing = "there is no face on screen to label; choose a run or press Undo"
+        return act(name, lambda who: service.submit(who, *on_screen(cur, nothing), answer))
 
     def skip(name, cur):
-        try:
-            who = whoami(name)
-            if not cur:
-                raise UserError("there is no face on screen to skip")
-            view = service.skip(who, cur["run_id"], cur["item_id"], cur["token"])
-        except UserError as e:
-            return refuse(str(e))
-        return show(view, who)
+        return act(name, lambda who: service.skip(who, *on_screen(cur, "there is no face on screen to skip")))
 
     def undo(name, run_id):
-        try:
-            view = service.undo(whoami(name), run_id)
-        except UserError as e:
-            return refuse(str(e))
-        return show(view, name)
+        return act(name, lambda who: service.undo(who, run_id))
 
     def change_run(name, run_id):
         if not name:
             return [gr.skip()] * len(item_outputs)
-        try:
-            view = service.next_item(whoami(name), run_id)
-        except UserError as e:
-            return refuse(str(e))
-        return show(view, name)
+        return act(name, lambda who: service.next_item(who, run_id))
 
     def switch(name, run_id):
         if name and run_id is not None:
@@ -279,7 +272,7 @@ def build_label_tab(demo: gr.Blocks, service: LabelService, schema: Schema) -> N
         return [None, None, gr.update(visible=True), gr.update(visible=False), "", "",
                 None, None, "", *[None] * n_out, "", ""]
 
-    events = dict(concurrency_limit=CONCURRENCY, api_visibility="private")
+    events = {"concurrency_limit": CONCURRENCY, "api_visibility": "private"}
     start_btn.click(start, [name_box, run_dd], login_outputs, **events)
     name_box.submit(start, [name_box, run_dd], login_outputs, **events)
     submit_btn.click(submit, [annotator, current, *radios], item_outputs, show_progress="hidden", **events)
@@ -347,7 +340,7 @@ def build_admin_tab(service: LabelService, export_dir: Path) -> None:
         except UserError as e:
             raise gr.Error(str(e)) from None
 
-    events = dict(concurrency_limit=8, api_visibility="private")
+    events = {"concurrency_limit": 8, "api_visibility": "private"}
     table_outputs = [summary, agreement, annotators, balance]
     unlock_btn.click(unlock, [password, run_dd], [unlocked, admin_msg, panel, password, *table_outputs], **events)
     password.submit(unlock, [password, run_dd], [unlocked, admin_msg, panel, password, *table_outputs], **events)

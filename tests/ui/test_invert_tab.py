@@ -1,4 +1,4 @@
-"""The "Invert & edit" tab in a real browser (Debian's chromium via playwright), inside the real app.py.
+"""The "Invert & edit" tab in a real browser (Debian's chromium via playwright), inside the real app.
 
 Upload a broken file (refused, app keeps going), upload a drawn picture, project with few steps while
 the preview updates, edit with a direction set from the workspace, export a GIF sweep.
@@ -6,38 +6,24 @@ the preview updates, edit with a direction set from the workspace, export a GIF 
 
 from __future__ import annotations
 
-import os
-import socket
-
 import numpy as np
 import pytest
 import torch
 
-from .conftest import drawn_face
-
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TIMEOUT = 90_000
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    directions = pytest.importorskip("directions.io")
+def app(tmp_path_factory, launch):
+    import directions.io as directions
     import latentlab.ui.app as latentlab_app
     from latentlab.generator.loading import load_generator
     from latentlab.ui.context import AppContext
     from labeler.schema import default_schema
 
-    torch.set_num_threads(1)
     workspace = tmp_path_factory.mktemp("inversion-ui")
     gen = load_generator(None, "cpu")
     rng = np.random.default_rng(1)
@@ -51,28 +37,7 @@ def served(tmp_path_factory):
     ctx = AppContext(generator=gen, generator_path=None, device=torch.device("cpu"), workspace=workspace,
                      db_url=f"sqlite:///{workspace / 'latentlab.sqlite'}", schema=default_schema())
     built = latentlab_app.build_app(ctx)
-    port = free_port()
-    built.blocks.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                        **built.launch_kwargs)
-    yield f"http://127.0.0.1:{port}/", workspace
-    built.blocks.close()
-
-
-@pytest.fixture(scope="module")
-def page(served):
-    from playwright.sync_api import sync_playwright
-
-    if not os.path.exists("/usr/bin/chromium"):
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing at /usr/bin/chromium (apt-get install chromium)")
-        pytest.skip("no /usr/bin/chromium")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        page.set_default_timeout(TIMEOUT)
-        page.goto(served[0])
-        yield page
-        browser.close()
+    return launch(built.blocks, **built.launch_kwargs), workspace
 
 
 def _text_contains(page, selector: str, text: str) -> None:
@@ -80,10 +45,10 @@ def _text_contains(page, selector: str, text: str) -> None:
                            arg=[selector, text])
 
 
-def test_upload_project_edit_export_in_the_browser(served, page, tmp_path):
+def test_upload_project_edit_export_in_the_browser(app, page, tmp_path, drawn_face):
     from directions.animate import read_animation
 
-    _, workspace = served
+    _, workspace = app
     page.get_by_role("tab", name="Invert & edit").click()
     upload = "#inv-upload input[type=file]"
 

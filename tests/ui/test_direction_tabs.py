@@ -1,7 +1,6 @@
 """The direction tabs in a real browser (Debian's chromium via playwright): fit, edit, explore, animate."""
 
 import re
-import socket
 
 import numpy as np
 import pytest
@@ -12,60 +11,30 @@ from directions.io import load_direction_set
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TIMEOUT = 60_000
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def app(labeled_run, tmp_path_factory):
+def app(labeled_run, tmp_path_factory, launch):
     import gradio as gr
     import torch
 
-    from latentlab.ui.direction_tabs import build_tabs
+    from latentlab.ui.app import build_direction_tabs
     from latentlab.ui.context import AppContext
+    from latentlab.ui.sets import DirectionShelf
     from labeler.dataset import load_run_dataset
 
     workspace = tmp_path_factory.mktemp("ui-workspace")
     schema = load_run_dataset(labeled_run["db"], labeled_run["run"]).schema
     ctx = AppContext(generator=labeled_run["gen"], generator_path=None, device=torch.device("cpu"),
                      workspace=workspace, db_url=labeled_run["db"], schema=schema)
-    with gr.Blocks() as demo:
-        with gr.Tabs():
-            build_tabs(ctx)
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    yield f"http://127.0.0.1:{port}/", workspace
-    demo.close()
-
-
-@pytest.fixture(scope="module")
-def page(app):
-    import os
-
-    from playwright.sync_api import sync_playwright
-
-    if not os.path.exists("/usr/bin/chromium"):
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing at /usr/bin/chromium (apt-get install chromium)")
-        pytest.skip("no /usr/bin/chromium")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        page.set_default_timeout(TIMEOUT)
-        page.goto(app[0])
-        yield page
-        browser.close()
+    with gr.Blocks() as demo, gr.Tabs():
+        build_direction_tabs(demo, ctx, DirectionShelf(ctx.directions_dir, ctx.generator.generator_id))
+    return launch(demo), workspace
 
 
 def test_fit_edit_explore_animate_in_the_browser(app, page):
-    url, workspace = app
+    _, workspace = app
     # Fit: choose the run, ask for a conditional direction, read the results table
     page.click("#fit-run input")
     page.get_by_role("option", name=re.compile("tiny")).click()

@@ -1,0 +1,115 @@
+"""The "Animate" tab: seamless loops along a direction, or a walk through seeded faces.
+
+Writes GIF, MP4 and a strip PNG to `<workspace>/exports/` with `directions.animate`.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import gradio as gr
+import numpy as np
+
+from latentlab.core.errors import UserError
+from latentlab.generator.interface import map_latents, sample_z
+from latentlab.ui.context import AppContext
+from latentlab.ui.gradio_util import user_errors_as_toasts
+from latentlab.ui.sets import DirectionShelf, sweep_choices
+
+from directions.animate import parse_sweep, render_frames, save_png, strip, sweep_latents, walk_latents, write_animation
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'1, 2,3' -> [1, 2, 3]."""
+    try:
+        seeds = [int(s) for s in str(text).replace(" ", "").split(",") if s]
+    except ValueError:
+        raise UserError(f"cannot read seeds {text!r}; write numbers separated by commas, e.g. 1,2,3") from None
+    if not seeds or any(s < 0 for s in seeds):
+        raise UserError("give at least one non-negative seed")
+    return seeds
+
+
+def walk_video(ctx: AppContext, z: np.ndarray, frames: int, psi: float, space: str) -> np.ndarray:
+    """A loop through the faces of `z` (slerp in Z, lerp in W): frames [F, H, W, 3]."""
+    if len(z) < 2:
+        raise UserError("a walk needs at least 2 seeds, e.g. 1,2,3")
+    per_step = max(1, frames // len(z))
+    if space == "z":
+        return render_frames(ctx.generator, walk_latents(z, per_step, "slerp"), space="z", truncation_psi=psi)
+    return render_frames(ctx.generator, walk_latents(map_latents(ctx.generator, z, psi), per_step, "lerp"))
+
+
+def sweep_video(ctx: AppContext, shelf: DirectionShelf, set_path: str, spec: str, start: float, end: float,
+                z: np.ndarray, frames: int, psi: float, pingpong: bool) -> np.ndarray:
+    """The faces of `z` side by side, swept along `spec` (or onto its class): frames [F, H, W, 3]."""
+    dset = shelf.load(set_path)
+    if not spec:
+        raise UserError("choose a direction to animate along")
+    name, a, b = parse_sweep(spec, dset)
+    if not isinstance(b, str):
+        a, b = float(start), float(end)
+    codes = z if dset.space == "z" else map_latents(ctx.generator, z, psi)
+    sweep = sweep_latents(codes, dset, name, a, b, frames, pingpong=pingpong)
+    return render_frames(ctx.generator, sweep, grid=True, space=dset.space, truncation_psi=psi)
+
+
+def make_animation(ctx: AppContext, shelf: DirectionShelf, mode: str, set_path: str, spec: str, start: float,
+                   end: float, frames: int, fps: float, pingpong: bool, seeds: str, psi: float, walk_space: str,
+                   size: int) -> tuple[str, list[str]]:
+    """Write GIF, MP4 and strip PNG to the workspace's exports; (GIF for the preview, all three files)."""
+    z = np.concatenate([sample_z(1, s, ctx.generator.z_dim) for s in parse_seeds(seeds)])
+    if mode == "walk":
+        video = walk_video(ctx, z, int(frames), float(psi), walk_space)
+        stem, strip_frames = f"walk-{walk_space}", video
+    else:
+        video = sweep_video(ctx, shelf, set_path, spec, start, end, z, int(frames), float(psi), bool(pingpong))
+        stem = re.sub(r"[^A-Za-z0-9_.+-]+", "_", spec)
+        strip_frames = video[: len(video) // 2 + 1] if pingpong else video
+    base = ctx.exports_dir() / f"{stem}-{uuid.uuid4().hex[:6]}"
+    gif = write_animation(video, base.with_name(base.name + ".gif"), fps=float(fps), size=int(size) or None)
+    mp4 = write_animation(video, base.with_name(base.name + ".mp4"), fps=float(fps), size=int(size) or None)
+    png = save_png(strip(strip_frames), base.with_name(base.name + "-strip.png"))
+    return str(gif), [str(gif), str(mp4), str(png)]
+
+
+def build_animate_tab(ctx: AppContext, shelf: DirectionShelf) -> None:
+    """The "Animate" tab (call inside gr.Tabs)."""
+    with gr.Tab("Animate", id="directions-animate"):
+        gr.Markdown("Seamless loops: a ping-pong sweep along a direction, or a walk through seeded faces "
+                    "(slerp in Z, lerp in W). Writes GIF, MP4 and a strip PNG to the workspace's exports.")
+        with gr.Row():
+            mode = gr.Radio([("Along a direction", "sweep"), ("Walk through seeds", "walk")], value="sweep",
+                            label="Animation")
+            an_set = shelf.dropdown(elem_id="animate-set")
+            refresh = gr.Button("Refresh sets", size="sm")
+            direction = gr.Dropdown(label="Direction (attr:class moves onto a class)", elem_id="animate-direction")
+        with gr.Row():
+            start = gr.Number(-3, label="From (units)")
+            end = gr.Number(3, label="To (units)")
+            frames = gr.Slider(8, 120, value=36, step=1, label="Frames")
+            fps = gr.Slider(4, 60, value=24, step=1, label="FPS")
+            pingpong = gr.Checkbox(True, label="Ping-pong loop")
+        with gr.Row():
+            seeds = gr.Textbox("0", label="Seeds (faces side by side, or walk stops)", elem_id="animate-seeds")
+            psi = gr.Slider(0.3, 1.0, value=0.8, step=0.05, label="Truncation")
+            walk_space = gr.Radio(["z", "w"], value="z", label="Walk in")
+            size = gr.Slider(64, 512, value=256, step=32, label="Size (px, longer side)")
+        render_btn = gr.Button("Render", variant="primary", elem_id="animate-button")
+        with gr.Row():
+            preview = gr.Image(label="Preview", interactive=False, elem_id="animate-preview")
+            files = gr.File(label="Downloads", file_count="multiple", interactive=False, elem_id="animate-files")
+
+    @user_errors_as_toasts
+    def on_anim_set(path):
+        if not path:
+            return gr.update(choices=[], value=None)
+        choices = sweep_choices(shelf.load(path))
+        return gr.update(choices=choices, value=choices[0] if choices else None)
+
+    an_set.change(on_anim_set, an_set, direction)
+    refresh.click(shelf.listing, an_set, an_set)
+    render_btn.click(user_errors_as_toasts(lambda *a: make_animation(ctx, shelf, *a)),
+                     [mode, an_set, direction, start, end, frames, fps, pingpong, seeds, psi, walk_space, size],
+                     [preview, files])

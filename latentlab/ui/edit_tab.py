@@ -1,0 +1,70 @@
+"""The "Edit" tab: seeded random faces, before and after the editor's sliders and class pickers."""
+
+from __future__ import annotations
+
+import gradio as gr
+import numpy as np
+
+from latentlab.core.errors import UserError
+from latentlab.generator.interface import image_grid, map_latents, render
+from latentlab.ui.context import AppContext
+from latentlab.ui.editor import Amounts, Editor, amounts_from
+from latentlab.ui.gradio_util import user_errors_as_toasts
+from latentlab.ui.sets import DirectionShelf
+
+from directions.edit import edit, parse_layers
+from directions.io import DirectionSet
+
+
+def edited_faces(ctx: AppContext, dset: DirectionSet, seed: int, n: int, psi: float, layers: str,
+                 amounts: Amounts) -> tuple[np.ndarray, np.ndarray]:
+    """(grid before, grid after) for n seeded faces moved by `amounts` (a W set may edit a W+ layer range)."""
+    z, w = ctx.faces(seed, n, psi)
+    gen = ctx.generator
+    layer_idx = parse_layers(layers, gen.num_ws)
+    if dset.space == "z":
+        if layer_idx is not None:
+            raise UserError("a layer range needs a set fitted in W; this one is in Z")
+        moved = map_latents(gen, edit(z, dset, amounts), float(psi)) if amounts else w
+    else:
+        moved = edit(w, dset, amounts, layers=layer_idx, num_ws=gen.num_ws) if amounts else w
+    cols = min(len(w), 4)
+    return image_grid(render(gen, w), cols), image_grid(render(gen, moved), cols)
+
+
+def build_edit_tab(ctx: AppContext, shelf: DirectionShelf) -> None:
+    """The "Edit" tab (call inside gr.Tabs)."""
+    with gr.Tab("Edit", id="directions-edit"):
+        gr.Markdown("Move random faces along the directions. Slider units: standard deviations of the labeled "
+                    "faces along each direction (0 = the average face; brackets: class means).")
+        with gr.Row():
+            edit_set = shelf.dropdown(elem_id="edit-set")
+            refresh = gr.Button("Refresh sets", size="sm")
+            seed = gr.Number(0, label="Seed", precision=0, minimum=0, elem_id="edit-seed")
+            new_faces = gr.Button("New faces", size="sm")
+            n_faces = gr.Slider(1, 8, value=4, step=1, label="Faces")
+            psi = gr.Slider(0.3, 1.0, value=0.8, step=0.05, label="Truncation")
+            layers = gr.Textbox(label="W+ layers (START:STOP, empty = all)", placeholder=f"0:{ctx.generator.num_ws}")
+        with gr.Row():
+            with gr.Column(scale=1):
+                editor = Editor.build("edit")
+            with gr.Column(scale=2):
+                before = gr.Image(label="Original", format="png", interactive=False)
+                after = gr.Image(label="Edited", format="png", interactive=False, elem_id="edit-after")
+
+    @user_errors_as_toasts
+    def on_set(path):
+        return editor.show(shelf.load(path)) if path else editor.hide()
+
+    @user_errors_as_toasts
+    def on_edit(path, sd, n, ps, lay, numeric, categorical, *values):
+        if not path:
+            return None, None
+        return edited_faces(ctx, shelf.load(path), sd, n, ps, lay, amounts_from(numeric, categorical, values))
+
+    edit_inputs = [edit_set, seed, n_faces, psi, layers, *editor.inputs]
+    edit_set.change(on_set, edit_set, editor.inputs).then(on_edit, edit_inputs, [before, after])
+    editor.rerender(on_edit, edit_inputs, [before, after],
+                    also=[seed.submit, n_faces.release, psi.release, layers.submit])
+    new_faces.click(lambda s: int(s or 0) + 1, seed, seed).then(on_edit, edit_inputs, [before, after])
+    refresh.click(shelf.listing, edit_set, edit_set)

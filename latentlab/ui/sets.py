@@ -1,0 +1,125 @@
+"""The workspace's direction sets as the app's tabs see them: listed, loaded, chosen, saved.
+
+One `DirectionShelf` per app (made by `latentlab.ui.app.build_app` inside its gr.Blocks): it lists
+the sets fitted for the app's generator, reads each file once per version, and keeps every "Direction
+set" list of the Fit/Edit/Explore/Animate tabs in step: when a tab saves a set, every list shows it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from pathlib import Path
+
+import gradio as gr
+
+from latentlab.core.errors import UserError
+
+from directions.io import DirectionSet, list_direction_sets, load_direction_set
+
+CHOOSE_A_SET = "choose a direction set first (fit one in the Fit tab, or save one in Explore)"
+
+
+def safe_name(name: str | None, what: str) -> str:
+    """A name usable as a file stem or a direction name (`what` says which, for the error)."""
+    name = (name or "").strip()
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
+        raise UserError(f"{what} {name!r} is not usable; use 1-64 letters, digits, '_', '-' or '.'")
+    return name
+
+
+def sweep_choices(dset: DirectionSet) -> list[str]:
+    """What an animation can sweep: numeric directions, and 'attr:class' moves onto a class."""
+    out = []
+    for d in dset.entries.values():
+        if d.kind != "categorical":
+            out.append(d.name)
+        out += [f"{d.name}:{c}" for c in d.classes]
+    return out
+
+
+class DirectionShelf:
+    """The direction sets in `folder` that belong to generator `generator_id`."""
+
+    def __init__(self, folder: Path, generator_id: str):
+        self.folder = Path(folder)
+        self.generator_id = generator_id
+        self.dropdowns: list[gr.Dropdown] = []  # the set lists kept in step
+        self._saves: list[tuple] = []  # (trigger, handler, inputs, outputs, event kwargs) of each save
+        self._files: dict[str, tuple[tuple, DirectionSet]] = {}  # path -> (file version, set)
+        self._lock = threading.Lock()
+
+    # -- files ------------------------------------------------------------------------------------
+    def _read(self, path: Path) -> DirectionSet:
+        st = path.stat()
+        version = (st.st_ino, st.st_mtime_ns, st.st_size)  # a save replaces the file: a new inode
+        with self._lock:
+            cached = self._files.get(str(path))
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        dset = load_direction_set(path)
+        with self._lock:
+            self._files[str(path)] = (version, dset)
+        return dset
+
+    def choices(self) -> list[tuple[str, str]]:
+        """(file name, path) of this generator's sets, newest first; unreadable files are left out."""
+        out = []
+        for path in list_direction_sets(self.folder):
+            try:
+                if self._read(path).generator_id == self.generator_id:
+                    out.append((path.name, str(path)))
+            except (UserError, OSError):
+                continue
+        return out
+
+    def load(self, path: str | None, none_chosen: str = CHOOSE_A_SET) -> DirectionSet:
+        """The set at `path`, checked against the app's generator; `none_chosen` is the error without one."""
+        if not path:
+            raise UserError(none_chosen)
+        p = Path(path)
+        if not p.is_file():
+            raise UserError(f"direction set {p.name} no longer exists; refresh the list")
+        dset = self._read(p)
+        dset.check_generator(self.generator_id, where=f"direction set {p.name}")
+        return dset
+
+    def listing(self, current: str | None = None, choices: list[tuple[str, str]] | None = None) -> dict:
+        """A dropdown update listing `choices` (default: the sets now on disk), keeping `current` when listed."""
+        choices = self.choices() if choices is None else choices
+        paths = [p for _, p in choices]
+        return gr.update(choices=choices, value=current if current in paths else (paths[0] if paths else None))
+
+    # -- the lists in the tabs -------------------------------------------------------------------
+    def dropdown(self, elem_id: str) -> gr.Dropdown:
+        """A "Direction set" list that follows every save and fills itself when a browser opens the app."""
+        dropdown = gr.Dropdown(label="Direction set", elem_id=elem_id)
+        self.dropdowns.append(dropdown)
+        return dropdown
+
+    def on_save(self, trigger, fn, inputs: list, outputs: list, **event_kwargs) -> None:
+        """Listen to `trigger` (e.g. `button.click`) with `fn`, which returns the values of `outputs` and,
+        last, the path of the set it saved; every set list then shows that set, in the same response.
+        The listener is made by `connect`, once every list exists."""
+        self._saves.append((trigger, fn, inputs, outputs, event_kwargs))
+
+    def connect(self, demo: gr.Blocks) -> None:
+        """Wire the saves and page loads to every set list; call once, after the tabs with set lists are built."""
+        lists = list(self.dropdowns)
+
+        def refresh_sets(current=None):
+            updates = [self.listing(current) for _ in lists]
+            return updates if len(updates) > 1 else updates[0]  # Gradio takes one output's value bare
+
+        for trigger, fn, inputs, outputs, event_kwargs in self._saves:
+            trigger(self._listing_after(fn, len(lists)), inputs, [*outputs, *lists], **event_kwargs)
+        demo.load(refresh_sets, None, lists)
+
+    def _listing_after(self, fn, n_lists: int):
+        @functools.wraps(fn)  # keeps the handler's name, which Gradio uses as its API name
+        def save_then_list(*args):
+            *values, path = fn(*args)
+            return (*values, *[self.listing(path) for _ in range(n_lists)])
+
+        return save_then_list
