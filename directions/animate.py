@@ -19,6 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
+from latentlab.core.artifacts import atomic_path
 from latentlab.core.errors import UserError
 
 from directions.edit import edit
@@ -198,24 +199,21 @@ def write_animation(frames: np.ndarray, path: str | Path, fps: float = 24, loop:
     if suffix == ".mp4" and (frames.shape[1] % 2 or frames.shape[2] % 2):
         frames = np.pad(frames, ((0, 0), (0, frames.shape[1] % 2), (0, frames.shape[2] % 2), (0, 0)))
     h, w = frames.shape[1:3]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{suffix}")
     if suffix == ".gif":
         palette = "split[a][b];[a]palettegen=stats_mode=full[p];[b][p]paletteuse=dither=bayer:bayer_scale=4"
-        writer = imageio_ffmpeg.write_frames(str(tmp), (w, h), fps=fps, codec="gif", pix_fmt_out="pal8",
-                                             quality=None, macro_block_size=1,
-                                             ffmpeg_log_level="error",
-                                             output_params=["-vf", palette, "-loop", "0" if loop else "-1"])
+        options = dict(codec="gif", pix_fmt_out="pal8", macro_block_size=1,
+                       output_params=["-vf", palette, "-loop", "0" if loop else "-1"])
     else:
-        writer = imageio_ffmpeg.write_frames(str(tmp), (w, h), fps=fps, codec="libx264", quality=None,
-                                             macro_block_size=2, ffmpeg_log_level="error", output_params=["-crf", "18"])
-    writer.send(None)
-    try:
-        for frame in frames:
-            writer.send(np.ascontiguousarray(frame))
-    finally:
-        writer.close()
-    tmp.replace(path)
+        options = dict(codec="libx264", macro_block_size=2, output_params=["-crf", "18"])
+    with atomic_path(path, keep_suffix=True) as tmp:
+        writer = imageio_ffmpeg.write_frames(str(tmp), (w, h), fps=fps, quality=None, ffmpeg_log_level="error",
+                                             **options)
+        writer.send(None)
+        try:
+            for frame in frames:
+                writer.send(np.ascontiguousarray(frame))
+        finally:
+            writer.close()
     return path
 
 
@@ -254,6 +252,6 @@ def save_png(image: np.ndarray, path: str | Path) -> Path:
     from PIL import Image
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.asarray(image, np.uint8)).save(path)
+    with atomic_path(path, keep_suffix=True) as tmp:
+        Image.fromarray(np.asarray(image, np.uint8)).save(tmp)
     return path

@@ -15,7 +15,7 @@ import numpy as np
 
 from latentlab.core.errors import UserError
 
-from directions.fit import clean_labels, measure_units, orthonormal_rows
+from directions.geometry import class_centroids, clean_labels, measure_units, orthonormal_rows, towards_vectors
 from directions.io import Direction
 
 
@@ -60,9 +60,8 @@ def conditional_direction(direction: Direction, others: Sequence[Direction], lat
     basis = centroids = None
     if direction.kind == "categorical":
         basis = orthonormal_rows(project_out(direction.basis, against))
-        centroids = np.stack([x[y == c].mean(0) for c in range(n_classes)]) @ basis.T
-        towards = (centroids - x.mean(0) @ basis.T) @ basis
-        vectors = towards / np.linalg.norm(towards, axis=1, keepdims=True)
+        centroids = class_centroids(x, y, n_classes, basis)
+        vectors = towards_vectors(x, y, n_classes, basis)
     else:
         vectors = project_out(direction.vectors, against)
     scales, origins, positions = measure_units(vectors, x, y, n_classes)

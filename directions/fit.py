@@ -1,7 +1,8 @@
 """Directions from labels: scikit-learn's LinearDiscriminantAnalysis on latents, one attribute at a time.
 
-`DirectionFitter(kind=..., classes=...).fit(latents, labels)` follows scikit-learn: parameters in
-the constructor, no work there, learned state ending with `_`, `fit` returns self.
+`DirectionFitter(kind=..., classes=...).fit(latents, labels)` is a scikit-learn estimator: declared
+parameters in the constructor, no work there, learned state ending with `_`, `fit` returns self, so
+`clone` and `GridSearchCV` (over `shrinkage`, say) work on it.
 
 * binary: the LDA normal Σ⁻¹(μ₊ − μ₋) as a unit vector oriented from classes[0] to classes[1];
 * ordinal: the first discriminant, oriented so the class means increase with the option order;
@@ -17,20 +18,27 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score
 from sklearn.model_selection import StratifiedKFold, cross_val_score, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from latentlab.core.errors import UserError
 
+from directions.conditional import conditional_direction
+from directions.geometry import class_centroids, clean_labels, measure_units, orthonormal_rows, towards_vectors
 from directions.io import Direction, DirectionSet, schema_to_dict
 
 FIT_KINDS = ("binary", "ordinal", "categorical")
@@ -49,59 +57,45 @@ class AttributeSpec:
     options: list[str]
 
 
-def measure_units(vectors: np.ndarray, latents: np.ndarray, y: np.ndarray, n_classes: int
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Slider units of unit vectors [K, D] on latents [N, D] with class indices y [N].
-
-    Returns scales [K] (std of the projections: the latent length of one unit), origins [K]
-    (mean projection: the 0 of the slider) and class_positions [K, C] (class means, in units;
-    NaN for a class without samples).
-    """
-    proj = latents @ vectors.T  # [N, K]
-    origins = proj.mean(0)
-    scales = proj.std(0)
-    scales = np.where(scales > 0, scales, 1.0)
-    positions = np.full((len(vectors), n_classes), np.nan)
-    for c in range(n_classes):
-        if np.any(y == c):
-            positions[:, c] = (proj[y == c].mean(0) - origins) / scales
-    return scales, origins, positions
-
-
-def orthonormal_rows(m: np.ndarray) -> np.ndarray:
-    """Rows [r, D] -> orthonormal rows spanning the same space (QR), signs kept close to the input."""
-    q, r = np.linalg.qr(m.T)
-    q = q * np.sign(np.where(np.diag(r) == 0, 1, np.diag(r)))
-    return q.T
-
-
-def clean_labels(labels: Sequence) -> np.ndarray:
-    """Labels as an object array of str, with None for missing (None, NaN, pd.NA, '')."""
-    out = np.empty(len(labels), dtype=object)
-    for i, v in enumerate(labels):
-        out[i] = None if (v is None or (not isinstance(v, str) and pd.isna(v)) or v == "") else str(v)
-    return out
-
-
-class DirectionFitter:
+class DirectionFitter(ClassifierMixin, BaseEstimator):
     """Fit one attribute's direction(s) from latents [N, D] and labels [N] (option names; None = unlabeled).
 
-    Parameters: kind ("binary" | "ordinal" | "categorical"); classes (ordered option names; binary:
-    [negative, positive]; default: sorted labels); shrinkage (LDA shrinkage: "auto" = Ledoit–Wolf,
-    a float in [0, 1], or None); cv (folds for the cross-validated accuracy); min_per_class (fewer
-    labels in any class refuses the fit with `TooFewLabels`); compare_svm (also fit a linear SVM,
-    InterFaceGAN's method, and report its CV accuracy and, for binary, its cosine to the LDA vector).
+    A scikit-learn classifier: `clone`, `get_params`/`set_params` and `GridSearchCV` (e.g. over
+    `shrinkage`) work on it; `predict` gives the LDA's class names and `score` its accuracy on the
+    labeled rows.
 
-    Learned: classes_, label_counts_, n_labels_, vectors_ [K, D], names_, scales_, origins_,
-    class_positions_ [K, C], basis_ [r, D] (the discriminant subspace, orthonormal rows),
+    Parameters: kind ("binary" | "ordinal" | "categorical"); classes (ordered option names; binary:
+    [negative, positive]; default: sorted labels); attribute (the name of the entry and its vectors);
+    shrinkage (LDA shrinkage: "auto" = Ledoit–Wolf, a float in [0, 1], or None); cv (folds for the
+    cross-validated accuracy); min_per_class (fewer labels in any class refuses the fit with
+    `TooFewLabels`); compare_svm (also fit a linear SVM, InterFaceGAN's method, and report its CV
+    accuracy and, for binary, its cosine to the LDA vector); svm_c; random_state (of the CV folds);
+    blas_threads (BLAS threads while fitting; None leaves them alone).
+
+    Learned: classes_, n_features_in_, label_counts_, n_labels_, vectors_ [K, D], names_, scales_,
+    origins_, class_positions_ [K, C], basis_ [r, D] (the discriminant subspace, orthonormal rows),
     class_centroids_ [C, r], cv_accuracy_, cv_accuracy_std_, cv_balanced_accuracy_ (mean per-class
     recall; chance = 1 / n_classes), baseline_accuracy_ (always guessing the largest class),
     monotonic_ (ordinal), svm_cv_accuracy_, svm_vector_ (binary), svm_cosine_ (binary), lda_.
     """
 
+    _parameter_constraints: dict = {
+        "kind": [StrOptions(set(FIT_KINDS))],
+        "classes": ["array-like", None],
+        "attribute": [str],
+        "shrinkage": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="both"), None],
+        "cv": [Interval(Integral, 2, None, closed="left")],
+        "min_per_class": [Interval(Integral, 2, None, closed="left")],
+        "compare_svm": ["boolean"],
+        "svm_c": [Interval(Real, 0, None, closed="neither")],
+        "random_state": ["random_state"],
+        "blas_threads": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
     def __init__(self, kind: str = "binary", classes: Sequence[str] | None = None, attribute: str = "attribute",
                  shrinkage: float | str | None = "auto", cv: int = 5, min_per_class: int = 10,
-                 compare_svm: bool = True, svm_c: float = 0.1, random_state: int = 0, blas_threads: int | None = 1):
+                 compare_svm: bool = True, svm_c: float = 0.1, random_state: int | None = 0,
+                 blas_threads: int | None = 1):
         self.kind = kind
         self.classes = classes
         self.attribute = attribute
@@ -114,15 +108,16 @@ class DirectionFitter:
         self.blas_threads = blas_threads
 
     # -- fitting -----------------------------------------------------------------------------
-    def _prepare(self, latents, labels) -> tuple[np.ndarray, np.ndarray]:
-        if self.kind not in FIT_KINDS:
-            raise ValueError(f"kind must be one of {FIT_KINDS}, not {self.kind!r}")
+    def _labeled(self, latents, labels) -> tuple[np.ndarray, np.ndarray]:
+        """The labeled rows: latents [n, D] (float64) and their labels (str), unlabeled rows dropped."""
         x = np.asarray(latents, np.float64)
         labels = clean_labels(list(labels))
         if x.ndim != 2 or len(x) != len(labels):
             raise ValueError(f"latents must be [N, D] with one label per row; got {x.shape} and {len(labels)} labels")
         keep = np.array([v is not None for v in labels], bool)
-        x, labels = x[keep], labels[keep]
+        return x[keep], labels[keep]
+
+    def _classes_of(self, labels: np.ndarray) -> list[str]:
         classes = list(self.classes) if self.classes is not None else sorted(set(labels))
         unknown = sorted(set(labels) - set(classes))
         if unknown:
@@ -131,47 +126,50 @@ class DirectionFitter:
             raise UserError(f"{self.attribute}: a binary attribute needs exactly 2 options, got {classes}")
         if len(classes) < 2:
             raise UserError(f"{self.attribute}: need at least 2 classes to find a direction, got {classes}")
-        self.classes_ = classes
-        y = np.array([classes.index(v) for v in labels], int)
-        self.label_counts_ = {c: int(np.sum(y == i)) for i, c in enumerate(classes)}
-        self.n_labels_ = int(len(y))
-        short = {c: n for c, n in self.label_counts_.items() if n < self.min_per_class}
-        if short:
-            listed = ", ".join(f"'{c}' has {n}" for c, n in short.items())
-            raise TooFewLabels(f"{self.attribute}: too few labels to fit ({listed}; need at least "
-                               f"{self.min_per_class} per class); label more faces or lower --min-per-class")
-        return x, y
+        return classes
 
-    def _lda(self) -> LinearDiscriminantAnalysis:
+    def _make_lda(self) -> LinearDiscriminantAnalysis:
         if self.shrinkage is None:
             return LinearDiscriminantAnalysis(solver="svd")
         return LinearDiscriminantAnalysis(solver="eigen", shrinkage=self.shrinkage)
 
     def fit(self, latents: np.ndarray, labels: Sequence) -> "DirectionFitter":
+        """Learn the direction(s) of latents [N, D] labeled with option names [N]; returns self."""
+        self._validate_params()
+        x, labels = self._labeled(latents, labels)
+        classes = self._classes_of(labels)
+        y = np.array([classes.index(v) for v in labels], int)
+        counts = {c: int(np.sum(y == i)) for i, c in enumerate(classes)}
+        short = {c: n for c, n in counts.items() if n < self.min_per_class}
+        if short:
+            listed = ", ".join(f"'{c}' has {n}" for c, n in short.items())
+            raise TooFewLabels(f"{self.attribute}: too few labels to fit ({listed}; need at least "
+                               f"{self.min_per_class} per class); label more faces or lower the minimum of "
+                               "labels per class")
+        self.classes_, self.label_counts_, self.n_labels_ = classes, counts, int(len(y))
+        self.n_features_in_ = x.shape[1]
         # the matrices are small (D x D, D ~ 100s): several BLAS threads only fight each other and
         # any other process (measured: 1 thread is 10x faster than 2 on a busy 2-core machine)
         with threadpool_limits(limits=self.blas_threads, user_api="blas"):
-            return self._fit(latents, labels)
+            self._fit_directions(x, y)
+            self._cross_validate(x, y)
+        return self
 
-    def _fit(self, latents: np.ndarray, labels: Sequence) -> "DirectionFitter":
-        x, y = self._prepare(latents, labels)
+    def _fit_directions(self, x: np.ndarray, y: np.ndarray) -> None:
         n_classes = len(self.classes_)
-        lda = self._lda().fit(x, y)
+        lda = self._make_lda().fit(x, y)
         self.lda_ = lda
         if self.kind == "binary":
             v = lda.coef_[0] / np.linalg.norm(lda.coef_[0])  # positive side = class 1
             vectors, names = v[None], [self.attribute]
-            self.basis_ = vectors.copy()
+            basis = vectors
         else:
             r = min(n_classes - 1, x.shape[1])
-            self.basis_ = orthonormal_rows(lda.scalings_[:, :r].T)  # [r, D]
+            basis = orthonormal_rows(lda.scalings_[:, :r].T)  # [r, D]
             if self.kind == "ordinal":
-                v = self.basis_[0]
-                vectors, names = v[None], [self.attribute]
+                vectors, names = basis[:1], [self.attribute]
             else:
-                centroids = np.stack([x[y == c].mean(0) for c in range(n_classes)]) @ self.basis_.T  # [C, r]
-                towards = (centroids - (x.mean(0) @ self.basis_.T)) @ self.basis_  # [C, D]
-                vectors = towards / np.linalg.norm(towards, axis=1, keepdims=True)
+                vectors = towards_vectors(x, y, n_classes, basis)
                 names = [f"{self.attribute}:{c}" for c in self.classes_]
         scales, origins, positions = measure_units(vectors, x, y, n_classes)
         if self.kind in ("binary", "ordinal"):
@@ -179,18 +177,16 @@ class DirectionFitter:
             idx = np.arange(n_classes) - (n_classes - 1) / 2
             if np.nansum(idx * positions[0]) < 0:
                 vectors, origins, positions = -vectors, -origins, -positions
-            self.basis_ = vectors.copy()
+            basis = vectors.copy()
         self.monotonic_ = bool(np.all(np.diff(positions[0]) > 0)) if self.kind != "categorical" else None
-        self.vectors_, self.names_ = vectors, names
+        self.vectors_, self.names_, self.basis_ = vectors, names, basis
         self.scales_, self.origins_, self.class_positions_ = scales, origins, positions
-        self.class_centroids_ = np.stack([x[y == c].mean(0) for c in range(n_classes)]) @ self.basis_.T
-        self._cross_validate(x, y)
-        return self
+        self.class_centroids_ = class_centroids(x, y, n_classes, basis)
 
     def _cross_validate(self, x: np.ndarray, y: np.ndarray) -> None:
         folds = StratifiedKFold(n_splits=min(self.cv, min(self.label_counts_.values())), shuffle=True,
                                 random_state=self.random_state)
-        scores = cross_validate(self._lda(), x, y, cv=folds, scoring=("accuracy", "balanced_accuracy"))
+        scores = cross_validate(self._make_lda(), x, y, cv=folds, scoring=("accuracy", "balanced_accuracy"))
         self.cv_accuracy_ = float(scores["test_accuracy"].mean())
         self.cv_accuracy_std_ = float(scores["test_accuracy"].std())
         self.cv_balanced_accuracy_ = float(scores["test_balanced_accuracy"].mean())  # chance: 1 / n_classes
@@ -209,8 +205,25 @@ class DirectionFitter:
                 self.svm_vector_ = normal / np.linalg.norm(normal)
                 self.svm_cosine_ = float(self.svm_vector_ @ self.vectors_[0])
 
+    # -- as a classifier ---------------------------------------------------------------------
+    def predict(self, latents: np.ndarray) -> np.ndarray:
+        """The LDA's class name [N] for each of latents [N, D]."""
+        check_is_fitted(self, "lda_")
+        with threadpool_limits(limits=self.blas_threads, user_api="blas"):
+            idx = self.lda_.predict(np.asarray(latents, np.float64))
+        return np.asarray(self.classes_, dtype=object)[idx]
+
+    def score(self, latents: np.ndarray, labels: Sequence, sample_weight=None) -> float:
+        """Accuracy of `predict` on the labeled rows (unlabeled rows are left out)."""
+        check_is_fitted(self, "lda_")
+        labels = clean_labels(list(labels))
+        keep = np.array([v is not None for v in labels], bool)
+        weight = None if sample_weight is None else np.asarray(sample_weight)[keep]
+        return float(accuracy_score(labels[keep], self.predict(np.asarray(latents)[keep]), sample_weight=weight))
+
     # -- results -----------------------------------------------------------------------------
     def metrics(self) -> dict:
+        check_is_fitted(self, "cv_accuracy_")
         return {
             "n_labels": self.n_labels_, "label_counts": self.label_counts_,
             "class_balance": {c: round(n / self.n_labels_, 4) for c, n in self.label_counts_.items()},
@@ -223,6 +236,7 @@ class DirectionFitter:
 
     def to_direction(self, name: str | None = None) -> Direction:
         """The fitted state as a direction-set entry."""
+        check_is_fitted(self, "cv_accuracy_")
         return Direction(
             name=name or self.attribute, attribute=self.attribute, kind=self.kind, classes=list(self.classes_),
             names=list(self.names_), vectors=self.vectors_, scales=self.scales_, origins=self.origins_,
@@ -252,8 +266,6 @@ def fit_direction_set(latents: np.ndarray, labels: pd.DataFrame, attributes: Seq
     "<attr>|<other>+<other>" whose vectors are orthogonal to those attributes' directions
     (see directions.conditional). Attributes with too few labels are listed in `refused`.
     """
-    from directions.conditional import conditional_direction
-
     dset = DirectionSet(generator_id=generator_id, space=space, dim=int(np.asarray(latents).shape[1]),
                         schema=schema_to_dict(schema), source=dict(source or {}))
     refused: dict[str, str] = {}

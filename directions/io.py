@@ -5,7 +5,8 @@ entry per attribute (plus conditional variants and hand-picked "custom" directio
 one `.npz`: the large arrays (unit vectors, categorical subspace bases) as plain arrays and
 everything else as a JSON string `meta` (format version, generator id, space, schema, creation
 time, and per entry: attribute, kind, classes, slider units, class-mean positions, CV accuracy,
-label counts). It loads with `allow_pickle=False`, so a direction file can never carry code.
+label counts). It is written and read through `latentlab.core.artifacts`: atomically, and with
+`allow_pickle=False`, so a direction file can never carry code.
 
 Units (the same in files, `edit`, the CLI and the app): an amount of 1 along a direction is one
 standard deviation of the fit latents' projections onto that direction (`scales`, a length in
@@ -15,15 +16,14 @@ in those units, so "age = +2" means two standard deviations of the sampled faces
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
+from latentlab.core.artifacts import check_generator_id, damaged, load_npz, save_npz
 from latentlab.core.errors import UserError
 
 FORMAT = "latentlab-directions"
@@ -143,10 +143,10 @@ class DirectionSet:
         raise UserError(f"direction set has no direction {name!r}; it has: {', '.join(self.names()) or 'none'}")
 
     def check_generator(self, generator_id: str, where: str = "this direction set") -> None:
-        if generator_id != self.generator_id:
-            raise UserError(f"{where} was fitted for generator {self.generator_id}, but the loaded generator "
-                            f"is {generator_id}; load the matching generator with --generator, or fit the "
-                            f"directions again on a run of this generator")
+        """Refuse to apply these directions to another generator than the one they were fitted for."""
+        check_generator_id(self.generator_id, generator_id, where, made="was fitted for",
+                           remedy="load the generator it was fitted for, or fit the directions again on a run "
+                                  "of this generator")
 
     def summary(self) -> list[dict]:
         """One row per entry, for tables in the CLI and the app."""
@@ -174,41 +174,27 @@ def save_direction_set(path: str | Path, dset: DirectionSet) -> Path:
     path = Path(path)
     if path.suffix != ".npz":
         raise UserError(f"direction sets are .npz files; got {path}")
-    path.parent.mkdir(parents=True, exist_ok=True)
     entries, arrays = [], {}
     for i, d in enumerate(dset.entries.values()):
         entries.append(d.to_meta())
         arrays[f"e{i}_vectors"] = d.vectors.astype(np.float32)
         if d.basis is not None:
             arrays[f"e{i}_basis"] = d.basis.astype(np.float32)
-    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "generator_id": dset.generator_id,
-            "space": dset.space, "dim": dset.dim, "created": dset.created, "schema": dset.schema,
-            "source": dset.source, "entries": entries}
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        np.savez(f, meta=np.array(json.dumps(meta)), **arrays)
-    tmp.replace(path)
-    return path
+    meta = {"generator_id": dset.generator_id, "space": dset.space, "dim": dset.dim, "created": dset.created,
+            "schema": dset.schema, "source": dset.source, "entries": entries}
+    return save_npz(path, arrays, meta, fmt=FORMAT, version=FORMAT_VERSION)
 
 
 def load_direction_set(path: str | Path, generator_id: str | None = None) -> DirectionSet:
     """Read a set; with `generator_id`, refuse a set fitted for another generator."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"direction set {path} does not exist; fit one with `latentlab fit --run R`")
+    arrays, meta = load_npz(path, fmt=FORMAT, version=FORMAT_VERSION, what="direction set",
+                            missing="fit one on a labeling run first")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            arrays = {k: data[k] for k in data.files if k != "meta"}
-    except (ValueError, KeyError, OSError, EOFError) as e:
-        raise UserError(f"{path} is not a latentlab direction set ({e})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise UserError(f"{path} is not a latentlab direction set (format {meta.get('format') if isinstance(meta, dict) else None!r})")
-    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
-        raise UserError(f"{path} was written by a newer latentlab (direction format "
-                        f"{meta['format_version']} > {FORMAT_VERSION}); upgrade latentlab")
-    dset = DirectionSet(generator_id=meta["generator_id"], space=meta["space"], dim=meta.get("dim"),
-                        schema=meta.get("schema"), source=meta.get("source") or {}, created=meta.get("created", ""))
+        dset = DirectionSet(generator_id=meta["generator_id"], space=meta["space"], dim=meta.get("dim"),
+                            schema=meta.get("schema"), source=meta.get("source") or {},
+                            created=meta.get("created", ""))
+    except (KeyError, ValueError) as e:
+        raise damaged(path, "direction set", e) from None
     if generator_id is not None:
         dset.check_generator(generator_id, where=f"direction set {path}")
     try:
@@ -221,7 +207,7 @@ def load_direction_set(path: str | Path, generator_id: str | None = None) -> Dir
                 basis=arrays.get(f"e{i}_basis"), class_centroids=e.get("class_centroids"),
                 metrics=e.get("metrics") or {}))
     except (KeyError, ValueError, TypeError) as e:
-        raise UserError(f"{path} is a damaged direction set ({type(e).__name__}: {e})") from None
+        raise damaged(path, "direction set", e) from None
     return dset
 
 

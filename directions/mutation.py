@@ -13,15 +13,18 @@ onto the direction, so strength 2 moves a face as far as an "age = 2" edit would
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from latentlab.core.artifacts import check_generator_id, damaged, load_npz, save_npz
 from latentlab.core.errors import UserError
 
 from directions.io import Direction, DirectionSet, load_direction_set, save_direction_set
+
+SESSION_FORMAT = "latentlab-explorer-session"
+SESSION_VERSION = 1
 
 
 @dataclass
@@ -131,35 +134,37 @@ class MutationExplorer:
 
     # -- a session on disk (the CLI's `explore` keeps one between calls) --------------------------
     def save(self, path: str | Path, base: np.ndarray, generator_id: str) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Write the session (atomically) with its base latent and the generator it explores."""
         meta = {"strength": self.strength, "n": self.n, "seed": self.seed, "angle": self.angle,
                 "shrink": self.shrink, "round": self.round, "history": self.history,
                 "generator_id": generator_id, "n_stats": self.stats.n}
         arrays = {"mean": self.stats.mean, "cov": self.stats.cov, "base": np.asarray(base, np.float32),
-                  "candidates": self.candidates}
+                  "candidates": self.candidates if self.candidates is not None else self.propose()}
         if self.picked is not None:
             arrays["picked"] = self.picked
-        with open(path, "wb") as f:
-            np.savez(f, meta=np.array(json.dumps(meta)), **arrays)
-        return path
+        return save_npz(path, arrays, meta, fmt=SESSION_FORMAT, version=SESSION_VERSION)
 
     @classmethod
-    def load(cls, path: str | Path) -> tuple["MutationExplorer", np.ndarray, str]:
-        """(explorer, base latent, generator id) from a session file."""
+    def load(cls, path: str | Path, generator_id: str | None = None) -> tuple["MutationExplorer", np.ndarray, str]:
+        """(explorer, base latent, generator id) from a session file; with `generator_id`, refuse a
+        session of another generator."""
         path = Path(path)
         if not path.is_file():
             raise UserError(f"no exploration session at {path}; start one with `latentlab explore LATENTS`")
+        arrays, meta = load_npz(path, fmt=SESSION_FORMAT, version=SESSION_VERSION, what="exploration session",
+                                legacy=True)
         try:
-            with np.load(path, allow_pickle=False) as d:
-                meta = json.loads(str(d["meta"]))
-                ex = cls(stats=LatentStats(d["mean"], d["cov"], meta["n_stats"]), strength=meta["strength"],
-                         n=meta["n"], seed=meta["seed"], angle=meta["angle"], shrink=meta["shrink"],
-                         round=meta["round"], history=list(meta["history"]),
-                         picked=d["picked"] if "picked" in d.files else None, candidates=d["candidates"])
-                return ex, d["base"], meta["generator_id"]
-        except (KeyError, ValueError, OSError) as e:
-            raise UserError(f"{path} is not an exploration session ({e})") from None
+            ex = cls(stats=LatentStats(arrays["mean"], arrays["cov"], int(meta["n_stats"])),
+                     strength=float(meta["strength"]), n=int(meta["n"]), seed=int(meta["seed"]),
+                     angle=float(meta["angle"]), shrink=float(meta["shrink"]), round=int(meta["round"]),
+                     history=[int(i) for i in meta["history"]], picked=arrays.get("picked"),
+                     candidates=arrays["candidates"])
+            base, made_for = arrays["base"], str(meta["generator_id"])
+        except (KeyError, ValueError, TypeError) as e:
+            raise damaged(path, "exploration session", e) from None
+        check_generator_id(made_for, generator_id, f"exploration session {path}", made="explores",
+                           remedy="load that generator, or start a new session")
+        return ex, base, made_for
 
 
 def save_into_set(path: str | Path, direction: Direction, generator_id: str, space: str = "w") -> DirectionSet:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from latentlab.core.artifacts import atomic_path
 from latentlab.core.errors import UserError
 
 from labeler.aggregate import METHODS, aggregate
@@ -51,11 +52,10 @@ def export_labels(db_url: str, run_id: int, out_dir: str | Path, what: str = "ra
         table = raw_labels(db_url, run_id) if w == "raw" else aggregated_labels(db_url, run_id, w)
         for f in fmts:
             path = out_dir / f"run{run_id}_{w}.{f}"
-            tmp = path.with_name(f".{path.name}.tmp")
-            if f == "csv":
-                table.to_csv(tmp, index=False)
-            else:
-                table.to_parquet(tmp, index=False)
-            tmp.replace(path)
+            with atomic_path(path) as tmp:
+                if f == "csv":
+                    table.to_csv(tmp, index=False)
+                else:
+                    table.to_parquet(tmp, index=False)
             written.append(path)
     return written

@@ -2,21 +2,24 @@
 
 Arrays: `w` [N, w_dim] (W) and/or `ws` [N, num_ws, w_dim] (W+), optional `z` [N, z_dim]
 and `images` uint8 [N, R, R, 3]; `meta` is a JSON string with at least `generator_id`, plus
-whatever made the file (seed, truncation_psi, source image, loss...). Loading uses
-`allow_pickle=False`, so a latent file can never carry code.
+whatever made the file (seed, truncation_psi, source image, loss...). It is written and read
+through `latentlab.core.artifacts` (atomic writes, `allow_pickle=False`: a latent file can never
+carry code); files written before the format was named (meta with `latents_version`) still load.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from latentlab.core.artifacts import check_generator_id, load_npz, save_npz
 from latentlab.core.errors import UserError
 
+FORMAT = "latentlab-latents"
 LATENTS_VERSION = 1
+ARRAYS = ("w", "ws", "z", "images")
 
 
 @dataclass
@@ -37,34 +40,23 @@ class Latents:
         return np.repeat(self.w[:, None, :], num_ws, axis=1)
 
     def check_generator(self, generator_id: str) -> None:
-        if self.generator_id != generator_id:
-            raise UserError(f"these latents belong to generator {self.generator_id}, not to the loaded "
-                            f"{generator_id}; load the matching generator with --generator")
+        """Refuse to draw these latents with another generator than the one they belong to."""
+        check_generator_id(self.generator_id, generator_id, "these latents", made="belong to",
+                           remedy="load the generator they were made with")
 
 
 def save_latents(path: str | Path, latents: Latents) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    meta = {**latents.meta, "generator_id": latents.generator_id, "latents_version": LATENTS_VERSION}
-    arrays = {k: v for k in ("w", "ws", "z", "images") if (v := getattr(latents, k)) is not None}
+    """Write a latent file atomically (compressed: it may carry images)."""
+    arrays = {k: v for k in ARRAYS if (v := getattr(latents, k)) is not None}
     if "w" not in arrays and "ws" not in arrays:
         raise ValueError("latents need w or ws")
-    with open(path, "wb") as f:
-        np.savez_compressed(f, meta=np.array(json.dumps(meta)), **arrays)
-    return path
+    meta = {**latents.meta, "generator_id": latents.generator_id}
+    return save_npz(path, arrays, meta, fmt=FORMAT, version=LATENTS_VERSION, compress=True)
 
 
 def load_latents(path: str | Path) -> Latents:
-    path = Path(path)
-    if not path.exists():
-        raise UserError(f"latent file {path} does not exist")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            arrays = {k: data[k].astype(np.float32) if k != "images" else data[k]
-                      for k in ("w", "ws", "z", "images") if k in data.files}
-    except (ValueError, KeyError, OSError) as e:
-        raise UserError(f"{path} is not a latentlab latent file ({e})") from None
+    arrays, meta = load_npz(path, fmt=FORMAT, version=LATENTS_VERSION, what="latent file", legacy=True)
     if "generator_id" not in meta or not ({"w", "ws"} & arrays.keys()):
         raise UserError(f"{path} is not a latentlab latent file (no generator_id or no w/ws)")
+    arrays = {k: arrays[k] if k == "images" else arrays[k].astype(np.float32) for k in ARRAYS if k in arrays}
     return Latents(generator_id=meta["generator_id"], meta=meta, **arrays)

@@ -13,6 +13,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from latentlab.core.artifacts import atomic_path, check_generator_id
 from latentlab.core.errors import UserError
 from latentlab.generator.stylegan2 import StyleGAN2Config, StyleGAN2Generator
 
@@ -27,13 +28,11 @@ class CheckpointError(UserError, ValueError):
 def save_native(gen: StyleGAN2Generator, path: str | Path, extra: dict[str, str] | None = None) -> Path:
     """Write a generator's weights and config; returns the path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     meta = {"format": FORMAT, "version": VERSION, "config": json.dumps(gen.cfg.to_dict()),
             "generator_id": gen.generator_id, **(extra or {})}
     tensors = {k: v.detach().cpu().contiguous() for k, v in gen.state_dict().items()}
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata=meta)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
     return path
 
 
@@ -60,6 +59,9 @@ def load_native(path: str | Path, device: torch.device | str = "cpu") -> StyleGA
     missing, unexpected = gen.load_state_dict(tensors, strict=False)
     if missing or unexpected:
         raise CheckpointError(f"{path} does not match its own config: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    if "generator_id" in meta:  # the weights must still be those the file was written with
+        check_generator_id(meta["generator_id"], gen.generator_id, str(path), made="was written with",
+                           remedy="the file was changed afterwards; export or convert the generator again")
     # Run-time settings recorded by `latentlab convert` so a converted file renders like its source.
     gen.fused_modconv = meta.get("fused_modconv") == "1"
     fp16 = int(meta.get("num_fp16_res", "0") or 0)

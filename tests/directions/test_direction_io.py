@@ -53,7 +53,9 @@ def test_metadata_is_readable_json_with_version_and_generator(tmp_path, directio
 
 def test_a_mismatched_generator_is_refused_with_both_ids(tmp_path, direction_set):
     path = save_direction_set(tmp_path / "set.npz", direction_set)
-    with pytest.raises(UserError, match="sg2-64px-aaaa.*sg2-64px-bbbb.*--generator"):
+    # both ids and what to do; a library error names no CLI flag (the app has none)
+    with pytest.raises(UserError, match="fitted for generator sg2-64px-aaaa, but the loaded generator is "
+                                        "sg2-64px-bbbb; load the generator it was fitted for"):
         load_direction_set(path, generator_id="sg2-64px-bbbb")
     assert load_direction_set(path).generator_id == "sg2-64px-aaaa"  # no id given: no check
 
@@ -95,3 +97,37 @@ def test_a_failed_save_leaves_the_old_file_intact(tmp_path, direction_set, monke
     with pytest.raises(OSError):
         save_direction_set(path, direction_set)
     assert path.read_bytes() == before
+
+
+def test_a_set_written_by_the_old_saver_still_loads(tmp_path):
+    """Before issue 15 `save_direction_set` wrote this file itself (inline here, as it did)."""
+    rng = np.random.default_rng(1)
+    v = rng.standard_normal((1, 6))
+    v /= np.linalg.norm(v)
+    basis = np.linalg.qr(rng.standard_normal((6, 2)))[0].T
+    towards = rng.standard_normal((3, 6))
+    entries = [
+        {"name": "age", "attribute": "age", "kind": "ordinal", "classes": ["child", "teen", "adult"],
+         "names": ["age"], "scales": [0.5], "origins": [0.1], "class_positions": [[-1.0, None, 1.2]],
+         "class_centroids": None, "metrics": {"cv_accuracy": 0.9, "label_counts": {"child": 9}}},
+        {"name": "hair", "attribute": "hair", "kind": "categorical", "classes": ["a", "b", "c"],
+         "names": ["hair:a", "hair:b", "hair:c"], "scales": [1.0, 2.0, 3.0], "origins": [0.0, 0.0, 0.0],
+         "class_positions": [[1, 0, 0], [0, 1, 0], [0, 0, 1]], "class_centroids": [[0, 1], [1, 0], [1, 1]],
+         "metrics": {}},
+    ]
+    meta = {"format": "latentlab-directions", "format_version": 1, "generator_id": "sg2-64px-old",
+            "space": "w", "dim": 6, "created": "2025-01-02T03:04:05+00:00", "schema": None,
+            "source": {"run_id": 1}, "entries": entries}
+    path = tmp_path / "old.npz"
+    tmp = path.with_name(f".{path.name}.1234.tmp")
+    with open(tmp, "wb") as f:
+        np.savez(f, meta=np.array(json.dumps(meta)), e0_vectors=v.astype(np.float32),
+                 e1_vectors=towards.astype(np.float32), e1_basis=basis.astype(np.float32))
+    tmp.replace(path)
+    dset = load_direction_set(path, generator_id="sg2-64px-old")
+    assert dset.created == "2025-01-02T03:04:05+00:00" and dset.source == {"run_id": 1}
+    age, hair = dset.entries["age"], dset.entries["hair"]
+    assert np.allclose(age.vectors, v, atol=1e-6) and np.isnan(age.class_positions[0, 1])
+    assert age.position_of("adult") == 1.2 and age.metrics["cv_accuracy"] == 0.9
+    assert np.allclose(hair.basis, basis, atol=1e-6) and hair.class_centroids.shape == (3, 2)
+    assert dset.names() == ["age", "hair", "hair:a", "hair:b", "hair:c"]

@@ -5,6 +5,11 @@ import pandas as pd
 import pytest
 from directions_helpers import cosine, gaussian_classes
 
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV
+from sklearn.utils._param_validation import InvalidParameterError
+
 from directions.fit import AttributeSpec, DirectionFitter, TooFewLabels, fit_direction_set
 
 
@@ -111,3 +116,51 @@ def test_balanced_accuracy_exposes_a_direction_that_only_guesses_the_majority():
     assert f.cv_accuracy_ > 0.8 and abs(f.cv_accuracy_ - f.baseline_accuracy_) < 0.05
     assert f.cv_balanced_accuracy_ < 0.6
     assert f.metrics()["cv_balanced_accuracy"] == f.cv_balanced_accuracy_
+
+
+def test_the_fitter_is_a_scikit_learn_estimator():
+    f = DirectionFitter(kind="ordinal", classes=["a", "b", "c"], attribute="age", shrinkage=0.3, cv=3)
+    params = f.get_params()
+    assert params["kind"] == "ordinal" and params["shrinkage"] == 0.3 and params["classes"] == ["a", "b", "c"]
+    c = clone(f)
+    assert c is not f and c.get_params() == params and not hasattr(c, "vectors_")
+    assert c.set_params(shrinkage="auto", cv=4) is c and (c.shrinkage, c.cv) == ("auto", 4)
+    assert f.shrinkage == 0.3  # the clone's parameters are its own
+    with pytest.raises(NotFittedError):
+        f.to_direction()
+    with pytest.raises(NotFittedError):
+        f.predict(np.zeros((2, 3)))
+    for bad in (dict(kind="nominal"), dict(shrinkage=1.5), dict(shrinkage="ledoit"), dict(cv=1),
+                dict(min_per_class=0), dict(svm_c=0)):
+        with pytest.raises(InvalidParameterError):
+            DirectionFitter(**bad).fit(np.zeros((40, 3)), ["no", "yes"] * 20)
+
+
+def test_predict_and_score_ignore_unlabeled_rows():
+    rng = np.random.default_rng(9)
+    delta = rng.standard_normal(10) * 3
+    x, y, _ = gaussian_classes(np.stack([np.zeros(10), delta]), 200, labels=["no", "yes"])
+    f = DirectionFitter(kind="binary", classes=["no", "yes"], compare_svm=False).fit(x, y)
+    assert f.n_features_in_ == 10 and set(f.predict(x[:20])) <= {"no", "yes"}
+    expected = np.mean(f.predict(x) == np.array(y))
+    assert f.score(x, y) == pytest.approx(expected) and expected > 0.9
+    y_missing = [None] * 50 + list(y[50:])
+    assert f.score(x, y_missing) == pytest.approx(np.mean(f.predict(x[50:]) == np.array(y[50:])))
+
+
+def test_grid_search_over_shrinkage_prefers_shrinking_when_labels_are_few():
+    """Planted: 40 dimensions, 30 faces per class. Without shrinkage the within-class covariance is
+    nearly singular and the LDA overfits; GridSearchCV must pick a shrunk one and refit it."""
+    rng = np.random.default_rng(10)
+    delta = rng.standard_normal(40)
+    delta *= 4.0 / np.linalg.norm(delta)
+    x, y, _ = gaussian_classes(np.stack([np.zeros(40), delta]), 30, seed=10, labels=["no", "yes"])
+    search = GridSearchCV(DirectionFitter(kind="binary", classes=["no", "yes"], compare_svm=False, cv=3,
+                                          min_per_class=5),
+                          {"shrinkage": [None, 0.5, "auto"]}, cv=3)
+    search.fit(x, y)
+    scores = dict(zip(map(str, search.cv_results_["param_shrinkage"]), search.cv_results_["mean_test_score"]))
+    assert search.best_params_["shrinkage"] is not None and scores["None"] < max(scores.values()) - 0.15
+    best = search.best_estimator_
+    assert best.shrinkage == search.best_params_["shrinkage"] and best.vectors_.shape == (1, 40)
+    assert best.to_direction().metrics["shrinkage"] == best.shrinkage

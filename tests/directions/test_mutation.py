@@ -1,5 +1,7 @@
 """The mutation explorer: strengths in latent-std units, finer rounds around the pick, saved directions."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -78,6 +80,38 @@ def test_session_files_round_trip(tmp_path, stats):
     assert np.allclose(back.pick(1), MutationExplorer(**{**ex.__dict__}).pick(1))
     with pytest.raises(UserError, match="no exploration session"):
         MutationExplorer.load(tmp_path / "nope.npz")
+    with pytest.raises(UserError, match="explores generator g, but the loaded generator is h"):
+        MutationExplorer.load(tmp_path / "s.npz", generator_id="h")
+    assert MutationExplorer.load(tmp_path / "s.npz", generator_id="g")[2] == "g"
+    (tmp_path / "junk.npz").write_bytes(b"junk")
+    with pytest.raises(UserError, match="not a latentlab exploration session"):
+        MutationExplorer.load(tmp_path / "junk.npz")
+
+
+def test_a_session_written_by_the_old_saver_still_loads(tmp_path, stats):
+    """Before issue 15 `MutationExplorer.save` wrote this file itself, without a format name (inline here)."""
+    st, x = stats
+    rng = np.random.default_rng(5)
+    candidates = rng.standard_normal((4, 16))
+    candidates /= np.linalg.norm(candidates, axis=1, keepdims=True)
+    meta = {"strength": 1.5, "n": 4, "seed": 7, "angle": 30.0, "shrink": 0.5, "round": 1, "history": [3],
+            "generator_id": "sg2-old", "n_stats": st.n}
+    path = tmp_path / "session.npz"
+    with open(path, "wb") as f:
+        np.savez(f, meta=np.array(json.dumps(meta)), mean=st.mean, cov=st.cov, base=x[0].astype(np.float32),
+                 candidates=candidates, picked=candidates[0])
+    ex, base, gid = MutationExplorer.load(path, generator_id="sg2-old")
+    assert gid == "sg2-old" and np.allclose(base, x[0], atol=1e-6) and ex.history == [3] and ex.round == 1
+    assert (ex.strength, ex.n, ex.seed, ex.angle) == (1.5, 4, 7, 30.0) and np.array_equal(ex.picked, candidates[0])
+    assert np.array_equal(ex.candidates, candidates) and np.array_equal(ex.stats.cov, st.cov)
+    assert ex.pick(2).shape == (4, 16)  # and the exploration goes on
+
+
+def test_a_session_saved_before_any_round_proposes_first(tmp_path, stats):
+    st, x = stats
+    MutationExplorer(st, n=3, seed=1).save(tmp_path / "fresh.npz", x[0], "g")
+    back, _, _ = MutationExplorer.load(tmp_path / "fresh.npz")
+    assert np.allclose(back.candidates, MutationExplorer(st, n=3, seed=1).propose())
 
 
 def test_latent_stats_of_a_generator(tiny_generator):
