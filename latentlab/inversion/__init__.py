@@ -6,6 +6,11 @@ The pieces, each usable alone:
 * `losses`: distances between images (pixel, VGG16 features, latentlab's own metric network);
 * `metric`: that metric network and its triplet-loss training on the generator's own samples;
 * `encoder`: a small CNN that guesses w from an image, so optimisation starts close;
-* `projector`: the optimisation loop (W, then optionally W+), plus the "plain recipe" baseline;
-* `commands` / `ui`: the `invert`, `train-metric`, `train-encoder` subcommands and the app tab.
+* `samples`: what both trainings share (a cached pool of the generator's samples, augmentation, the loop);
+* `weights`: the safetensors files of those two networks, tied to the generator they were trained for;
+* `projector`: `Projector`, the optimisation (W, then optionally W+), plus the "plain recipe" baseline;
+* `pipeline`: which loss and encoder files to use for a generator, `invert`, and the latent file it makes.
+
+The `invert`, `train-metric` and `train-encoder` subcommands live in `latentlab.cli.inversion`, the
+app's tab in `latentlab.ui.invert_tab`.
 """

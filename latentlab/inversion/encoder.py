@@ -7,19 +7,19 @@ is only a starting point: the projector refines it against the actual image.
 
 from __future__ import annotations
 
-import math
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from latentlab.inversion.samples import SamplePool, augment
-from latentlab.inversion.weights import check_generator_id, load_into, read_network, save_network
+from latentlab.inversion.preprocess import to_tensor
+from latentlab.inversion.samples import SamplePool, augment, train_loop
+from latentlab.inversion.weights import NetworkFile
 
 ENCODER_FORMAT = "latentlab-encoder"
 
@@ -70,10 +70,6 @@ class EncoderTrainConfig:
     hidden: int = 256
 
 
-def _to_float(images: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 127.5 - 1
-
-
 @torch.no_grad()
 def relative_error(enc: Encoder, images: torch.Tensor, w: torch.Tensor, w_avg: torch.Tensor) -> float:
     """|E(x) - w| / |w_avg - w| averaged: 1.0 = no better than starting from w_avg, 0 = exact."""
@@ -83,13 +79,14 @@ def relative_error(enc: Encoder, images: torch.Tensor, w: torch.Tensor, w_avg: t
 
 
 @torch.enable_grad()  # a caller may have switched gradients off globally
-def train_encoder(pool: SamplePool, generator_id: str, w_avg: np.ndarray, cfg: EncoderTrainConfig = EncoderTrainConfig(),
+def train_encoder(pool: SamplePool, generator_id: str, w_avg: np.ndarray, cfg: EncoderTrainConfig | None = None,
                   init: Encoder | None = None, progress: bool = True, device: torch.device | str = "cpu",
                   log: Callable[[str], None] = print) -> tuple[Encoder, dict]:
     """Fit image -> w on a sample pool (anchors and both neighbours all serve as pairs)."""
+    cfg = cfg if cfg is not None else EncoderTrainConfig()
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
-    images = torch.cat([_to_float(pool.images), _to_float(pool.images_near), _to_float(pool.images_far)])
+    images = torch.cat([to_tensor(pool.images), to_tensor(pool.images_near), to_tensor(pool.images_far)])
     w = torch.from_numpy(np.concatenate([pool.w, pool.w_near, pool.w_far])).float()
     n = len(pool)
     held = torch.cat([torch.arange(k * n - cfg.holdout, k * n) for k in (1, 2, 3)])
@@ -110,24 +107,14 @@ def train_encoder(pool: SamplePool, generator_id: str, w_avg: np.ndarray, cfg: E
     opt = torch.optim.AdamW(enc.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     err_before = relative_error(enc.eval(), images[held], w[held], w_avg_t)
     enc.train()
-    steps = range(cfg.steps)
-    if progress:
-        from tqdm import tqdm
-        steps = tqdm(steps, desc="train-encoder", unit="step")
-    t0, running = time.time(), math.nan
-    for step in steps:
-        for g in opt.param_groups:
-            g["lr"] = cfg.lr * 0.5 * (1 + math.cos(math.pi * step / cfg.steps))
+
+    def batch_loss() -> torch.Tensor:  # w error in units of each coordinate's spread
         idx = train_idx[torch.randint(0, len(train_idx), (cfg.batch,), generator=gen)]
         x = augment(images[idx], gen, max_shift=1, noise=0.02, brightness=0.03).to(device)
-        loss = ((enc(x) - w[idx].to(device)) / enc.w_scale).square().mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        value = loss.item()
-        running = value if math.isnan(running) else 0.95 * running + 0.05 * value
-        if progress:
-            steps.set_postfix(loss=f"{running:.4f}")
+        return ((enc(x) - w[idx].to(device)) / enc.w_scale).square().mean()
+
+    t0 = time.time()
+    running = train_loop(opt, batch_loss, cfg.steps, cfg.lr, "train-encoder", progress)
     enc.eval()
     err_after = relative_error(enc, images[held], w[held], w_avg_t)
     stats = {"steps": cfg.steps, "batch": cfg.batch, "pool": n, "holdout": cfg.holdout,
@@ -137,10 +124,11 @@ def train_encoder(pool: SamplePool, generator_id: str, w_avg: np.ndarray, cfg: E
     return enc.requires_grad_(False), stats
 
 
+ENCODER_FILE = NetworkFile(ENCODER_FORMAT, "encoder", lambda config: Encoder(EncoderConfig(**config)))
+
+
 def save_encoder(enc: Encoder, path: str | Path, generator_id: str, stats: dict | None = None) -> Path:
-    cfg = asdict(enc.cfg)
-    cfg["widths"] = list(cfg["widths"])
-    return save_network(path, enc, ENCODER_FORMAT, generator_id, cfg, stats)
+    return ENCODER_FILE.save(enc, path, generator_id, stats)
 
 
 def load_encoder(path: str | Path, generator_id: str | None = None, strict: bool = True,
@@ -149,11 +137,4 @@ def load_encoder(path: str | Path, generator_id: str | None = None, strict: bool
 
     An encoder's guesses are coordinates in one generator's W space, meaningless for another.
     """
-    path = Path(path)
-    tensors, meta = read_network(path, ENCODER_FORMAT, "encoder")
-    check_generator_id(meta, generator_id, path, "encoder", strict)
-    enc = load_into(Encoder(EncoderConfig(**meta["config"])), tensors, path, "encoder")
-    enc.generator_id = meta.get("generator_id")
-    enc.stats = meta["extra"]
-    return enc.eval().requires_grad_(False).to(device)
-
+    return ENCODER_FILE.load(path, generator_id, strict, device)

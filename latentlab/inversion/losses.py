@@ -125,13 +125,15 @@ def load_vgg16_features(weights: str | Path | None = None, device: torch.device 
 
 # -- distances ---------------------------------------------------------------------------------------
 
-def _normalized_distance(fx: list[torch.Tensor], fy: list[torch.Tensor]) -> torch.Tensor:
-    terms = []
-    for a, b in zip(fx, fy):
-        a = a * (a.square().sum(dim=1, keepdim=True) + 1e-10).rsqrt()
-        b = b * (b.square().sum(dim=1, keepdim=True) + 1e-10).rsqrt()
-        terms.append((a - b).square().sum(dim=1).mean(dim=(1, 2)))
-    return torch.stack(terms).mean(dim=0)
+def unit_features(features: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Each feature map [N, C, H, W] scaled to unit length over its channels at every position."""
+    return [f * (f.square().sum(dim=1, keepdim=True) + 1e-10).rsqrt() for f in features]
+
+
+def paired_distance(fa: list[torch.Tensor], fb: list[torch.Tensor]) -> torch.Tensor:
+    """LPIPS-shaped distance [N] between matching rows of unit features: per stage the squared
+    difference summed over channels and averaged over positions, then averaged over stages (in [0, 4])."""
+    return torch.stack([(a - b).square().sum(dim=1).mean(dim=(1, 2)) for a, b in zip(fa, fb)]).mean(dim=0)
 
 
 class VGG16Distance(nn.Module):
@@ -142,7 +144,7 @@ class VGG16Distance(nn.Module):
         self.net = features
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return _normalized_distance(self.net(x), self.net(y))
+        return paired_distance(unit_features(self.net(x)), unit_features(self.net(y)))
 
 
 class MetricDistance(nn.Module):

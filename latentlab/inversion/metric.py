@@ -16,17 +16,18 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from latentlab.inversion.samples import SamplePool, augment
-from latentlab.inversion.weights import check_generator_id, load_into, read_network, save_network
+from latentlab.inversion.losses import paired_distance, unit_features
+from latentlab.inversion.preprocess import to_tensor
+from latentlab.inversion.samples import SamplePool, augment, train_loop
+from latentlab.inversion.weights import NetworkFile
 
 METRIC_FORMAT = "latentlab-metric"
 
@@ -71,11 +72,11 @@ class MetricNet(nn.Module):
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Unit-normalised (over channels) features of each stage, [N, C_i, H_i, W_i]."""
-        return [f * (f.square().sum(dim=1, keepdim=True) + 1e-10).rsqrt() for f in self.raw_features(x)]
+        return unit_features(self.raw_features(x))
 
     def distance(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Per-sample distance [N] between two image batches (or one image and a batch)."""
-        return _paired(self.features(x), self.features(y))
+        return paired_distance(self.features(x), self.features(y))
 
 
 def pairwise_distance(fa: list[torch.Tensor], fb: list[torch.Tensor]) -> torch.Tensor:
@@ -85,11 +86,6 @@ def pairwise_distance(fa: list[torch.Tensor], fb: list[torch.Tensor]) -> torch.T
         hw = a.shape[-1] * a.shape[-2]
         terms.append(2 - 2 * torch.einsum("achw,bchw->ab", a, b) / hw)
     return torch.stack(terms).mean(dim=0)
-
-
-def _paired(fa: list[torch.Tensor], fb: list[torch.Tensor]) -> torch.Tensor:
-    """[N] distances between matching rows of precomputed unit features."""
-    return torch.stack([(a - b).square().sum(dim=1).mean(dim=(1, 2)) for a, b in zip(fa, fb)]).mean(dim=0)
 
 
 @dataclass
@@ -102,10 +98,6 @@ class MetricTrainConfig:
     holdout: int = 256  # pool samples kept aside to measure triplet accuracy
     seed: int = 0
     net: MetricConfig = field(default_factory=MetricConfig)
-
-
-def _to_float(images: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 127.5 - 1
 
 
 def _positives(pool_near: torch.Tensor, pool: torch.Tensor, idx: torch.Tensor, fraction: float,
@@ -136,7 +128,7 @@ def hinge_terms(fa: list[torch.Tensor], fp: list[torch.Tensor], ff: list[torch.T
     d = pairwise_distance(fa, fp).clamp_min(1e-8).log()  # [B, B]; diagonal = positives
     pos = d.diag()
     off = ~torch.eye(len(d), dtype=torch.bool, device=d.device)
-    far = _paired(fa, ff).clamp_min(1e-8).log()
+    far = paired_distance(fa, ff).clamp_min(1e-8).log()
     return torch.cat([F.relu(pos[:, None] - d + margin)[off], F.relu(pos - far + margin)])
 
 
@@ -150,14 +142,14 @@ def triplet_loss(net: MetricNet, anchors: torch.Tensor, positives: torch.Tensor,
 
 
 @torch.enable_grad()  # a caller may have switched gradients off globally
-def train_metric(pool: SamplePool, generator_id: str, cfg: MetricTrainConfig = MetricTrainConfig(),
+def train_metric(pool: SamplePool, generator_id: str, cfg: MetricTrainConfig | None = None,
                  init: MetricNet | None = None, progress: bool = True, device: torch.device | str = "cpu",
                  log: Callable[[str], None] = print) -> tuple[MetricNet, dict]:
     """Train (or continue training `init`) on a sample pool; returns the net and its statistics."""
+    cfg = cfg if cfg is not None else MetricTrainConfig()
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
-    images, images_near = _to_float(pool.images), _to_float(pool.images_near)
-    images_far = _to_float(pool.images_far)
+    images, images_near, images_far = to_tensor(pool.images), to_tensor(pool.images_near), to_tensor(pool.images_far)
     n_train = len(images) - cfg.holdout
     if n_train < 2 * cfg.batch:
         raise ValueError(f"pool of {len(images)} samples is too small for batch {cfg.batch} and holdout {cfg.holdout}")
@@ -172,28 +164,17 @@ def train_metric(pool: SamplePool, generator_id: str, cfg: MetricTrainConfig = M
                 augment(held[2], eval_gen))
     acc_before = triplet_accuracy(net, *held)
     loss_before = triplet_loss(net, *held_aug, cfg.margin)
-    steps = range(cfg.steps)
-    if progress:
-        from tqdm import tqdm
-        steps = tqdm(steps, desc="train-metric", unit="step")
-    t0, running = time.time(), math.nan
-    for step in steps:
-        lr = cfg.lr * 0.5 * (1 + math.cos(math.pi * step / cfg.steps))  # cosine decay
-        for g in opt.param_groups:
-            g["lr"] = lr
+
+    def batch_loss() -> torch.Tensor:  # mean over the triplets that violate the margin
         idx = torch.randint(0, n_train, (cfg.batch,), generator=gen)
         anchors = augment(images[idx], gen).to(device)
         positives = _positives(images_near, images, idx, cfg.latent_positive_fraction, gen).to(device)
         negatives = augment(images_far[idx], gen).to(device)
         violations = hinge_terms(net.features(anchors), net.features(positives), net.features(negatives), cfg.margin)
-        loss = violations.sum() / violations.gt(0).sum().clamp(min=1)  # mean over active triplets
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        value = loss.item()
-        running = value if math.isnan(running) else 0.95 * running + 0.05 * value
-        if progress:
-            steps.set_postfix(loss=f"{running:.4f}")
+        return violations.sum() / violations.gt(0).sum().clamp(min=1)
+
+    t0 = time.time()
+    running = train_loop(opt, batch_loss, cfg.steps, cfg.lr, "train-metric", progress)
     net.eval()
     acc_after = triplet_accuracy(net, *held)
     loss_after = triplet_loss(net, *held_aug, cfg.margin)
@@ -208,10 +189,11 @@ def train_metric(pool: SamplePool, generator_id: str, cfg: MetricTrainConfig = M
     return net.requires_grad_(False), stats
 
 
+METRIC_FILE = NetworkFile(METRIC_FORMAT, "metric", lambda config: MetricNet(MetricConfig(**config)))
+
+
 def save_metric(net: MetricNet, path: str | Path, generator_id: str, stats: dict | None = None) -> Path:
-    cfg = asdict(net.cfg)
-    cfg["widths"] = list(cfg["widths"])
-    return save_network(path, net, METRIC_FORMAT, generator_id, cfg, stats)
+    return METRIC_FILE.save(net, path, generator_id, stats)
 
 
 def load_metric(path: str | Path, generator_id: str | None = None, strict: bool = False,
@@ -221,11 +203,4 @@ def load_metric(path: str | Path, generator_id: str | None = None, strict: bool 
     A metric net still measures faces sensibly for another anime generator, hence only a warning
     by default.
     """
-    path = Path(path)
-    tensors, meta = read_network(path, METRIC_FORMAT, "metric")
-    check_generator_id(meta, generator_id, path, "metric", strict)
-    net = load_into(MetricNet(MetricConfig(**meta["config"])), tensors, path, "metric")
-    net.generator_id = meta.get("generator_id")
-    net.stats = meta["extra"]
-    return net.eval().requires_grad_(False).to(device)
-
+    return METRIC_FILE.load(path, generator_id, strict, device)

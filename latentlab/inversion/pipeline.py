@@ -21,14 +21,14 @@ import numpy as np
 import torch
 
 from latentlab.core.errors import UserError
-from latentlab.generator.interface import LatentGenerator
 from latentlab.core.latents import Latents
 from latentlab.core.paths import data_path
+from latentlab.generator.interface import LatentGenerator
 from latentlab.inversion.encoder import Encoder, load_encoder
 from latentlab.inversion.losses import ReconstructionLoss, build_loss, vgg16_default_path
 from latentlab.inversion.metric import load_metric
 from latentlab.inversion.preprocess import to_tensor
-from latentlab.inversion.projector import Projection, ProjectorConfig, project, psnr
+from latentlab.inversion.projector import Projection, Projector, ProjectorConfig, psnr
 from latentlab.inversion.weights import GeneratorMismatchWarning, read_network
 
 SHIPPED = {"metric": "metric_default.safetensors", "encoder": "encoder_default.safetensors"}
@@ -71,6 +71,10 @@ class InversionSetup:
 
     def describe(self) -> dict:
         return {**self.loss.describe(), "encoder": self.encoder is not None, **self.files}
+
+    def projector(self, gen: LatentGenerator, config: ProjectorConfig | None = None) -> Projector:
+        """The projector for `gen` with this loss, starting from this encoder's guess (or w_avg)."""
+        return Projector(gen, self.loss, self.encoder, config)
 
 
 def choose_loss(gen: LatentGenerator, name: str = "auto", metric_path: str | Path | None = None,
@@ -147,13 +151,10 @@ def encoder_start(enc: Encoder | None, images_uint8: np.ndarray, device: torch.d
 
 
 def invert(gen: LatentGenerator, images_uint8: np.ndarray, setup: InversionSetup,
-           cfg: ProjectorConfig = ProjectorConfig(), callback=None, progress: bool = False) -> Projection:
-    """Project uint8 images [N, R, R, 3] (or one [R, R, 3]) with the setup's loss and encoder start."""
-    images_uint8 = images_uint8[None] if images_uint8.ndim == 3 else images_uint8
-    start = encoder_start(setup.encoder, images_uint8, gen.device)
-    proj = project(gen, images_uint8, setup.loss, cfg, init_w=start, callback=callback, progress=progress)
-    proj.meta["init"] = "encoder" if start is not None else "w_avg"
-    return proj
+           cfg: ProjectorConfig | None = None, callback=None, progress: bool = False) -> Projection:
+    """Project uint8 images [N, R, R, 3] (or one [R, R, 3]) with the setup's loss and encoder start:
+    `setup.projector(gen, cfg)(images_uint8, callback=callback, progress=progress)`."""
+    return setup.projector(gen, cfg)(images_uint8, callback=callback, progress=progress)
 
 
 def to_latents(gen: LatentGenerator, proj: Projection, target: np.ndarray, setup: InversionSetup,

@@ -55,6 +55,13 @@ def _read_bytes(source: str | Path | bytes, limits: UploadLimits) -> tuple[bytes
     return data, name
 
 
+BOMBS = (Image.DecompressionBombError, Image.DecompressionBombWarning)  # PIL's two signals of a huge image
+
+
+def _bomb_message(name: str) -> str:
+    return f"{name} declares an enormous image (a decompression bomb); upload an ordinary picture"
+
+
 def open_image(source: str | Path | bytes, limits: UploadLimits = UploadLimits()) -> Image.Image:
     """Decode an upload (path or bytes) to an RGB PIL image, or raise `UserError` saying why not.
 
@@ -66,9 +73,8 @@ def open_image(source: str | Path | bytes, limits: UploadLimits = UploadLimits()
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             img = Image.open(io.BytesIO(data), formats=FORMATS)  # reads the header only
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise UserError(f"{name} declares an enormous image (a decompression bomb); "
-                            "upload an ordinary picture") from None
+        except BOMBS:
+            raise UserError(_bomb_message(name)) from None
         except UnidentifiedImageError:
             raise UserError(f"{name} is not a PNG, JPEG, WebP or GIF image; upload one of those") from None
         except (OSError, SyntaxError, ValueError) as e:
@@ -83,9 +89,8 @@ def open_image(source: str | Path | bytes, limits: UploadLimits = UploadLimits()
             img.seek(0)  # first frame of an animation
             img.load()
             img = ImageOps.exif_transpose(img)
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise UserError(f"{name} declares an enormous image (a decompression bomb); "
-                            "upload an ordinary picture") from None
+        except BOMBS:
+            raise UserError(_bomb_message(name)) from None
         except (OSError, SyntaxError, ValueError, EOFError) as e:
             raise UserError(f"{name} is damaged or truncated ({e}); upload the complete image file") from None
     return _to_rgb(img)

@@ -7,6 +7,10 @@ with one w per synthesis layer, starting from the W result (or from w_avg / a gi
 Optionally the generator's per-layer noise maps are optimised too, under NVlabs' penalty on their
 spatial autocorrelation. With a fixed seed the result is deterministic on a given device.
 
+`Projector` wires the pieces once (generator, loss, optional encoder, config); calling it runs
+the steps in order: prepare the target -> pick the start -> optimise in W -> optionally in W+ ->
+the result. `project` is the same as a function, for callers that bring their own start.
+
 The "plain recipe" baseline (`plain_recipe`) is what a first attempt looks like: unnormalised
 feature L2 and plain SGD at a constant learning rate, no noise, W only.
 """
@@ -15,21 +19,25 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from latentlab.core.errors import UserError
+from latentlab.core.progress import progress as progress_bar
 from latentlab.generator.interface import LatentGenerator, to_uint8
 from latentlab.inversion.preprocess import to_tensor
 from latentlab.inversion.samples import w_statistics
 
 SPACES = ("w", "w+")
 OPTIMIZERS = ("adam", "sgd")
+
+Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (images, target) [N,3,R,R] -> per-sample [N]
 
 
 @dataclass
@@ -59,6 +67,15 @@ class ProjectorConfig:
             raise UserError(f"--steps must be at least 1, got {self.steps}")
         if self.wplus_init not in ("w", "start"):
             raise UserError(f"wplus_init must be 'w' or 'start', got {self.wplus_init!r}")
+
+    def phases(self, start_is_ws: bool) -> list[tuple[str, int]]:
+        """(space, steps) of each phase: W alone, W then W+, or W+ alone (from a W+ start or `start`)."""
+        if self.space == "w":
+            return [("w", self.steps)]
+        if self.wplus_init == "w" and not start_is_ws:
+            steps_w = max(1, min(self.steps - 1, round(self.steps * self.wplus_w_fraction)))
+            return [("w", steps_w), ("w+", self.steps - steps_w)]
+        return [("w+", self.steps)]
 
 
 @dataclass
@@ -138,126 +155,186 @@ def noise_penalty(maps: list[torch.Tensor]) -> torch.Tensor:
     return total
 
 
-def _run_phase(gen: LatentGenerator, target: torch.Tensor, loss_fn: Callable, latent: torch.Tensor, phase: str,
-               steps: int, step0: int, total: int, cfg: ProjectorConfig, w_std: float, noise_maps: list | None,
-               add_w_noise: bool, rng: torch.Generator, callback, bar, history: list) -> torch.Tensor:
-    latent = latent.detach().clone().requires_grad_(True)
-    params = [latent] + (noise_maps or [])
-    opt = torch.optim.Adam(params, lr=0.0, betas=(0.9, 0.999)) if cfg.optimizer == "adam" \
-        else torch.optim.SGD(params, lr=0.0)
-    for i in range(steps):
-        t = i / steps
-        for g in opt.param_groups:
-            g["lr"] = learning_rate(cfg, t)
-        x = latent
-        if add_w_noise and cfg.w_noise > 0:
-            scale = w_std * cfg.w_noise * max(0.0, 1.0 - t / cfg.w_noise_ramp) ** 2
-            x = latent + scale * torch.randn(latent.shape, generator=rng).to(latent.device)
-        images = gen.synthesis(x, noise_mode="const")
-        per_sample = loss_fn(images, target)
-        loss = per_sample.sum()
-        if noise_maps:
-            loss = loss + cfg.noise_regularize * noise_penalty(noise_maps)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if noise_maps:
-            with torch.no_grad():
-                for m in noise_maps:
-                    m -= m.mean()
-                    m *= m.square().mean().rsqrt()
-        values = per_sample.detach().float().cpu().numpy()
-        history.append(values)
-        step = step0 + i + 1
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{values.mean():.4f}", phase=phase)
-        if callback is not None:
-            if step % max(cfg.preview_every, 1) == 0 or step == total:
-                with torch.no_grad():
-                    preview = to_uint8(gen.synthesis(latent, noise_mode="const"))
-                callback(ProjectionStep(step, total, phase, values, preview, latent.detach().cpu().numpy().copy()))
-            else:
-                callback(ProjectionStep(step, total, phase, values, None))
-    return latent.detach()
+@dataclass
+class _Run:
+    """What the phases of one call share: the target, the randomness, the record, who is told."""
+
+    target: torch.Tensor  # [N, 3, R, R] in [-1, 1]
+    init: str  # where the start came from: "ws", "encoder/w" (given), "encoder" or "w_avg"
+    w_std: float  # RMS distance of samples from w_avg: the unit of the latent noise
+    rng: torch.Generator  # latent noise
+    noise_maps: list[torch.Tensor] | None  # trainable per-layer noise, or None
+    callback: Callable[[ProjectionStep], None] | None
+    bar: Any  # a progress bar (silent when switched off)
+    started: float = field(default_factory=time.time)
+    history: list[np.ndarray] = field(default_factory=list)  # per-sample loss of every step so far
 
 
-def project(gen: LatentGenerator, target: np.ndarray | torch.Tensor, loss_fn: Callable,
-            cfg: ProjectorConfig = ProjectorConfig(), init_w: np.ndarray | torch.Tensor | None = None,
-            init_ws: np.ndarray | torch.Tensor | None = None, w_std: float | None = None,
-            callback: Callable[[ProjectionStep], None] | None = None, progress: bool = False) -> Projection:
-    """Find latents for target images.
+class Projector:
+    """A generator, a reconstruction loss and (optionally) an encoder, wired once for projecting images.
 
-    target: uint8 [R, R, 3] / [N, R, R, 3], or float [N, 3, R, R] in [-1, 1], at the generator's
-    resolution. loss_fn(images, target) -> per-sample loss [N] (see losses.ReconstructionLoss).
-    init_w [N, w_dim] (e.g. from the encoder) or init_ws [N, num_ws, w_dim] replace w_avg as
-    the start. Samples in a batch are optimised independently (the loss is a sum over samples).
+    `loss(images, target)` gives a per-sample loss [N] (see losses.ReconstructionLoss). With an
+    encoder, its guess of w is the start; otherwise w_avg. `w_std` (the latent noise's unit)
+    defaults to the generator's measured spread (samples.w_statistics).
     """
-    t0 = time.time()
-    device = gen.device
-    if isinstance(target, np.ndarray):
-        target = to_tensor(target, device)
-    target = target.to(device, torch.float32)
-    n = target.shape[0]
-    if tuple(target.shape[1:]) != (3, gen.resolution, gen.resolution):
-        raise UserError(f"target images must be {gen.resolution}x{gen.resolution} RGB for this generator, "
-                        f"got {tuple(target.shape[1:])}")
-    if cfg.noise_regularize > 0 and n != 1:
-        raise UserError("noise optimisation projects one image at a time")
-    if w_std is None:
-        w_std = w_statistics(gen)[1]
-    w_avg = gen.w_avg.detach().float().to(device)
-    rng = torch.Generator().manual_seed(cfg.seed)
 
-    if init_ws is not None:
-        start = torch.as_tensor(np.asarray(init_ws, np.float32) if not isinstance(init_ws, torch.Tensor) else init_ws)
-        start = start.to(device, torch.float32)
-        if cfg.space == "w":
-            raise UserError("a W+ start needs --space w+")
-    elif init_w is not None:
-        start = torch.as_tensor(np.asarray(init_w, np.float32) if not isinstance(init_w, torch.Tensor) else init_w)
-        start = start.to(device, torch.float32).reshape(n, gen.w_dim)
-    else:
-        start = w_avg[None].repeat(n, 1)
+    def __init__(self, generator: LatentGenerator, loss: Loss, encoder: torch.nn.Module | None = None,
+                 config: ProjectorConfig | None = None, w_std: float | None = None):
+        self.generator = generator
+        self.loss = loss
+        self.encoder = encoder
+        self.config = config if config is not None else ProjectorConfig()
+        self.w_std = w_std
 
-    if cfg.space == "w":
-        phases = [("w", cfg.steps)]
-    elif cfg.wplus_init == "w" and start.ndim == 2:
-        steps_w = max(1, min(cfg.steps - 1, round(cfg.steps * cfg.wplus_w_fraction)))
-        phases = [("w", steps_w), ("w+", cfg.steps - steps_w)]
-    else:
-        phases = [("w+", cfg.steps)]
+    def __call__(self, images: np.ndarray | torch.Tensor, start: np.ndarray | torch.Tensor | None = None,
+                 callback: Callable[[ProjectionStep], None] | None = None, progress: bool = False) -> Projection:
+        """Find latents for target images, each sample of a batch independently (the loss is a sum).
 
-    bar = None
-    if progress:
-        from tqdm import tqdm
-        bar = tqdm(total=cfg.steps, desc=f"project ({cfg.space})", unit="step")
-    history: list[np.ndarray] = []
-    noise_ctx = _trainable_noise(gen, cfg.seed) if cfg.noise_regularize > 0 else nullcontext(None)
-    w_result = None
-    try:
-        with torch.enable_grad(), noise_ctx as noise_maps:  # callers may have switched gradients off globally
-            latent, done = start, 0
-            for k, (phase, steps) in enumerate(phases):
+        images: uint8 [R, R, 3] / [N, R, R, 3], or float [N, 3, R, R] in [-1, 1], at the generator's
+        resolution. start: w [N, w_dim] or ws [N, num_ws, w_dim] instead of the encoder / w_avg.
+        """
+        started, cfg = time.time(), self.config
+        target = self.prepare_target(images)
+        latent, init = self.initial_latent(target, start)
+        noise = _trainable_noise(self.generator, cfg.seed) if cfg.noise_regularize > 0 else nullcontext(None)
+        bar = progress_bar(total=cfg.steps, desc=f"project ({cfg.space})", unit="step", enabled=progress)
+        # callers may have switched gradients off globally
+        with bar, torch.enable_grad(), noise as noise_maps:
+            run = _Run(target, init, self._w_std(), torch.Generator().manual_seed(cfg.seed), noise_maps, callback,
+                       bar, started)
+            w_result = None
+            for phase, steps in cfg.phases(start_is_ws=latent.ndim == 3):
                 if phase == "w+" and latent.ndim == 2:
-                    latent = latent[:, None, :].repeat(1, gen.num_ws, 1)
-                latent = _run_phase(gen, target, loss_fn, latent, phase, steps, done, cfg.steps, cfg, w_std,
-                                    noise_maps, k == 0, rng, callback, bar, history)
-                done += steps
+                    latent = latent[:, None, :].repeat(1, self.generator.num_ws, 1)  # [N, num_ws, w_dim]
+                latent = self.optimise(run, latent, phase, steps)
                 if phase == "w":
                     w_result = latent.clone()
+            return self.result(run, latent, w_result)
+
+    # -- the steps, in order ------------------------------------------------------------------------
+
+    def prepare_target(self, images: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """uint8 images or float [N, 3, R, R] -> float [N, 3, R, R] in [-1, 1] on the generator's device."""
+        gen = self.generator
+        target = to_tensor(images, gen.device) if isinstance(images, np.ndarray) else images
+        target = target.to(gen.device, torch.float32)
+        if tuple(target.shape[1:]) != (3, gen.resolution, gen.resolution):
+            raise UserError(f"target images must be {gen.resolution}x{gen.resolution} RGB for this generator, "
+                            f"got {tuple(target.shape[1:])}")
+        if self.config.noise_regularize > 0 and target.shape[0] != 1:
+            raise UserError("noise optimisation projects one image at a time")
+        return target
+
+    def initial_latent(self, target: torch.Tensor, start: np.ndarray | torch.Tensor | None) -> tuple[torch.Tensor, str]:
+        """(w [N, w_dim] or ws [N, num_ws, w_dim], where it came from): the given start, else the
+        encoder's guess, else w_avg."""
+        gen, n = self.generator, target.shape[0]
+        if start is not None:
+            start = torch.as_tensor(np.asarray(start, np.float32) if not isinstance(start, torch.Tensor) else start)
+            start = start.to(gen.device, torch.float32)
+            if start.ndim == 3:
+                if self.config.space == "w":
+                    raise UserError("a W+ start needs --space w+")
+                return start, "ws"
+            return start.reshape(n, gen.w_dim), "encoder/w"
+        if self.encoder is not None:
             with torch.no_grad():
-                images = gen.synthesis(latent, noise_mode="const")
-                final = loss_fn(images, target).float().cpu().numpy()
-            saved_noise = [m.detach().cpu().numpy().copy() for m in noise_maps] if noise_maps else None
-    finally:
-        if bar is not None:
-            bar.close()
-    ws = latent if latent.ndim == 3 else latent[:, None, :].repeat(1, gen.num_ws, 1)
-    return Projection(ws=ws.cpu().numpy(), w=None if w_result is None else w_result.cpu().numpy(),
-                      images=to_uint8(images), loss_history=np.stack(history), final_loss=final,
-                      seconds=time.time() - t0, config=cfg, noise_maps=saved_noise,
-                      meta={"init": "ws" if init_ws is not None else "encoder/w" if init_w is not None else "w_avg"})
+                return self.encoder(target).float().reshape(n, gen.w_dim), "encoder"
+        return gen.w_avg.detach().float().to(gen.device)[None].repeat(n, 1), "w_avg"
+
+    def optimise(self, run: _Run, latent: torch.Tensor, phase: str, steps: int) -> torch.Tensor:
+        """One phase: `steps` updates of `latent` (and the noise maps) under the learning-rate ramp.
+
+        Latent noise is added only in the first phase (the one that starts with no steps recorded).
+        """
+        cfg = self.config
+        step0, add_w_noise = len(run.history), not run.history and cfg.w_noise > 0
+        latent = latent.detach().clone().requires_grad_(True)
+        opt = self._optimizer([latent] + (run.noise_maps or []))
+        for i in range(steps):
+            t = i / steps
+            for group in opt.param_groups:
+                group["lr"] = learning_rate(cfg, t)
+            x = latent + self._latent_noise(run, latent, t) if add_w_noise else latent
+            per_sample = self.loss(self.generator.synthesis(x, noise_mode="const"), run.target)  # [N]
+            total = per_sample.sum()
+            if run.noise_maps:
+                total = total + cfg.noise_regularize * noise_penalty(run.noise_maps)
+            opt.zero_grad(set_to_none=True)
+            total.backward()
+            opt.step()
+            if run.noise_maps:
+                _renormalise(run.noise_maps)
+            self._report(run, step0 + i + 1, phase, per_sample.detach().float().cpu().numpy(), latent)
+        return latent.detach()
+
+    def result(self, run: _Run, latent: torch.Tensor, w_result: torch.Tensor | None) -> Projection:
+        """Render the answer (with the optimised noise, if any) and package it."""
+        gen = self.generator
+        with torch.no_grad():
+            images = gen.synthesis(latent, noise_mode="const")
+            final = self.loss(images, run.target).float().cpu().numpy()
+        ws = latent if latent.ndim == 3 else latent[:, None, :].repeat(1, gen.num_ws, 1)
+        noise_maps = [m.detach().cpu().numpy().copy() for m in run.noise_maps] if run.noise_maps else None
+        return Projection(ws=ws.cpu().numpy(), w=None if w_result is None else w_result.cpu().numpy(),
+                          images=to_uint8(images), loss_history=np.stack(run.history), final_loss=final,
+                          seconds=time.time() - run.started, config=self.config, noise_maps=noise_maps,
+                          meta={"init": run.init})
+
+    # -- pieces of a step ---------------------------------------------------------------------------
+
+    def _w_std(self) -> float:
+        return self.w_std if self.w_std is not None else w_statistics(self.generator)[1]
+
+    def _optimizer(self, params: list[torch.Tensor]) -> torch.optim.Optimizer:
+        if self.config.optimizer == "adam":
+            return torch.optim.Adam(params, lr=0.0, betas=(0.9, 0.999))
+        return torch.optim.SGD(params, lr=0.0)
+
+    def _latent_noise(self, run: _Run, latent: torch.Tensor, t: float) -> torch.Tensor:
+        """Gaussian noise on w, w_noise * w_std at the start, decaying quadratically to 0 at w_noise_ramp."""
+        cfg = self.config
+        scale = run.w_std * cfg.w_noise * max(0.0, 1.0 - t / cfg.w_noise_ramp) ** 2
+        return scale * torch.randn(latent.shape, generator=run.rng).to(latent.device)
+
+    def _report(self, run: _Run, step: int, phase: str, loss: np.ndarray, latent: torch.Tensor) -> None:
+        """Record the step's loss, move the bar, and tell the callback (with a preview every few steps)."""
+        cfg = self.config
+        run.history.append(loss)
+        run.bar.update(1)
+        run.bar.set_postfix(loss=f"{loss.mean():.4f}", phase=phase)
+        if run.callback is None:
+            return
+        if step % max(cfg.preview_every, 1) == 0 or step == cfg.steps:
+            with torch.no_grad():
+                preview = to_uint8(self.generator.synthesis(latent, noise_mode="const"))
+            run.callback(ProjectionStep(step, cfg.steps, phase, loss, preview, latent.detach().cpu().numpy().copy()))
+        else:
+            run.callback(ProjectionStep(step, cfg.steps, phase, loss, None))
+
+
+@torch.no_grad()
+def _renormalise(maps: list[torch.Tensor]) -> None:
+    """Keep each noise map at zero mean and unit variance (NVlabs), in place."""
+    for m in maps:
+        m -= m.mean()
+        m *= m.square().mean().rsqrt()
+
+
+def project(gen: LatentGenerator, target: np.ndarray | torch.Tensor, loss_fn: Loss,
+            cfg: ProjectorConfig | None = None, init_w: np.ndarray | torch.Tensor | None = None,
+            init_ws: np.ndarray | torch.Tensor | None = None, w_std: float | None = None,
+            callback: Callable[[ProjectionStep], None] | None = None, progress: bool = False) -> Projection:
+    """Find latents for target images: `Projector(gen, loss_fn, config=cfg, w_std=w_std)(target, ...)`.
+
+    init_w [N, w_dim] (e.g. from the encoder) or init_ws [N, num_ws, w_dim] replace w_avg as the
+    start (init_ws wins when both are given).
+    """
+    start = init_ws if init_ws is not None else init_w
+    if init_ws is None and init_w is not None:
+        start = (init_w if isinstance(init_w, torch.Tensor) else torch.as_tensor(np.asarray(init_w, np.float32)))
+        start = start.reshape(-1, gen.w_dim)  # a W start, whatever its shape
+    return Projector(gen, loss_fn, config=cfg, w_std=w_std)(target, start, callback, progress)
 
 
 def plain_recipe(steps: int = 300, lr: float = 1.0, seed: int = 0) -> ProjectorConfig:
@@ -281,5 +358,5 @@ def config_dict(cfg: ProjectorConfig) -> dict:
     return asdict(cfg)
 
 
-__all__ = ["ProjectorConfig", "Projection", "ProjectionStep", "project", "plain_recipe", "psnr", "learning_rate",
-           "noise_penalty", "config_dict"]
+__all__ = ["Projection", "ProjectionStep", "Projector", "ProjectorConfig", "config_dict", "learning_rate",
+           "noise_penalty", "plain_recipe", "project", "psnr"]

@@ -1,4 +1,5 @@
-"""Training material for the metric network and the encoder: the generator's own samples.
+"""What training the metric network and the encoder share: the generator's own samples as
+material, small augmentations, and the optimisation loop.
 
 A pool holds, for n latents, the anchor w, a nearby w (a small random step in W), a farther w
 (a larger step in the same kind), and the three images.
@@ -8,13 +9,16 @@ size, seed and step) and shared by `train-metric` and `train-encoder`.
 
 from __future__ import annotations
 
+import math
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from latentlab.core.progress import progress as progress_bar
 from latentlab.generator.interface import LatentGenerator, map_latents, render, sample_z
 
 POOL_VERSION = 1
@@ -117,3 +121,23 @@ def augment(x: torch.Tensor, gen: torch.Generator, max_shift: int = 2, noise: fl
     scale = 1 + brightness * (2 * torch.rand(n, 1, 1, 1, generator=gen) - 1)
     offset = brightness * (2 * torch.rand(n, 1, 1, 1, generator=gen) - 1)
     return x * scale + offset + noise * torch.randn(x.shape, generator=gen)
+
+
+
+def train_loop(opt: torch.optim.Optimizer, batch_loss: Callable[[], torch.Tensor], steps: int, lr: float,
+               desc: str, progress: bool) -> float:
+    """`steps` updates of `opt` on `batch_loss()` (a fresh batch each call), the learning rate
+    decaying from `lr` along a half cosine; returns the smoothed loss at the end (for the record)."""
+    running = math.nan
+    with progress_bar(range(steps), desc=desc, unit="step", enabled=progress) as bar:
+        for step in bar:
+            for group in opt.param_groups:
+                group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / steps))
+            loss = batch_loss()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            value = loss.item()
+            running = value if math.isnan(running) else 0.95 * running + 0.05 * value
+            bar.set_postfix(loss=f"{running:.4f}")
+    return running

@@ -179,7 +179,7 @@ def test_convert_keeps_id_and_images(converted, tmp_path, capsys):
     ws = torch.randn(2, src.num_ws, S)
     with torch.no_grad():  # native files may use the unfused form: equal to float32 rounding
         assert max_diff(native.synthesis(ws), ref.rosinality_synthesis(sd, ws)) < TOL
-    assert cli.main(["convert", str(path), str(out)]) == 2  # refuses to overwrite
+    assert cli.main(["convert", str(path), str(out)]) == 3  # refuses to overwrite
     assert "--force" in capsys.readouterr().err
 
 

@@ -132,7 +132,7 @@ def test_torchscript_that_breaks_the_contract_is_refused(tmp_path, capsys):
     with pytest.raises(CheckpointError, match="without an exported `mapping` method"):
         load_generator(save_scripted(NoSynthesis(), tmp_path / "bad.pt"), "cpu")
     ok = save_scripted(TinyScriptedGenerator(), tmp_path / "ok.pt")
-    assert cli.main(["convert", str(ok), str(tmp_path / "x.safetensors")]) == 2
+    assert cli.main(["convert", str(ok), str(tmp_path / "x.safetensors")]) == 3
     assert "cannot convert" in capsys.readouterr().err and not (tmp_path / "x.safetensors").exists()
 
 
@@ -153,6 +153,6 @@ def test_files_no_loader_accepts_get_one_clear_sentence(tmp_path, capsys):
     cut.write_bytes(scripted.read_bytes()[:2000])
     with pytest.raises(CheckpointError, match="damaged or truncated"):
         load_generator(cut, "cpu")
-    assert cli.main(["inspect-generator", str(garbage)]) == 2
+    assert cli.main(["inspect-generator", str(garbage)]) == 3
     err = capsys.readouterr().err
     assert err.startswith("latentlab: error:") and "Traceback" not in err and len(err.strip().splitlines()) == 1

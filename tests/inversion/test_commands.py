@@ -65,7 +65,7 @@ def test_bad_files_are_refused_with_one_line(capsys, workspace, tmp_path, conten
     else:
         path.write_bytes(content)
     code, _, err = run(capsys, "invert", path, "--device", "cpu", "--out", tmp_path / "x.npz")
-    assert code == 2 and message in err and "Traceback" not in err
+    assert code == 3 and message in err and "Traceback" not in err  # 3: a user error (`latentlab --help`)
     assert not (tmp_path / "x.npz").exists()
 
 
@@ -94,7 +94,7 @@ def test_train_networks_and_use_them(capsys, workspace, gen16_file, drawn_png, t
     other = tmp_path / "other.npz"
     code, _, err = run(capsys, "invert", drawn_png, "--device", "cpu", "--steps", 5, "--encoder-file", encoder,
                        "--loss", "pixel", "--out", other)
-    assert code == 2 and "trained for generator" in err and not other.exists()
+    assert code == 3 and "trained for generator" in err and not other.exists()
 
 
 def test_invert_then_edit_and_animate(capsys, workspace, drawn_png, tmp_path):

@@ -8,10 +8,12 @@ import torch
 
 from latentlab.core.errors import UserError
 from latentlab.generator.interface import map_latents, render, sample_z
+from latentlab.generator.loading import load_generator
+from latentlab.inversion.encoder import Encoder, EncoderConfig
 from latentlab.inversion.losses import build_loss
 from latentlab.inversion.metric import MetricConfig, MetricNet
-from latentlab.inversion.projector import ProjectorConfig, learning_rate, plain_recipe, project, psnr
-from latentlab.generator.loading import load_generator
+from latentlab.inversion.pipeline import encoder_start
+from latentlab.inversion.projector import Projector, ProjectorConfig, learning_rate, plain_recipe, project, psnr
 
 
 def _targets(gen, n=2, seed=7, psi=0.7):
@@ -75,6 +77,32 @@ def test_noise_optimisation_restores_the_generator(gen16):
     after = gen16.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert gen16.generator_id == gen_id
+
+
+def test_a_projector_starts_from_its_encoder_and_matches_project(gen16):
+    """The object and the function are one recipe: the encoder's guess as start gives the same numbers."""
+    torch.manual_seed(3)
+    encoder = Encoder(EncoderConfig(resolution=16, w_dim=gen16.w_dim, widths=(8,), hidden=16)).eval()
+    loss = build_loss("pixel")
+    _, target = _targets(gen16, n=2)
+    cfg = ProjectorConfig(space="w+", steps=12)
+    a = Projector(gen16, loss, encoder, cfg)(target)
+    b = project(gen16, target, loss, cfg, init_w=encoder_start(encoder, target, gen16.device))
+    assert a.meta["init"] == "encoder" and b.meta["init"] == "encoder/w"
+    assert np.array_equal(a.ws, b.ws) and np.array_equal(a.loss_history, b.loss_history)
+    c = Projector(gen16, loss, config=cfg)(target)
+    assert c.meta["init"] == "w_avg" and np.array_equal(c.ws, project(gen16, target, loss, cfg).ws)
+
+
+def test_phases_and_fresh_default_configs(gen16):
+    assert ProjectorConfig(space="w", steps=10).phases(start_is_ws=False) == [("w", 10)]
+    assert ProjectorConfig(steps=10).phases(start_is_ws=False) == [("w", 5), ("w+", 5)]
+    assert ProjectorConfig(steps=10).phases(start_is_ws=True) == [("w+", 10)]
+    assert ProjectorConfig(steps=10, wplus_init="start").phases(start_is_ws=False) == [("w+", 10)]
+    loss = build_loss("pixel")
+    first, second = Projector(gen16, loss), Projector(gen16, loss)
+    first.config.preview_every = 1  # a caller changing its config changes nobody else's
+    assert second.config.preview_every == ProjectorConfig().preview_every
 
 
 def test_learning_rate_ramp():

@@ -1,26 +1,18 @@
 """Loaders for generators trained elsewhere: rosinality `.pt`, NVlabs `.pkl`, TorchScript.
 
-Importing this package registers the formats with `generator.loading` (load_generator does that
-itself). Detection looks at file content, never at the suffix: a TorchScript zip, then a
-torch.save file (rosinality: a dict with `g_ema`), then any pickle (NVlabs, read by a restricted
-unpickler). latentlab's own safetensors format is registered by `generator.loading` itself.
+Each module offers a `FORMAT` (name, content test, loader) and imports nothing from
+`generator.loading`, which keeps the registry and tries these after latentlab's own safetensors
+format. Importing this package registers nothing. Detection looks at file content, never at the
+suffix, in the order of `FORMATS`: a TorchScript zip, then a torch.save file (rosinality: a dict
+with `g_ema`), then any pickle (NVlabs, read by a restricted unpickler).
 """
 
 from __future__ import annotations
 
-from latentlab.generator.loading import FORMATS, register_format
 from latentlab.generator.loaders import nvlabs, rosinality, torchscript
 from latentlab.generator.loaders.batching import auto_batch_size
-from latentlab.generator.loaders.common import SourceInfo, detect_format
+from latentlab.generator.loaders.common import GeneratorFormat, SourceInfo
 
-__all__ = ["auto_batch_size", "detect_format", "SourceInfo"]
+FORMATS: tuple[GeneratorFormat, ...] = (torchscript.FORMAT, rosinality.FORMAT, nvlabs.FORMAT)
 
-
-def _register() -> None:
-    known = {f.name for f in FORMATS}
-    for fmt in (torchscript.FORMAT, rosinality.FORMAT, nvlabs.FORMAT):
-        if fmt.name not in known:
-            register_format(fmt)
-
-
-_register()
+__all__ = ["FORMATS", "GeneratorFormat", "SourceInfo", "auto_batch_size"]

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import math
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from latentlab.generator.interface import sample_z
+from latentlab.generator.interface import LatentGenerator, sample_z
 from latentlab.generator.native import CheckpointError
 from latentlab.generator.stylegan2 import StyleGAN2Generator
 
@@ -20,6 +21,15 @@ LEGACY_TORCH_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19"
 ZIP_MAGIC = b"PK\x03\x04"
 MEAN_W_SAMPLES = 4096
 MEAN_W_SEED = 0
+
+
+@dataclass(frozen=True)
+class GeneratorFormat:
+    """A checkpoint format: its name, a test on the file's content (never its name), and its loader."""
+
+    name: str
+    detect: Callable[[Path], bool]
+    load: Callable[[Path, torch.device], LatentGenerator]
 
 
 @dataclass
@@ -89,14 +99,3 @@ def load_tensors(gen: StyleGAN2Generator, tensors: dict[str, torch.Tensor], path
             raise CheckpointError(f"{path.name}: {what} tensor for {k} is {v.dtype}, expected floating point")
     gen.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()}, strict=True)
 
-
-def detect_format(path: str | Path) -> str | None:
-    """Name of the registered format that claims `path` (None when none does)."""
-    from latentlab.generator.loading import FORMATS, _register_optional_formats
-
-    _register_optional_formats()
-    p = Path(path)
-    for fmt in FORMATS:
-        if fmt.detect(p):
-            return fmt.name
-    return None

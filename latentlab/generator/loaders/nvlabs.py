@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from latentlab.generator.loading import GeneratorFormat
+from latentlab.generator.loaders.common import (LEGACY_TORCH_MAGIC, GeneratorFormat, SourceInfo, finish, load_tensors,
+                                                read_head)
 from latentlab.generator.native import CheckpointError
 from latentlab.generator.stylegan2 import StyleGAN2Config, StyleGAN2Generator
-from latentlab.generator.loaders.common import LEGACY_TORCH_MAGIC, SourceInfo, finish, load_tensors, read_head
 
 NAME = "nvlabs"
 PERSISTENCE_VERSION = 6  # every public stylegan2-ada / stylegan3 release

@@ -27,12 +27,12 @@ from pathlib import Path
 
 import torch
 
-from latentlab.generator.loading import GeneratorFormat
+from latentlab.generator.loaders.common import (LEGACY_TORCH_MAGIC, MEAN_W_SAMPLES, MEAN_W_SEED, ZIP_MAGIC,
+                                                GeneratorFormat, SourceInfo, finish, load_tensors, mean_w_float64,
+                                                read_head, zip_entries)
 from latentlab.generator.native import CheckpointError
 from latentlab.generator.ops import fir_filter
 from latentlab.generator.stylegan2 import StyleGAN2Config, StyleGAN2Generator
-from latentlab.generator.loaders.common import (LEGACY_TORCH_MAGIC, MEAN_W_SAMPLES, MEAN_W_SEED, ZIP_MAGIC, SourceInfo, finish, load_tensors,
-                     mean_w_float64, read_head, zip_entries)
 
 NAME = "rosinality"
 MAPPING_LR_MUL = 0.01  # rosinality's Generator default (lr_mlp); train.py never changes it

@@ -23,9 +23,8 @@ import torch
 
 from latentlab.core.identity import weights_identity
 from latentlab.generator.interface import sample_z
-from latentlab.generator.loading import GeneratorFormat
+from latentlab.generator.loaders.common import MEAN_W_SAMPLES, MEAN_W_SEED, GeneratorFormat, SourceInfo, zip_entries
 from latentlab.generator.native import CheckpointError
-from latentlab.generator.loaders.common import MEAN_W_SAMPLES, MEAN_W_SEED, SourceInfo, zip_entries
 
 NAME = "torchscript"
 NOISE_MODES = ("const", "random", "none")
