@@ -27,6 +27,7 @@ stop_pg() {
     else
         "$PGBIN/pg_ctl" -D "$pg_data" -m fast -w stop >/dev/null 2>&1
     fi
+    case "$pg_data" in /tmp/latentlab-pg.*/data) rm -rf "$(dirname "$pg_data")" ;; esac  # pg_start.sh's folder
 }
 trap stop_pg EXIT
 

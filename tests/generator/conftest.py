@@ -3,6 +3,10 @@ import torch
 
 from latentlab.generator.stylegan2 import StyleGAN2Config, StyleGAN2Generator
 
+# One thread, as in the whole suite (tests/labeler/conftest.py sets it at collection): these tensors are
+# tiny, and a second thread only fights the other core's work (2.5x slower on a busy 2-core machine).
+torch.set_num_threads(1)
+
 
 def tiny_config(**kw) -> StyleGAN2Config:
     base = dict(resolution=16, z_dim=32, w_dim=32, mapping_layers=2, channels={4: 32, 8: 32, 16: 16})

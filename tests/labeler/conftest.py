@@ -7,21 +7,18 @@ Each PostgreSQL test gets a fresh database, dropped afterwards.
 
 from __future__ import annotations
 
-import os
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))  # labeler_testing, also under --import-mode=importlib
-from labeler_testing import Server  # noqa: E402
+from labeler_testing import Server, fresh_pg_database  # noqa: E402
 
 from latentlab.generator.stylegan2 import StyleGAN2Config, StyleGAN2Generator
 
 torch.set_num_threads(1)
-PG_ENV = "LATENTLAB_TEST_PG_URL"
 TINY = StyleGAN2Config(resolution=16, z_dim=32, w_dim=32, mapping_layers=2, channels={4: 32, 8: 32, 16: 16})
 
 
@@ -55,36 +52,11 @@ def sqlite_url(tmp_path) -> str:
     close_store(url)
 
 
-def _pg_base_url() -> str:
-    url = os.environ.get(PG_ENV)
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail(f"{PG_ENV} is not set in CI: start PostgreSQL with .ci/pg_start.sh and export it")
-        pytest.skip(f"no PostgreSQL server configured (set {PG_ENV}, e.g. $(bash .ci/pg_start.sh))")
-    return url
-
-
 @pytest.fixture
 def pg_url() -> str:
     """A fresh, empty database on the configured server (dropped after the test)."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from labeler.store import close_store
-
-    base = make_url(_pg_base_url())
-    if base.drivername == "postgresql":
-        base = base.set(drivername="postgresql+psycopg")
-    name = f"ll_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    yield url
-    close_store(url)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_pg_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -8,10 +8,14 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import numpy as np
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -31,10 +35,13 @@ def free_port() -> int:
 
 
 class Server:
-    """`latentlab serve` in a subprocess on 127.0.0.1 (the real app, the real store)."""
+    """`latentlab serve` in a subprocess on 127.0.0.1 (the real app, the real store).
+
+    With `wait=False` the constructor returns at once and `ready()` waits for the first HTTP 200:
+    servers started together spend their ~5 s of imports at the same time."""
 
     def __init__(self, generator_file: Path, db_url: str, workspace: Path, n: int = 30, k: int = 3,
-                 admin_password: str = "admin-secret", extra: list[str] | None = None):
+                 admin_password: str = "admin-secret", extra: list[str] | None = None, wait: bool = True):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db_url = db_url
@@ -49,7 +56,16 @@ class Server:
                "--port", str(self.port), "--n", str(n), "--k", str(k), "--device", "cpu",
                "--admin-password", admin_password, *(extra or [])]
         self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
-        self._wait()
+        self._answered = False
+        if wait:
+            self.ready()
+
+    def ready(self) -> Server:
+        """Wait until the app answers (once); returns the server."""
+        if not self._answered:
+            self._wait()
+            self._answered = True
+        return self
 
     def _wait(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
@@ -94,6 +110,46 @@ class Server:
 
 class ApiError(Exception):
     pass
+
+
+# -- a fresh PostgreSQL database ------------------------------------------------------------------
+
+PG_ENV = "LATENTLAB_TEST_PG_URL"
+
+
+def pg_base_url() -> str:
+    """The configured server's URL; without one the test is skipped locally and FAILS in CI (env CI)."""
+    url = os.environ.get(PG_ENV)
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail(f"{PG_ENV} is not set in CI: start PostgreSQL with .ci/pg_start.sh and export it")
+        pytest.skip(f"no PostgreSQL server configured (set {PG_ENV}, e.g. $(bash .ci/pg_start.sh))")
+    return url
+
+
+@contextmanager
+def fresh_pg_database() -> Iterator[str]:
+    """A fresh, empty database on the configured server, dropped afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from labeler.store import close_store
+
+    base = make_url(pg_base_url())
+    if base.drivername == "postgresql":
+        base = base.set(drivername="postgresql+psycopg")
+    name = f"ll_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        close_store(url)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def parse_sse(body: str, every_output: bool = False):

@@ -1,19 +1,21 @@
 """The running app over HTTP: 50 annotators at once, bad requests, locked admin actions, a killed server.
 
-Each test starts `latentlab serve` in a subprocess on 127.0.0.1 with a tiny generator and drives
-its own API (POST /gradio_api/call/<name>), then checks the database directly.
+The module starts its `latentlab serve` subprocesses (127.0.0.1, a tiny generator) together; each test
+drives its server's API (POST /gradio_api/call/<name>), then checks the database directly.
 """
 
 import json
+import os
 import threading
 import time
 import uuid
 from collections import Counter
+from contextlib import ExitStack
 
 import httpx
 import numpy as np
 import pytest
-from labeler_testing import ApiError, Server, random_answer
+from labeler_testing import PG_ENV, ApiError, Server, fresh_pg_database, pg_base_url, random_answer
 from sqlalchemy import func, select
 
 from labeler.schema import default_schema
@@ -77,12 +79,42 @@ def check_store(db_url: str, run_id: int, acked: dict, k: int) -> None:
     close_store(db_url)
 
 
+USERS = "# name:password\nalice:alice-pw-1\nbob:bob-pw-22\n"
+
+
 @pytest.fixture(scope="module")
-def sqlite_server(tiny_generator_file, tmp_path_factory):
+def servers(tiny_generator_file, tmp_path_factory):
+    """Every server of this module, started at once so that their start-ups (about 5 s of imports
+    each) overlap with each other and with the tests; each test waits for its own with `ready()`."""
     tmp = tmp_path_factory.mktemp("app")
-    server = Server(tiny_generator_file, f"sqlite:///{tmp / 'labels.sqlite'}", tmp / "ws", n=40, k=3)
-    yield server
-    server.stop()
+    (tmp / "users.txt").write_text(USERS)
+
+    def start(name: str, db_url: str, n: int, k: int, **kw) -> Server:
+        return Server(tiny_generator_file, db_url, tmp / f"ws-{name}", n=n, k=k, wait=False, **kw)
+
+    with ExitStack() as stack:
+        started = {
+            "sqlite": start("sqlite", f"sqlite:///{tmp / 'labels.sqlite'}", n=40, k=3),
+            "killed": start("killed", f"sqlite:///{tmp / 'kill.sqlite'}", n=300, k=3),
+            "login": start("login", f"sqlite:///{tmp / 'auth.sqlite'}", n=6, k=1,
+                           extra=["--annotator-auth", "gradio", "--users", str(tmp / "users.txt")]),
+        }
+        if os.environ.get(PG_ENV):  # otherwise its test skips (or fails in CI) in pg_base_url()
+            started["postgresql"] = start("postgresql", stack.enter_context(fresh_pg_database()), n=40, k=3)
+        for server in started.values():
+            stack.callback(server.stop)
+        yield started
+
+
+@pytest.fixture
+def sqlite_server(servers) -> Server:
+    return servers["sqlite"].ready()
+
+
+@pytest.fixture
+def pg_server(request) -> Server:
+    pg_base_url()  # without a configured server: skipped locally (before any server starts), failed in CI
+    return request.getfixturevalue("servers")["postgresql"].ready()
 
 
 def test_unknown_options_and_markup_names_through_the_api_change_nothing(sqlite_server):
@@ -163,18 +195,18 @@ def test_fifty_annotators_at_once_on_sqlite(sqlite_server):
 
 
 @pytest.mark.postgres
-def test_fifty_annotators_at_once_on_postgresql(server_factory, pg_url):
-    server = server_factory(pg_url, n=40, k=3)
+def test_fifty_annotators_at_once_on_postgresql(pg_server):
+    server = pg_server
     result = run_load(server, 1)
     assert not result["errors"], result["errors"][:5]
     assert result["duplicates"]
-    check_store(pg_url, 1, result["acked"], k=3)
+    check_store(server.db_url, 1, result["acked"], k=3)
 
 
-def test_a_killed_server_keeps_every_acknowledged_label(server_factory, tmp_path):
-    db_url = f"sqlite:///{tmp_path / 'kill.sqlite'}"
-    server = server_factory(db_url, n=300, k=3)
-    acked, stop = {}, threading.Event()
+def test_a_killed_server_keeps_every_acknowledged_label(servers, server_factory):
+    server = servers["killed"].ready()
+    db_url = server.db_url
+    acked, lock, stop, busy = {}, threading.Lock(), threading.Event(), threading.Event()
 
     def annotator(i):
         name, rng = f"k{i}", np.random.default_rng(i)
@@ -185,7 +217,10 @@ def test_a_killed_server_keeps_every_acknowledged_label(server_factory, tmp_path
                     values = random_answer(SCHEMA, rng)
                     reply = server.call("submit_label", name, 1, item["item_id"], item["token"], values,
                                         client=client)
-                    acked[(name, item["item_id"])] = values  # acknowledged: the reply came back
+                    with lock:
+                        acked[(name, item["item_id"])] = values  # acknowledged: the reply came back
+                        if len(acked) >= 24:
+                            busy.set()
                     item = reply["item"]
         except (httpx.HTTPError, ApiError):
             pass  # the server died under us
@@ -193,7 +228,8 @@ def test_a_killed_server_keeps_every_acknowledged_label(server_factory, tmp_path
     threads = [threading.Thread(target=annotator, args=(i,)) for i in range(12)]
     for t in threads:
         t.start()
-    time.sleep(4.0)
+    # kill once 24 labels are acknowledged; the deadline only guards against a hang (a busy machine is slow)
+    assert busy.wait(timeout=300), f"{len(acked)} labels acknowledged in 300 s:\n{server.log.read_text()[-2000:]}"
     server.kill()  # SIGKILL mid-run, requests in flight
     stop.set()
     for t in threads:
@@ -212,11 +248,8 @@ def test_a_killed_server_keeps_every_acknowledged_label(server_factory, tmp_path
         + sum(1 for (name, _) in set(got) - set(acked) if name == "k0")
 
 
-def test_gradio_login_mode_ties_labels_to_the_logged_in_annotator(server_factory, tmp_path):
-    users = tmp_path / "users.txt"
-    users.write_text("# name:password\nalice:alice-pw-1\nbob:bob-pw-22\n")
-    server = server_factory(f"sqlite:///{tmp_path / 'auth.sqlite'}", n=6, k=1,
-                            extra=["--annotator-auth", "gradio", "--users", str(users)])
+def test_gradio_login_mode_ties_labels_to_the_logged_in_annotator(servers):
+    server = servers["login"].ready()  # --annotator-auth gradio with USERS
     assert httpx.post(f"{server.url}/gradio_api/call/next_item", json={"data": ["alice", 1]}).status_code == 401
     with httpx.Client(timeout=60) as alice:
         assert alice.post(f"{server.url}/login", data={"username": "alice", "password": "wrong"}).status_code >= 400

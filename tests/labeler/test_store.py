@@ -72,8 +72,10 @@ def test_a_reload_gets_the_same_item_and_the_last_slot_is_never_shared(db_url, m
     a2 = store.next_item(run_id, "alice", lease_s=0.5)
     assert (a1.item_id, a1.token) == (a2.item_id, a2.token)  # a reload shows the same face
     assert store.next_item(run_id, "bob") is None  # the only slot is leased to alice
-    time.sleep(0.7)  # alice's lease runs out: the slot is free again
-    b = store.next_item(run_id, "bob")
+    # alice's lease runs out: the slot is free again, and not a moment before (the deadline only guards a hang)
+    while (b := store.next_item(run_id, "bob")) is None and time.time() < a2.expires_at + 60:
+        time.sleep(0.05)
+    assert time.time() >= a2.expires_at
     assert b is not None and b.item_id == a1.item_id
 
 
