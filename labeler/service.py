@@ -35,7 +35,7 @@ class LabelerOptions:
 
     def __post_init__(self) -> None:
         if self.annotator_auth not in ANNOTATOR_AUTH:
-            raise UserError(f"--annotator-auth must be one of {', '.join(ANNOTATOR_AUTH)}, got {self.annotator_auth!r}")
+            raise UserError(f"annotator authentication must be one of {', '.join(ANNOTATOR_AUTH)}, got {self.annotator_auth!r}")
         if self.admin_password is not None and len(self.admin_password) < 6:
             raise UserError("the admin password must have at least 6 characters")
 

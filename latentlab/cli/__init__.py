@@ -28,7 +28,7 @@ from latentlab import __version__
 from latentlab.cli.common import (EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USER, Parser,
                                   add_verbosity_options, configure_logging, prepare_process,
                                   verbosity_level)
-from latentlab.core.errors import UserError
+from latentlab.core.errors import GeneratorMismatch, UserError
 
 COMMAND_MODULES = (
     "latentlab.cli.generator",
@@ -69,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
     except UserError as e:
         if args.debug:
             traceback.print_exc()
-        print(f"latentlab: error: {e}", file=sys.stderr)
+        hint = " (choose that generator with --generator PATH)" if isinstance(e, GeneratorMismatch) else ""
+        print(f"latentlab: error: {e}{hint}", file=sys.stderr)
         return EXIT_USER
     except KeyboardInterrupt:
         print("latentlab: interrupted", file=sys.stderr)

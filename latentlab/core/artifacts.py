@@ -25,19 +25,12 @@ from typing import BinaryIO
 
 import numpy as np
 
-from latentlab.core.errors import UserError
+from latentlab.core.errors import GeneratorMismatch, UserError
+
+__all__ = ["GeneratorMismatch", "check_generator_id", "atomic_path", "atomic_file", "save_npz", "load_npz"]
 
 META_KEY = "meta"
 READ_ERRORS = (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile, zlib.error)
-
-
-class GeneratorMismatch(UserError):
-    """A file made for one generator met another; `made_for` and `loaded` are the two ids."""
-
-    def __init__(self, message: str, made_for: str | None, loaded: str):
-        super().__init__(message)
-        self.made_for = made_for
-        self.loaded = loaded
 
 
 def check_generator_id(made_for: str | None, loaded: str | None, what: str, *, made: str = "was made for",

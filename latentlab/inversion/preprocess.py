@@ -62,12 +62,13 @@ def _bomb_message(name: str) -> str:
     return f"{name} declares an enormous image (a decompression bomb); upload an ordinary picture"
 
 
-def open_image(source: str | Path | bytes, limits: UploadLimits = UploadLimits()) -> Image.Image:
+def open_image(source: str | Path | bytes, limits: UploadLimits | None = None) -> Image.Image:
     """Decode an upload (path or bytes) to an RGB PIL image, or raise `UserError` saying why not.
 
     Transparent pixels are composited on white; JPEG EXIF rotation is applied; GIFs give their
-    first frame.
+    first frame. `limits` defaults to `UploadLimits()`.
     """
+    limits = limits or UploadLimits()
     data, name = _read_bytes(source, limits)
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -139,7 +140,7 @@ def crop_and_resize(img: Image.Image, resolution: int, box: CropBox | None = Non
 
 
 def prepare_image(source: str | Path | bytes, resolution: int, box: CropBox | None = None,
-                  limits: UploadLimits = UploadLimits()) -> np.ndarray:
+                  limits: UploadLimits | None = None) -> np.ndarray:
     """Upload -> uint8 [R, R, 3] at the generator's resolution (see `open_image`, `crop_and_resize`)."""
     return crop_and_resize(open_image(source, limits), resolution, box)
 

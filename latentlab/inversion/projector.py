@@ -60,11 +60,11 @@ class ProjectorConfig:
 
     def __post_init__(self) -> None:
         if self.space not in SPACES:
-            raise UserError(f"--space must be one of {', '.join(SPACES)}, got {self.space!r}")
+            raise UserError(f"the projection space must be one of {', '.join(SPACES)}, got {self.space!r}")
         if self.optimizer not in OPTIMIZERS:
             raise UserError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.steps < 1:
-            raise UserError(f"--steps must be at least 1, got {self.steps}")
+            raise UserError(f"a projection needs at least 1 step, got {self.steps}")
         if self.wplus_init not in ("w", "start"):
             raise UserError(f"wplus_init must be 'w' or 'start', got {self.wplus_init!r}")
 

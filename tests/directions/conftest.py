@@ -6,7 +6,6 @@ from directions_helpers import SCHEMA, TINY, truth_of
 
 from latentlab.generator.stylegan2 import StyleGAN2Generator
 
-torch.set_num_threads(1)
 
 
 @pytest.fixture

@@ -3,9 +3,6 @@ import torch
 
 from latentlab.generator.stylegan2 import StyleGAN2Config, StyleGAN2Generator
 
-# One thread, as in the whole suite (tests/labeler/conftest.py sets it at collection): these tensors are
-# tiny, and a second thread only fights the other core's work (2.5x slower on a busy 2-core machine).
-torch.set_num_threads(1)
 
 
 def tiny_config(**kw) -> StyleGAN2Config:

@@ -64,7 +64,7 @@ def test_encoder_style_start_and_bad_inputs(gen16):
     assert psnr(proj.images, target)[0] > 40  # starting at the answer stays there
     with pytest.raises(UserError, match="16x16"):
         project(gen16, np.zeros((1, 8, 8, 3), np.uint8), loss)
-    with pytest.raises(UserError, match="--space"):
+    with pytest.raises(UserError, match="projection space must be one of w, w\+"):
         ProjectorConfig(space="z")
 
 

@@ -18,7 +18,6 @@ from labeler_testing import Server, fresh_pg_database  # noqa: E402
 
 from latentlab.generator.stylegan2 import StyleGAN2Config, StyleGAN2Generator
 
-torch.set_num_threads(1)
 TINY = StyleGAN2Config(resolution=16, z_dim=32, w_dim=32, mapping_layers=2, channels={4: 32, 8: 32, 16: 16})
 
 

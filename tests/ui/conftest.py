@@ -20,7 +20,6 @@ from directions_helpers import SCHEMA, TINY, truth_of
 
 from latentlab.generator.stylegan2 import StyleGAN2Generator
 
-torch.set_num_threads(1)
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
