@@ -4,7 +4,7 @@ Moving along "age" also changes hair length when the two are correlated in the l
 the age vector onto the orthogonal complement of the hair-length direction (and, for a
 categorical attribute, of its whole discriminant subspace) gives a direction that leaves the
 other attributes' projections unchanged: n' = n − Q Qᵀ n, with Q an orthonormal basis of the
-others. The units are measured again on the same latents so they stay comparable.
+others. The units are measured again on the same latents, the same way, so they stay comparable.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import numpy as np
 
 from latentlab.core.errors import UserError
 
-from directions.geometry import class_centroids, clean_labels, measure_units, orthonormal_rows, towards_vectors
+from directions.geometry import (calibrate_units, class_centroids, clean_labels, measure_units, orthonormal_rows,
+                                 subspace_model, towards_vectors)
 from directions.io import Direction
 
 
@@ -57,14 +58,17 @@ def conditional_direction(direction: Direction, others: Sequence[Direction], lat
     x = x[keep]
     y = np.array([direction.classes.index(v) for v in labels[keep]], int)
     n_classes = len(direction.classes)
-    basis = centroids = None
+    basis = centroids = within_cov = priors = None
     if direction.kind == "categorical":
         basis = orthonormal_rows(project_out(direction.basis, against))
         centroids = class_centroids(x, y, n_classes, basis)
+        within_cov, priors = subspace_model(x, y, n_classes, basis)
         vectors = towards_vectors(x, y, n_classes, basis)
     else:
         vectors = project_out(direction.vectors, against)
     scales, origins, positions = measure_units(vectors, x, y, n_classes)
+    if direction.metrics.get("units") == "calibrated":  # the same units as the plain direction
+        scales, positions, _ = calibrate_units(vectors, x, y, n_classes, direction.kind, scales, positions)
     names = [o.name for o in others]
     cos = np.sum(vectors * direction.vectors, axis=1)
     metrics = {**direction.metrics, "conditioned_on": names, "cosine_to_plain": cos.round(4).tolist(),
@@ -77,4 +81,4 @@ def conditional_direction(direction: Direction, others: Sequence[Direction], lat
                      classes=list(direction.classes),
                      names=[n + suffix for n in direction.names], vectors=vectors, scales=scales,
                      origins=origins, class_positions=positions, basis=basis, class_centroids=centroids,
-                     metrics=metrics)
+                     within_cov=within_cov, class_priors=priors, metrics=metrics)

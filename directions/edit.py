@@ -6,7 +6,9 @@ Amounts:
   fit latents' projections onto the vector; see directions.io);
 * a class name ("blonde", or "blonde@0.5" for half-way) moves each face onto that class: for a
   categorical attribute its coordinates inside the discriminant subspace become the class
-  centroid's; for a binary/ordinal one its position along the vector becomes the class mean's.
+  centroid's, on a route where the fitted model reads only the face's own class and the target
+  (format 2 files; `directions.paths`); for a binary/ordinal one its position along the vector
+  becomes the class mean's.
 
 Edits work on W codes [N, D] and on W+ codes [N, num_ws, D]; `layers` restricts a W+ edit to some
 layers (coarse layers change shape, fine ones colour). The same math applies to Z codes of a
@@ -22,6 +24,7 @@ import numpy as np
 from latentlab.core.errors import UserError
 
 from directions.io import Direction, DirectionSet
+from directions.paths import Whitening, log_posteriors, two_class_point
 
 Amount = float | int | str
 
@@ -87,8 +90,10 @@ def _move_to_class(codes: np.ndarray, direction: Direction, k: int | None, targe
     c = direction.classes.index(cls)
     if direction.kind == "categorical" and k is None:
         b = direction.basis  # [r, D]
-        gap = direction.class_centroids[c] - codes @ b.T  # [..., r]
-        return codes + frac * (gap @ b)
+        coords = codes @ b.T  # [..., r]
+        if direction.within_cov is None:  # format 1: straight to the centroid
+            return codes + frac * ((direction.class_centroids[c] - coords) @ b)
+        return codes + (_two_class_coords(coords, direction, c, frac) - coords) @ b
     if direction.kind == "custom":
         raise UserError(f"{direction.name} is a custom direction without classes; give a number of units")
     k = k or 0
@@ -97,6 +102,18 @@ def _move_to_class(codes: np.ndarray, direction: Direction, k: int | None, targe
     if np.isnan(goal):
         raise UserError(f"{direction.name} has no labeled faces of class {cls!r} to move towards")
     return codes + frac * (goal - codes @ v)[..., None] * v
+
+
+def _two_class_coords(coords: np.ndarray, direction: Direction, target: int, frac: float) -> np.ndarray:
+    """Subspace coordinates [..., r] moved `frac` of the way onto class `target` by the file's LDA model,
+    on a route where no third class wins (see `directions.paths`)."""
+    white = Whitening.from_covariance(direction.within_cov)
+    means = white.forward(direction.class_centroids)
+    log_priors = np.log(np.clip(direction.class_priors, 1e-6, None))
+    z = white.forward(coords.reshape(-1, coords.shape[-1]))
+    source = log_posteriors(z, means, log_priors).argmax(1)
+    moved = two_class_point(z, source, target, means, log_priors, frac)
+    return white.inverse(moved).reshape(coords.shape)
 
 
 def edit(w: np.ndarray, direction_set: DirectionSet, amounts: Mapping[str, Amount],

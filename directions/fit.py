@@ -38,7 +38,8 @@ from threadpoolctl import threadpool_limits
 from latentlab.core.errors import UserError
 
 from directions.conditional import conditional_direction
-from directions.geometry import class_centroids, clean_labels, measure_units, orthonormal_rows, towards_vectors
+from directions.geometry import (UNITS, calibrate_units, class_centroids, clean_labels, measure_units, orthonormal_rows,
+                                 towards_vectors)
 from directions.io import Direction, DirectionSet, schema_to_dict
 
 FIT_KINDS = ("binary", "ordinal", "categorical")
@@ -70,7 +71,9 @@ class DirectionFitter(ClassifierMixin, BaseEstimator):
     cross-validated accuracy); min_per_class (fewer labels in any class refuses the fit with
     `TooFewLabels`); compare_svm (also fit a linear SVM, InterFaceGAN's method, and report its CV
     accuracy and, for binary, its cosine to the LDA vector); svm_c; random_state (of the CV folds);
-    blas_threads (BLAS threads while fitting; None leaves them alone).
+    blas_threads (BLAS threads while fitting; None leaves them alone); units ("calibrated": one unit
+    raises the label's fitted log-odds by a fixed amount, the same for every attribute and method;
+    "spread": one standard deviation of the projections, format 1's unit).
 
     Learned: classes_, n_features_in_, label_counts_, n_labels_, vectors_ [K, D], names_, scales_,
     origins_, class_positions_ [K, C], basis_ [r, D] (the discriminant subspace, orthonormal rows),
@@ -90,12 +93,13 @@ class DirectionFitter(ClassifierMixin, BaseEstimator):
         "svm_c": [Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
         "blas_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "units": [StrOptions(set(UNITS))],
     }
 
     def __init__(self, kind: str = "binary", classes: Sequence[str] | None = None, attribute: str = "attribute",
                  shrinkage: float | str | None = "auto", cv: int = 5, min_per_class: int = 10,
                  compare_svm: bool = True, svm_c: float = 0.1, random_state: int | None = 0,
-                 blas_threads: int | None = 1):
+                 blas_threads: int | None = 1, units: str = "calibrated"):
         self.kind = kind
         self.classes = classes
         self.attribute = attribute
@@ -106,6 +110,7 @@ class DirectionFitter(ClassifierMixin, BaseEstimator):
         self.svm_c = svm_c
         self.random_state = random_state
         self.blas_threads = blas_threads
+        self.units = units
 
     # -- fitting -----------------------------------------------------------------------------
     def _labeled(self, latents, labels) -> tuple[np.ndarray, np.ndarray]:
@@ -130,7 +135,7 @@ class DirectionFitter(ClassifierMixin, BaseEstimator):
 
     def _make_lda(self) -> LinearDiscriminantAnalysis:
         if self.shrinkage is None:
-            return LinearDiscriminantAnalysis(solver="svd")
+            return LinearDiscriminantAnalysis(solver="svd", store_covariance=True)
         return LinearDiscriminantAnalysis(solver="eigen", shrinkage=self.shrinkage)
 
     def fit(self, latents: np.ndarray, labels: Sequence) -> "DirectionFitter":
@@ -164,11 +169,11 @@ class DirectionFitter(ClassifierMixin, BaseEstimator):
             vectors, names = v[None], [self.attribute]
             basis = vectors
         else:
-            r = min(n_classes - 1, x.shape[1])
-            basis = orthonormal_rows(lda.scalings_[:, :r].T)  # [r, D]
-            if self.kind == "ordinal":
-                vectors, names = basis[:1], [self.attribute]
-            else:
+            if self.kind == "ordinal":  # the first discriminant: the most separating axis
+                vectors, names = orthonormal_rows(lda.scalings_[:, :1].T), [self.attribute]
+                basis = vectors
+            else:  # the span of the LDA's class normals Σ⁻¹μ_c: its decisions depend on these coordinates only
+                basis = orthonormal_rows(lda.coef_[1:] - lda.coef_[:1])  # [C - 1, D]
                 vectors = towards_vectors(x, y, n_classes, basis)
                 names = [f"{self.attribute}:{c}" for c in self.classes_]
         scales, origins, positions = measure_units(vectors, x, y, n_classes)
@@ -178,10 +183,16 @@ class DirectionFitter(ClassifierMixin, BaseEstimator):
             if np.nansum(idx * positions[0]) < 0:
                 vectors, origins, positions = -vectors, -origins, -positions
             basis = vectors.copy()
+        self.spread_units_fallback_ = []
+        if self.units == "calibrated":
+            scales, positions, self.spread_units_fallback_ = calibrate_units(vectors, x, y, n_classes, self.kind,
+                                                                            scales, positions)
         self.monotonic_ = bool(np.all(np.diff(positions[0]) > 0)) if self.kind != "categorical" else None
         self.vectors_, self.names_, self.basis_ = vectors, names, basis
         self.scales_, self.origins_, self.class_positions_ = scales, origins, positions
         self.class_centroids_ = class_centroids(x, y, n_classes, basis)
+        # the LDA's own (shrunk) covariance and priors, seen in the subspace: the same model as lda_
+        self.within_cov_, self.class_priors_ = basis @ lda.covariance_ @ basis.T, lda.priors_
 
     def _cross_validate(self, x: np.ndarray, y: np.ndarray) -> None:
         folds = StratifiedKFold(n_splits=min(self.cv, min(self.label_counts_.values())), shuffle=True,
@@ -231,7 +242,8 @@ class DirectionFitter(ClassifierMixin, BaseEstimator):
             "cv_balanced_accuracy": self.cv_balanced_accuracy_,
             "baseline_accuracy": self.baseline_accuracy_, "svm_cv_accuracy": self.svm_cv_accuracy_,
             "svm_cosine": self.svm_cosine_, "monotonic": self.monotonic_,
-            "shrinkage": self.shrinkage, "cv_folds": self.cv, "method": "lda",
+            "shrinkage": self.shrinkage, "cv_folds": self.cv, "method": "lda", "units": self.units,
+            "spread_units_fallback": [self.names_[k] for k in self.spread_units_fallback_],
         }
 
     def to_direction(self, name: str | None = None) -> Direction:
@@ -243,6 +255,8 @@ class DirectionFitter(ClassifierMixin, BaseEstimator):
             class_positions=self.class_positions_,
             basis=self.basis_ if self.kind == "categorical" else None,
             class_centroids=self.class_centroids_ if self.kind == "categorical" else None,
+            within_cov=self.within_cov_ if self.kind == "categorical" else None,
+            class_priors=self.class_priors_ if self.kind == "categorical" else None,
             metrics=self.metrics())
 
 

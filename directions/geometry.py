@@ -1,7 +1,10 @@
 """The geometry that fitted and conditional directions share: class indices, subspaces, slider units.
 
-Units are those of `directions.io`: one unit along a vector is one standard deviation of the
-latents' projections onto it, and 0 is their mean projection.
+Units are those of `directions.io`. 0 is the latents' mean projection onto a vector; one unit is
+either one standard deviation of those projections ("spread", format 1) or, by default since
+format 2, the latent length that raises the label's fitted log-odds by `units.LOGIT_PER_UNIT`
+("calibrated", see `directions.units`), which means the same change of the label for every
+attribute and every method.
 """
 
 from __future__ import annotations
@@ -10,6 +13,10 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+
+from directions.units import LOGIT_PER_UNIT, label_gradient
+
+UNITS = ("calibrated", "spread")
 
 
 def clean_labels(labels: Sequence) -> np.ndarray:
@@ -55,3 +62,46 @@ def measure_units(vectors: np.ndarray, latents: np.ndarray, y: np.ndarray, n_cla
         if np.any(y == c):
             positions[:, c] = (proj[y == c].mean(0) - origins) / scales
     return scales, origins, positions
+
+
+def _positive_sides(y: np.ndarray, n_classes: int, kind: str, k: int) -> list[np.ndarray]:
+    """The label splits whose log-odds vector k should raise: the positive class (binary), every
+    "above step j" split (ordinal, averaged), or "is class k" (categorical towards-vectors)."""
+    if kind == "binary":
+        return [y == 1]
+    if kind == "ordinal":
+        return [y > j for j in range(n_classes - 1)]
+    return [y == k]
+
+
+def calibrate_units(vectors: np.ndarray, latents: np.ndarray, y: np.ndarray, n_classes: int, kind: str,
+                    scales: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Calibrated scales [K] and class positions [K, C] (in calibrated units) for oriented unit vectors.
+
+    Takes the spread units from `measure_units`; a vector along which the labels do not rise keeps its
+    spread unit and is listed in the third return value.
+    """
+    new_scales = np.array(scales, np.float64, copy=True)
+    kept = []
+    for k, v in enumerate(vectors):
+        gains = []
+        for positive in _positive_sides(y, n_classes, kind, k):
+            if positive.any() and not positive.all():
+                gains.append(float(label_gradient(latents, positive) @ v))
+        gain = float(np.mean(gains)) if gains else 0.0  # log-odds per latent length along v
+        if gain > 0:
+            new_scales[k] = LOGIT_PER_UNIT / gain
+        else:
+            kept.append(k)
+    return new_scales, positions * (scales / new_scales)[:, None], kept
+
+
+def subspace_model(latents: np.ndarray, y: np.ndarray, n_classes: int, basis: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """LDA inside a discriminant subspace: within-class covariance [r, r] of the basis coordinates
+    (pooled over classes) and the class shares [C], for paths that stay in two classes."""
+    coords = latents @ basis.T
+    centred = np.concatenate([coords[y == c] - coords[y == c].mean(0) for c in range(n_classes) if np.any(y == c)])
+    cov = centred.T @ centred / max(len(coords) - n_classes, 1)
+    priors = np.array([np.mean(y == c) for c in range(n_classes)])
+    return np.atleast_2d(cov), priors

@@ -8,10 +8,13 @@ time, and per entry: attribute, kind, classes, slider units, class-mean position
 label counts). It is written and read through `latentlab.core.artifacts`: atomically, and with
 `allow_pickle=False`, so a direction file can never carry code.
 
-Units (the same in files, `edit`, the CLI and the app): an amount of 1 along a direction is one
-standard deviation of the fit latents' projections onto that direction (`scales`, a length in
-latent space), and 0 is their mean projection (`origins`). `class_positions` are the class means
-in those units, so "age = +2" means two standard deviations of the sampled faces towards "adult".
+Units (the same in files, `edit`, the CLI and the app): `scales` is the latent length of one unit
+along each vector and 0 is the fit latents' mean projection (`origins`); `class_positions` are the
+class means in those units. Format 2 (`metrics["units"] == "calibrated"`, the default): one unit
+raises the label's fitted log-odds by 2, the same label change for every attribute and method, so
+"age = +2" moves a face on the child/adult boundary to about 98 % adult by the labels' own model.
+Format 1 files (and `units="spread"`): one unit is one standard deviation of the projections; they
+load unchanged.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from latentlab.core.artifacts import check_generator_id, damaged, load_npz, save
 from latentlab.core.errors import UserError
 
 FORMAT = "latentlab-directions"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: calibrated units (metrics['units']); 1 still loads
 KINDS = ("binary", "ordinal", "categorical", "custom")
 SPACES = ("w", "z")
 
@@ -55,6 +58,8 @@ class Direction:
     class_positions: np.ndarray  # [K, C] class means along each vector, in units (C may be 0)
     basis: np.ndarray | None = None  # [r, D] orthonormal rows (categorical only)
     class_centroids: np.ndarray | None = None  # [C, r] class means in basis coordinates (raw)
+    within_cov: np.ndarray | None = None  # [r, r] within-class covariance in basis coordinates (format 2)
+    class_priors: np.ndarray | None = None  # [C] label shares (format 2): with within_cov, LDA in the subspace
     metrics: dict = field(default_factory=dict)  # cv_accuracy, label_counts, svm_..., conditioned_on
 
     def __post_init__(self) -> None:
@@ -70,6 +75,10 @@ class Direction:
         if self.basis is not None:
             self.basis = np.atleast_2d(np.asarray(self.basis, np.float64))
             self.class_centroids = np.asarray(self.class_centroids, np.float64).reshape(len(self.classes), -1)
+        if self.within_cov is not None:
+            r = len(self.basis)
+            self.within_cov = np.asarray(self.within_cov, np.float64).reshape(r, r)
+            self.class_priors = np.asarray(self.class_priors, np.float64).reshape(len(self.classes))
 
     @property
     def dim(self) -> int:
@@ -90,6 +99,8 @@ class Direction:
             "names": list(self.names), "scales": self.scales.tolist(), "origins": self.origins.tolist(),
             "class_positions": [clean(row) for row in self.class_positions.tolist()],
             "class_centroids": None if self.class_centroids is None else self.class_centroids.tolist(),
+            "within_cov": None if self.within_cov is None else self.within_cov.tolist(),
+            "class_priors": None if self.class_priors is None else self.class_priors.tolist(),
             "metrics": self.metrics,
         }
 
@@ -205,6 +216,7 @@ def load_direction_set(path: str | Path, generator_id: str | None = None) -> Dir
                 vectors=arrays[f"e{i}_vectors"], scales=e["scales"], origins=e["origins"],
                 class_positions=cp.reshape(len(e["names"]), -1),
                 basis=arrays.get(f"e{i}_basis"), class_centroids=e.get("class_centroids"),
+                within_cov=e.get("within_cov"), class_priors=e.get("class_priors"),
                 metrics=e.get("metrics") or {}))
     except (KeyError, ValueError, TypeError) as e:
         raise damaged(path, "direction set", e) from None

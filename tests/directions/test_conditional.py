@@ -39,7 +39,7 @@ def test_project_out_is_orthogonal_and_unit():
 
 def test_conditional_direction_leaves_the_other_attributes_unchanged():
     x, labels, attrs = correlated_faces()
-    res = fit_direction_set(x, labels, attrs, generator_id="g", compare_svm=False,
+    res = fit_direction_set(x, labels, attrs, generator_id="g", compare_svm=False, units="spread",
                             conditions={"age": ["hair_length", "hair_color"]})
     dset = res.direction_set
     plain, cond = dset.entries["age"], dset.entries["age|hair_length+hair_color"]
@@ -57,6 +57,19 @@ def test_conditional_direction_leaves_the_other_attributes_unchanged():
     assert np.isclose(proj.std(), 1.0)
     assert 0.3 < cond.metrics["cosine_to_plain"][0] < 0.999
     assert plain.metrics["cv_accuracy"] == cond.metrics["plain_cv_accuracy"]
+
+
+def test_a_conditional_direction_keeps_the_plain_directions_units():
+    x, labels, attrs = correlated_faces()
+    conditions = {"age": ["hair_length"]}
+    calibrated = fit_direction_set(x, labels, attrs, generator_id="g", compare_svm=False, conditions=conditions)
+    spread = fit_direction_set(x, labels, attrs, generator_id="g", compare_svm=False, conditions=conditions,
+                               units="spread")
+    cal, spr = (r.direction_set.entries["age|hair_length"] for r in (calibrated, spread))
+    assert cal.metrics["units"] == "calibrated" and spr.metrics["units"] == "spread"
+    assert np.allclose(cal.vectors, spr.vectors) and not np.isclose(cal.scales[0], spr.scales[0])
+    proj = (x @ spr.vectors[0] - spr.origins[0]) / spr.scales[0]
+    assert np.isclose(proj.std(), 1.0)
 
 
 def test_conditional_categorical_subspace_is_orthogonal_too():

@@ -46,6 +46,13 @@ def test_a_class_name_moves_faces_onto_that_class(data):
     # what lies outside the subspace is untouched
     outside = lambda c: c - (c @ d.basis.T) @ d.basis
     assert np.allclose(outside(moved), outside(w), atol=1e-4)
+    # on the way, the fitted model reads each face as its own class or the target, never a third
+    before = cat.lda_.predict(w)
+    for t in np.linspace(0.05, 0.95, 19):
+        read = cat.lda_.predict(edit(w, dset, {"hair_color": f"blonde@{t:.2f}"}))
+        assert np.all((read == before) | (read == CLASSES.index("blonde")))
+    # a format 1 entry (no subspace model) still moves straight: half-way is the midpoint
+    d.within_cov = d.class_priors = None
     half = edit(w, dset, {"hair_color": "blonde@0.5"})
     assert np.allclose(half @ d.basis.T, 0.5 * (w @ d.basis.T + d.class_centroids[1]), atol=1e-4)
     # a binary attribute also takes a class: its position becomes the class mean's

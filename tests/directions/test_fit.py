@@ -11,6 +11,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.utils._param_validation import InvalidParameterError
 
 from directions.fit import AttributeSpec, DirectionFitter, TooFewLabels, fit_direction_set
+from directions.units import LOGIT_PER_UNIT
 
 
 def test_binary_recovers_the_bayes_normal_not_the_mean_difference():
@@ -31,8 +32,8 @@ def test_binary_orientation_follows_the_option_order_and_units_are_projection_st
     rng = np.random.default_rng(2)
     delta = rng.standard_normal(16)
     x, y, _ = gaussian_classes(np.stack([np.zeros(16), delta]), 300, labels=["short", "long"])
-    up = DirectionFitter(kind="binary", classes=["short", "long"], compare_svm=False).fit(x, y)
-    down = DirectionFitter(kind="binary", classes=["long", "short"], compare_svm=False).fit(x, y)
+    up = DirectionFitter(kind="binary", classes=["short", "long"], compare_svm=False, units="spread").fit(x, y)
+    down = DirectionFitter(kind="binary", classes=["long", "short"], compare_svm=False, units="spread").fit(x, y)
     assert np.allclose(up.vectors_[0], -down.vectors_[0])
     assert up.vectors_[0] @ delta > 0
     neg, pos = up.class_positions_[0]
@@ -41,6 +42,21 @@ def test_binary_orientation_follows_the_option_order_and_units_are_projection_st
     assert abs(proj.mean()) < 1e-9 and np.isclose(proj.std(), 1.0)
     ys = np.array(y)
     assert np.isclose(proj[ys == "long"].mean(), pos) and np.isclose(proj[ys == "short"].mean(), neg)
+
+
+def test_calibrated_units_raise_the_true_log_odds_by_the_same_amount_whatever_the_spread():
+    rng = np.random.default_rng(5)
+    k = 1.2  # true log-odds per latent length along axis 0
+    x = rng.standard_normal((4000, 8)) * np.array([1, 6, 1, 1, 1, 1, 1, 1])
+    positive = rng.random(len(x)) < 1 / (1 + np.exp(-k * x[:, 0]))
+    labels = np.where(positive, "long", "short")
+    fit = DirectionFitter(kind="binary", classes=["short", "long"], compare_svm=False).fit(x, labels)
+    v = fit.vectors_[0]
+    gained = k * v[0] * fit.scales_[0]  # true log-odds raised by one unit
+    assert fit.metrics()["units"] == "calibrated" and abs(gained - LOGIT_PER_UNIT) < 0.25 * LOGIT_PER_UNIT
+    # class positions are the class means, in the same units
+    proj = (x @ v - fit.origins_[0]) / fit.scales_[0]
+    assert np.isclose(proj[positive].mean(), fit.class_positions_[0, 1])
 
 
 def test_ordinal_direction_orders_the_classes():
