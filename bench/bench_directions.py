@@ -21,6 +21,7 @@ Prints markdown tables (pasted into docs/directions.md) and writes the curve to 
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 import tempfile
 import time
@@ -43,6 +44,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--truncation", type=float, default=0.8)
     p.add_argument("--seed", type=int, default=0, help="seed of the labeled run's latents")
     p.add_argument("--eval-seed", type=int, default=50_000, help="seed of the fresh faces")
+    p.add_argument("--n-sweep", type=int, default=16, help="faces animated per attribute for the sweep figures")
+    p.add_argument("--frames", type=int, default=60, help="frames per sweep")
     p.add_argument("--curve", default="100,250,500,1000", help="label counts for the CV curve")
     p.add_argument("--plot", default=str(ROOT / "docs" / "directions_cv.png"))
     p.add_argument("--threads", type=int, default=1)
@@ -53,11 +56,11 @@ def parse_args() -> argparse.Namespace:
 def table(rows: list[dict], floats: str = "{:.3f}") -> str:
     if not rows:
         return "(none)"
-    cols = list(rows[0])
+    cols = list(dict.fromkeys(c for r in rows for c in r))  # every column, in first-seen order
     out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
         cells = [floats.format(v) if isinstance(v, float) and np.isfinite(v) else ("–" if v is None or (isinstance(v, float) and not np.isfinite(v)) else str(v))
-                 for v in (r[c] for c in cols)]
+                 for v in (r.get(c) for c in cols)]
         out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out)
 
@@ -71,6 +74,19 @@ def targets_for(kind: str, current: np.ndarray, n_classes: int, rng: np.random.G
         return np.where(up, current + 1, current - 1), np.where(up, 1.0, -1.0)
     other = (current + rng.integers(1, n_classes, len(current))) % n_classes  # uniform over the other classes
     return other, np.ones(len(current))
+
+
+def svm_normal(latents: np.ndarray, labels: list, options: list[str]) -> np.ndarray:
+    """InterFaceGAN's direction: the unit normal of a linear SVM between the two options."""
+    from sklearn.svm import LinearSVC
+
+    keep = np.array([v in options for v in labels])
+    y = np.array([options.index(v) for v in np.asarray(labels, object)[keep]])
+    x = latents[keep]
+    mean, std = x.mean(0), x.std(0)
+    svm = LinearSVC(C=0.1, max_iter=5000).fit((x - mean) / std, y)
+    normal = svm.coef_[0] / std
+    return normal / np.linalg.norm(normal)
 
 
 def reached(kind: str, before: np.ndarray, after: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -160,7 +176,7 @@ def main() -> int:
     for a, why in result.refused.items():
         print(f"- not fitted: {why}")
 
-    # 3. flips and side effects on fresh faces
+    # 3. methods side by side on the same fresh faces, at each slider's documented end
     t0 = time.time()
     rng = np.random.default_rng(1)
     w = map_latents(gen, sample_z(args.n_eval, args.eval_seed, gen.z_dim), args.truncation)
@@ -168,48 +184,109 @@ def main() -> int:
     def read_w(codes: np.ndarray) -> dict[str, np.ndarray]:
         return oracle.predict(render(gen, codes, batch_size=64))
 
+    def sweep_figures(a: str, mset, wf: np.ndarray, before: dict, target: np.ndarray, sign: np.ndarray) -> dict:
+        """Animate faces wf [n, D] from 0 to the slider's end and read every frame's probabilities."""
+        n, kind = len(wf), kinds[a]
+        tgt, sgn, src = target[:n], sign[:n], before[a][:n]
+        frames = []
+        for f in np.linspace(0.0, 1.0, args.frames):
+            if kind == "categorical":
+                c = np.empty_like(wf)
+                for t in np.unique(tgt):
+                    c[tgt == t] = edit(wf[tgt == t], mset, {a: f"{names[a][t]}@{f:.6f}"})
+            else:
+                c = wf + (sgn * f)[:, None] * offset(mset.entries[a], 0, args.distance)[None]
+            frames.append(c)
+        codes = np.stack(frames, 1)  # [n, F, D]
+        proba = oracle.predict_proba(render(gen, codes.reshape(-1, codes.shape[-1]), batch_size=64))[a]
+        proba = proba.reshape(n, args.frames, -1)
+        p_t = proba[np.arange(n), :, tgt]  # [n, F]
+        rise = p_t[:, -1] - p_t[:, 0]
+        rising = rise > 0.2
+        jumps = np.max(np.diff(p_t, axis=1), axis=1)[rising] / rise[rising]
+        read = proba.argmax(-1)
+        out = {"largest jump": float(np.median(jumps)) if jumps.size else None, "faces rising": int(rising.sum())}
+        if kind == "categorical":
+            out["third class"] = float(np.mean((read != src[:, None]) & (read != tgt[:, None])))
+        if a == "eye_state":
+            opening = (src == 0) & (sgn > 0)  # open faces moving towards closed
+            out["half"] = float(np.mean(read[opening] == 1)) if opening.any() else None
+        return out
+
     before = read_w(w)
     stats = LatentStats.from_samples(data.w)
-    u = stats.random_directions(len(w), rng)
-    rand = read_w(w + args.distance * stats.std_along(u)[:, None] * u)
-    chance = {a: float(np.mean(rand[a] != before[a])) for a in names}
+    spread = fit_direction_set(data.w, data.labels, schema.attributes, generator_id=gen.generator_id, space="w",
+                               units="spread").direction_set
+    straight = copy.deepcopy(spread)  # format 1 behaviour: spread units, straight onto-class moves
+    for d in straight.entries.values():
+        d.within_cov = d.class_priors = None
 
-    def side_effect(after: dict, a: str) -> tuple[float, str]:
+    def side_effect(after: dict, a: str) -> tuple[float, float, str]:
         changes = {b: float(np.mean(after[b] != before[b])) for b in names if b != a}
         worst = max(changes, key=changes.get)
-        return float(np.mean(list(changes.values()))), f"{worst} {changes[worst]:.2f}"
+        return float(np.mean(list(changes.values()))), changes[worst], worst
 
-    flip_rows = []
+    def end_codes(a: str, method_set, name: str, target: np.ndarray, sign: np.ndarray, amount: float) -> np.ndarray:
+        """Each face at the slider's end: onto its target class (categorical), else `amount` units its way."""
+        if kinds[a] == "categorical":
+            out = np.empty_like(w)
+            for t in np.unique(target):
+                out[target == t] = edit(w[target == t], method_set, {name: names[a][t]})
+            return out
+        return w + sign[:, None] * offset(method_set.entries[name], 0, amount)[None]
+
+    methods = {"LDA, spread units, straight (format 1)": (straight, False),
+               "LDA, calibrated units, two-class route (default)": (dset, False),
+               "conditional, calibrated": (dset, True)}
+    cmp_rows, sweep_rows = [], []
     for a in fitted:
         kind, n_cls = kinds[a], len(names[a])
         target, sign = targets_for(kind, before[a], n_cls, rng)
-        row = {"attribute": a}
-        for label, entry in (("plain", dset.entries[a]),
-                             ("cond", dset.entries[f"{a}|" + "+".join(o for o in fitted if o != a)])):
-            if kind == "categorical":
-                off = np.stack([offset(entry, int(t), args.distance) for t in target])
-            else:
-                off = sign[:, None] * offset(entry, 0, args.distance)[None]
-            after = read_w(w + off)
-            row[f"flip {label}"] = float(np.mean(reached(kind, before[a], after[a], target)))
-            row[f"side {label}"], row[f"worst side {label}"] = side_effect(after, a)
-        onto = np.empty_like(w)
-        for t in np.unique(target):
-            sel = target == t
-            onto[sel] = edit(w[sel], dset, {a: names[a][t]})
-        after = read_w(onto)
-        row["flip onto class"] = float(np.mean(reached(kind, before[a], after[a], target)))
-        row["side onto class"] = side_effect(after, a)[0]
-        row["chance change"] = chance[a]
-        flip_rows.append(row)
+        default_len = None
+        for label, (mset, conditional) in methods.items():
+            name = f"{a}|" + "+".join(o for o in fitted if o != a) if conditional else a
+            if name not in mset.entries:
+                continue
+            codes = end_codes(a, mset, name, target, sign, args.distance)
+            after = read_w(codes)
+            side, worst, worst_name = side_effect(after, a)
+            length = float(np.median(np.linalg.norm(codes - w, axis=1)))
+            if "default" in label:
+                default_len = np.linalg.norm(codes - w, axis=1)
+            cmp_rows.append({"attribute": a, "method": label, "W distance": length,
+                             "flip": float(np.mean(reached(kind, before[a], after[a], target))),
+                             "side": side, "worst side": f"{worst_name} {worst:.2f}"})
+        if kind == "binary" and default_len is not None:  # InterFaceGAN's SVM normal, as far in W as the default
+            m = svm_normal(data.w, data.labels[a].tolist(), names[a])
+            after = read_w(w + (sign * default_len)[:, None] * m[None])
+            side, worst, worst_name = side_effect(after, a)
+            cmp_rows.append({"attribute": a, "method": "SVM normal, equal W distance", "W distance":
+                             float(np.median(default_len)), "flip": float(np.mean(reached(kind, before[a], after[a], target))),
+                             "side": side, "worst side": f"{worst_name} {worst:.2f}"})
+        if default_len is not None:  # a random direction of the data's covariance, equal W distance
+            u = stats.random_directions(len(w), rng)
+            after = read_w(w + default_len[:, None] * u)
+            side, worst, worst_name = side_effect(after, a)
+            cmp_rows.append({"attribute": a, "method": "random, equal W distance", "W distance":
+                             float(np.median(default_len)), "flip": float(np.mean(reached(kind, before[a], after[a], target))),
+                             "side": side, "worst side": f"{worst_name} {worst:.2f}"})
+        for label, mset in (("format 1", straight), ("default", dset)):
+            sweep_rows.append({"attribute": a, "method": label,
+                               **sweep_figures(a, mset, w[: args.n_sweep], before, target, sign)})
     t_eval = time.time() - t0
-    print(f"\n### Moves of {args.distance:g} units on {args.n_eval} fresh faces, read by the oracle ({t_eval:.0f} s)\n")
-    print("flip: share reaching the target class; side: share of (face, other attribute) pairs whose reading "
-          "changed; chance change: how often this attribute's reading changes under a random move of the "
-          f"same length (mean over attributes: {np.mean(list(chance.values())):.3f})\n")
-    print(table(flip_rows))
-    means = {k: float(np.mean([r[k] for r in flip_rows])) for k in flip_rows[0] if k != "attribute" and not k.startswith("worst")}
-    print("\nmeans: " + ", ".join(f"{k} {v:.3f}" for k, v in means.items()))
+
+    print(f"\n### Methods side by side at the slider's end ({args.distance:g} units towards the target, or onto "
+          f"the class), {args.n_eval} fresh faces, read by the oracle ({t_eval:.0f} s)\n")
+    print("flip: share reaching the target class (ordinal: one step the right way); side: share of (face, other "
+          "attribute) pairs whose reading changed; W distance: median length of the move in W. The SVM and random "
+          "rows move exactly as far in W as the default method.\n")
+    print(table(cmp_rows))
+    print(f"\n### Sweeps: {args.frames} frames from the face to the slider's end, first {args.n_sweep} faces\n")
+    print("largest jump: the largest frame-to-frame rise of the oracle's target probability as a share of the "
+          "whole rise (median over faces whose probability rose by > 0.2; goal <= 0.10); third class: share of "
+          "frames read as neither the start class nor the target (goal <= 0.05); half: share of frames read "
+          "'half' on open -> closed sweeps (goal >= 0.10).\n")
+    print(table(sweep_rows))
 
     # 4. CV accuracy against the number of labels
     t0 = time.time()

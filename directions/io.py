@@ -11,8 +11,9 @@ label counts). It is written and read through `latentlab.core.artifacts`: atomic
 Units (the same in files, `edit`, the CLI and the app): `scales` is the latent length of one unit
 along each vector and 0 is the fit latents' mean projection (`origins`); `class_positions` are the
 class means in those units. Format 2 (`metrics["units"] == "calibrated"`, the default): one unit
-raises the label's fitted log-odds by 2, the same label change for every attribute and method, so
-"age = +2" moves a face on the child/adult boundary to about 98 % adult by the labels' own model.
+raises the label's fitted log-odds by 4 (`directions.units.LOGIT_PER_UNIT`), the same label change for
+every attribute and method, so "age = +1" moves a face on the teen/adult boundary to about 98 % adult
+by the labels' own model (the image follows more slowly: see docs/directions.md).
 Format 1 files (and `units="spread"`): one unit is one standard deviation of the projections; they
 load unchanged.
 """
