@@ -30,7 +30,8 @@ def _cmd_train_generator(args: argparse.Namespace) -> None:
         recipe["lr_g"] = recipe["lr_d"] = args.lr
     cfg = TrainConfig(out_dir=args.out, total_kimg=args.kimg, batch=args.batch, bf16=args.bf16,
                       threads=args.threads, device=args.device, seed=args.seed,
-                      ckpt_minutes=args.ckpt_minutes, grid_minutes=args.grid_minutes, **recipe)
+                      ckpt_minutes=args.ckpt_minutes, grid_minutes=args.grid_minutes,
+                      max_minutes=args.max_minutes, **recipe)
 
     def log_line(msg: str) -> None:
         log.info(msg)
@@ -55,6 +56,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        description="Train on the procedural face stream; rerun the same command to resume.")
     t.add_argument("--out", default="runs/default", help="folder for checkpoint.pt, log.txt and grids/")
     t.add_argument("--kimg", type=float, default=600.0, help="train until this many thousand images")
+    t.add_argument("--max-minutes", type=float, default=0.0,
+                   help="also stop, with a checkpoint, after this many minutes (0 = no limit; for a lent GPU's time)")
     t.add_argument("--batch-size", "--batch", dest="batch", type=int, default=32, help="images per step")
     t.add_argument("--bf16", action="store_true", help="bfloat16 autocast (1.7x faster on AMX CPUs)")
     add_threads_option(t)

@@ -48,6 +48,7 @@ class TrainConfig:
     w_avg_beta: float = 0.995
     ckpt_minutes: float = 5.0
     grid_minutes: float = 10.0
+    max_minutes: float = 0.0  # stop (with a checkpoint) after this much wall time; 0 = until total_kimg
     seed: int = 0
     threads: int = 0  # 0 = torch default
     bf16: bool = False
@@ -225,7 +226,8 @@ class Trainer:
         t_ckpt = t_grid = t_log = time.time()
         t0, n0 = time.time(), self.nimg
         save_grid(self.G_ema, self.grid_z, self.out / "grids" / f"grid_{self.nimg // 1000:06d}k.png")
-        while self.nimg < cfg.total_kimg * 1000:
+        deadline = t0 + cfg.max_minutes * 60 if cfg.max_minutes > 0 else float("inf")
+        while self.nimg < cfg.total_kimg * 1000 and time.time() < deadline:
             stats = self.train_step()
             now = time.time()
             if now - t_log > 30:

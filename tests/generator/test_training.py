@@ -54,3 +54,24 @@ def test_cli_resume_keeps_the_stored_recipe_unless_overridden(tmp_path, tiny_con
     assert state["nimg"] == 12
     assert state["opt_g"]["param_groups"][0]["lr"] == 0.001  # Adam used the new rate, not the restored one
     assert abs(state["opt_d"]["param_groups"][0]["lr"] - 0.001 * 2 / 3) < 1e-12  # times the lazy-R1 correction (interval 2)
+
+
+def test_path_length_regulariser_trains_resumes_and_is_stored(tmp_path, tiny_config):
+    cfg = config(tmp_path, 0.016, tiny_config)
+    cfg.pl_weight, cfg.pl_interval = 2.0, 2
+    trainer = Trainer(cfg, log=lambda m: None)
+    stats = [trainer.train_step() for _ in range(2)]
+    assert "pl" in stats[0] and "pl" not in stats[1]  # lazy: every pl_interval-th G step
+    assert float(trainer.pl_mean) > 0  # starts at the first measured length, not at zero
+    trainer.save()
+    again = Trainer(cfg, log=lambda m: None)
+    assert again.resume() and torch.equal(again.pl_mean, trainer.pl_mean)
+
+
+def test_max_minutes_stops_early_with_a_checkpoint(tmp_path, tiny_config):
+    cfg = config(tmp_path, 1000.0, tiny_config)  # far more images than it will see
+    cfg.max_minutes = 1e-9
+    trainer = Trainer(cfg, log=lambda m: None)
+    trainer.run()
+    assert trainer.nimg < 1000 * 1000
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["nimg"] == trainer.nimg
