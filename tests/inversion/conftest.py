@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image, ImageDraw
+from drawings import draw_face
 
 from latentlab.generator.native import save_native
 from latentlab.generator.stylegan2 import StyleGAN2Config, StyleGAN2Generator
@@ -49,24 +49,10 @@ def workspace(tmp_path, monkeypatch) -> Path:
     return ws
 
 
-def drawn_face(size: int = 200) -> Image.Image:
-    """A simple hand-drawn-looking face: not something the generator ever made."""
-    img = Image.new("RGB", (size, size), (250, 220, 235))
-    d = ImageDraw.Draw(img)
-    s = size / 100
-    d.ellipse([20 * s, 15 * s, 80 * s, 90 * s], fill=(255, 224, 196), outline=(60, 40, 30), width=max(1, int(s)))
-    d.pieslice([12 * s, 5 * s, 88 * s, 70 * s], 180, 360, fill=(200, 40, 60))
-    for cx in (38, 62):
-        d.ellipse([(cx - 7) * s, 45 * s, (cx + 7) * s, 60 * s], fill=(255, 255, 255), outline=(0, 0, 0))
-        d.ellipse([(cx - 4) * s, 48 * s, (cx + 4) * s, 58 * s], fill=(40, 120, 60))
-    d.arc([42 * s, 66 * s, 58 * s, 76 * s], 20, 160, fill=(150, 40, 40), width=max(1, int(2 * s)))
-    return img
-
-
 @pytest.fixture
 def drawn_png(tmp_path) -> Path:
     path = tmp_path / "drawn_face.png"
-    drawn_face().save(path)
+    draw_face().save(path)
     return path
 
 
