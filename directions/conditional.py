@@ -82,3 +82,24 @@ def conditional_direction(direction: Direction, others: Sequence[Direction], lat
                      names=[n + suffix for n in direction.names], vectors=vectors, scales=scales,
                      origins=origins, class_positions=positions, basis=basis, class_centroids=centroids,
                      within_cov=within_cov, class_priors=priors, metrics=metrics)
+
+
+def parse_conditions(items: Sequence[str] | str | None) -> dict[str, list[str]]:
+    """Which attributes each conditional entry must leave alone, from "ATTR: OTHER, OTHER" items.
+
+    `items` is a list (the CLI's repeated --condition) or one text with items separated by ";" or
+    new lines (the app): 'age: hair_length, accessory; blush: age' ->
+    {'age': ['hair_length', 'accessory'], 'blush': ['age']}.
+    """
+    if isinstance(items, str):
+        items = items.replace("\n", ";").split(";")
+    out = {}
+    for item in items or []:
+        if not item.strip():
+            continue
+        name, sep, others = item.partition(":")
+        names = [o.strip() for o in others.split(",") if o.strip()]
+        if not sep or not name.strip() or not names:
+            raise UserError(f"cannot read the condition {item.strip()!r}; write ATTR: OTHER, OTHER, e.g. age: hair_length")
+        out[name.strip()] = names
+    return out

@@ -88,17 +88,6 @@ def _write_outputs(frames: np.ndarray, outs: list[str], fps: float, size: int | 
 
 
 # -- fit ------------------------------------------------------------------------------------------
-def _parse_conditions(items: list[str] | None) -> dict[str, list[str]]:
-    out = {}
-    for item in items or []:
-        name, sep, others = item.partition(":")
-        others_list = [o.strip() for o in others.split(",") if o.strip()]
-        if not sep or not name.strip() or not others_list:
-            raise UserError(f"cannot read --condition {item!r}; write ATTR:OTHER[,OTHER], e.g. age:hair_length")
-        out[name.strip()] = others_list
-    return out
-
-
 def _parse_shrinkage(text: str):
     if text in ("auto",):
         return "auto"
@@ -122,6 +111,7 @@ def print_table(rows: list[dict]) -> None:
 
 
 def _cmd_fit(args: argparse.Namespace) -> None:
+    from directions.conditional import parse_conditions
     from directions.fit import fit_run
     from directions.io import save_direction_set
 
@@ -129,7 +119,7 @@ def _cmd_fit(args: argparse.Namespace) -> None:
         raise UserError("--space must be w or z")
     attributes = [a.strip() for a in args.attributes.split(",") if a.strip()] if args.attributes else None
     result = fit_run(db_url(args), args.run, space=args.space, attributes=attributes,
-                     aggregation=args.aggregation, conditions=_parse_conditions(args.condition), progress=True,
+                     aggregation=args.aggregation, conditions=parse_conditions(args.condition), progress=True,
                      shrinkage=_parse_shrinkage(args.shrinkage), cv=args.cv, min_per_class=args.min_per_class,
                      compare_svm=not args.no_svm)
     out = Path(args.out) if args.out else workspace(args) / "directions" / f"run{args.run}-{args.space}.npz"

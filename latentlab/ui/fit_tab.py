@@ -14,6 +14,7 @@ from latentlab.ui.context import AppContext
 from latentlab.ui.gradio_util import user_errors_as_toasts
 from latentlab.ui.sets import DirectionShelf, safe_name
 
+from directions.conditional import parse_conditions
 from directions.fit import fit_run
 from directions.io import save_direction_set
 from labeler.store import open_store
@@ -23,20 +24,6 @@ ROUNDED = ("cv_accuracy", "baseline", "balanced_accuracy", "svm_cv_accuracy", "s
 
 def run_choices(ctx: AppContext) -> list[tuple[str, int]]:
     return [(f"{r.id}: {r.name}", int(r.id)) for r in open_store(ctx.db_url).list_runs()]
-
-
-def parse_conditions(text: str) -> dict[str, list[str]]:
-    """'age: hair_length, accessory; blush: age' -> {'age': ['hair_length', 'accessory'], 'blush': ['age']}."""
-    out = {}
-    for part in (text or "").replace("\n", ";").split(";"):
-        if not part.strip():
-            continue
-        name, sep, others = part.partition(":")
-        names = [o.strip() for o in others.split(",") if o.strip()]
-        if not sep or not name.strip() or not names:
-            raise UserError(f"cannot read the condition {part.strip()!r}; write ATTR: OTHER, OTHER")
-        out[name.strip()] = names
-    return out
 
 
 def do_fit(ctx: AppContext, run_id, space: str, attributes: list[str], aggregation: str, conditions: str,

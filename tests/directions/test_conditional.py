@@ -80,3 +80,14 @@ def test_conditional_categorical_subspace_is_orthogonal_too():
     assert np.allclose(cond.basis @ dset.entries["age"].vectors[0], 0, atol=1e-10)
     assert np.allclose(cond.basis @ cond.basis.T, np.eye(len(cond.basis)), atol=1e-10)
     assert cond.names == [n + "|age" for n in dset.entries["hair_color"].names]
+
+
+def test_conditions_are_read_from_cli_items_and_app_text_alike():
+    from directions.conditional import parse_conditions
+
+    expected = {"age": ["hair_length", "accessory"], "blush": ["age"]}
+    assert parse_conditions(["age:hair_length,accessory", "blush: age"]) == expected
+    assert parse_conditions("age: hair_length, accessory; blush: age\n") == expected
+    assert parse_conditions(None) == {} and parse_conditions("") == {}
+    with pytest.raises(UserError, match="cannot read the condition 'age'"):
+        parse_conditions(["age"])
