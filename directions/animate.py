@@ -10,6 +10,17 @@ so a looping player never shows a duplicated frame or a jump at the seam.
 Files are written with imageio-ffmpeg: MP4 (libx264) and GIF through ffmpeg's palettegen /
 paletteuse, one shared palette for the whole clip (about 1 s for 30 frames of 256x256 on 2 busy cores, where
 per-frame quantisation in Pillow takes 5.5 s).
+
+MP4 loops: x264's defaults (`-crf 18`) code the first frame, the only I-frame, about 3 quantiser steps
+finer than the P/B-frames after it (ipratio/pbratio), and psy-rd/AQ/mb-tree move quality around
+within and between frames. Slow frames re-use their reference's blocks, so the decoded compression
+error drifts along the clip and the last frame's error pattern no longer matches the first's: on a
+256-px sweep the seam differed 13x more than the source frames did, more than any neighbouring pair
+(issue 18). Frame count, order and colour conversion were all right. The writer therefore uses one
+constant, fine quantiser for every frame type with psy/AQ off (`MP4_X264_OPTIONS`): on that sweep the
+seam then differs 0.43x (L2; 0.75x mean absolute) the largest neighbouring step, at ~4x the file size
+of crf 18 (still yuv420p / High profile, so browsers play it). The drift is only made small, not
+removed: a much slower clip (96 frames) can still show a seam as large as its largest step.
 """
 
 from __future__ import annotations
@@ -26,6 +37,8 @@ from directions.edit import edit
 from directions.io import DirectionSet
 
 VIDEO_SUFFIXES = (".gif", ".mp4")
+# one quantiser for I, P and B frames, no psycho-visual or adaptive quantisation: equal quality over the loop
+MP4_X264_OPTIONS = ["-qp", "8", "-x264-params", "ipratio=1:pbratio=1:psy=0:aq-mode=0"]
 
 
 # -- timing ---------------------------------------------------------------------------------------
@@ -141,6 +154,50 @@ def parse_sweep(spec: str, direction_set: DirectionSet, default_range: float = 3
     return name, -default_range, default_range
 
 
+# -- file names -----------------------------------------------------------------------------------
+EXPORT_NAME_MAX = 100  # characters of a file name's stem, before the suffix
+
+
+def sweep_label(name: str, start: float | str, end: float | str) -> str:
+    """What a sweep shows, for a file name: 'age-+3' (0 -> 3), 'age-from-3-to+3', 'hair_color-blonde'."""
+    if isinstance(end, str):
+        return f"{name}-{end}"
+    if float(start) == 0:
+        return f"{name}-{float(end):+g}"
+    return f"{name}-from{float(start):+g}-to{float(end):+g}"
+
+
+def export_name(what: str, set_name: str | None = None, seeds: Sequence[int] | None = None,
+                source: str | None = None, suffix: str = ".gif", max_len: int = EXPORT_NAME_MAX) -> str:
+    """A file name that says what an export shows: 'age-+3_set-myset_seeds-0-1-2.gif'.
+
+    Fields are joined by '_'; only letters, digits and '_+-.' survive (anything else becomes '-', so
+    no path separators, spaces or ':'); more than 5 seeds are shortened ('seeds-0-1-2-3-4-and-59-more'); a stem longer
+    than `max_len` is cut and ends in 8 hex digits of a hash of the whole stem, so that long
+    names stay distinct.
+    """
+    import hashlib
+    import re
+
+    def clean(text: str) -> str:
+        return re.sub(r"[^A-Za-z0-9_+.-]+", "-", str(text)).strip("-._")
+
+    fields = [clean(what) or "animation"]
+    if set_name:
+        fields.append("set-" + clean(set_name))
+    if seeds is not None and len(seeds):
+        shown = [str(int(s)) for s in seeds[:5]]
+        more = f"-and-{len(seeds) - 5}-more" if len(seeds) > 5 else ""
+        fields.append("seeds-" + "-".join(shown) + more)
+    if source:
+        fields.append("from-" + clean(source))
+    stem = "_".join(f for f in fields if f.strip("-"))
+    if len(stem) > max_len:
+        digest = hashlib.sha1(stem.encode()).hexdigest()[:8]
+        stem = stem[: max_len - 9].rstrip("-_.") + "-" + digest
+    return stem + suffix
+
+
 # -- pictures -------------------------------------------------------------------------------------
 def render_frames(gen, codes: np.ndarray, grid: bool = False, batch_size: int = 32, progress: bool = False,
                   cols: int = 8, space: str = "w", truncation_psi: float = 1.0) -> np.ndarray:
@@ -204,7 +261,7 @@ def write_animation(frames: np.ndarray, path: str | Path, fps: float = 24, loop:
         options = dict(codec="gif", pix_fmt_out="pal8", macro_block_size=1,
                        output_params=["-vf", palette, "-loop", "0" if loop else "-1"])
     else:
-        options = dict(codec="libx264", macro_block_size=2, output_params=["-crf", "18"])
+        options = dict(codec="libx264", macro_block_size=2, output_params=list(MP4_X264_OPTIONS))
     with atomic_path(path, keep_suffix=True) as tmp:
         writer = imageio_ffmpeg.write_frames(str(tmp), (w, h), fps=fps, quality=None, ffmpeg_log_level="error",
                                              **options)

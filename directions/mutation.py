@@ -167,13 +167,18 @@ class MutationExplorer:
         return ex, base, made_for
 
 
-def save_into_set(path: str | Path, direction: Direction, generator_id: str, space: str = "w") -> DirectionSet:
-    """Add (or replace) `direction` in the set at `path`, creating the set if needed."""
+def save_into_set(path: str | Path, direction: Direction, generator_id: str, space: str = "w",
+                  overwrite: bool = False) -> DirectionSet:
+    """Add `direction` to the set at `path`, creating the set if needed; an entry of the same name is
+    replaced only with `overwrite` (otherwise a UserError, so that no saved direction is lost silently)."""
     path = Path(path)
     dset = (load_direction_set(path, generator_id=generator_id) if path.exists()
             else DirectionSet(generator_id=generator_id, space=space, source={"made_by": "mutation explorer"}))
     if dset.space != space:
         raise UserError(f"{path} holds {dset.space.upper()} directions; save this {space.upper()} direction elsewhere")
+    if direction.name in dset.entries and not overwrite:
+        raise UserError(f"{path.name} already has a direction named {direction.name!r}; choose another name "
+                        "or replace it explicitly")
     dset.add(direction)
     save_direction_set(path, dset)
     return dset

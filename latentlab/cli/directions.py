@@ -6,6 +6,10 @@
     latentlab animate faces.npz --directions SET --along hair_color:blonde --out a.gif --out a.mp4
     latentlab animate --seeds 1,2,3,4 --walk --out walk.mp4   # a seamless loop through latents
     latentlab explore faces.npz --session S ; explore --session S --pick 3 ; explore --session S --save cute
+
+Nothing saved is replaced silently: an existing direction set (fit), direction name (explore --save) or
+exploration session (explore LATENTS --session S) needs --force. Default export names say what they show
+(`age-+3_set-run1-w_seeds-0-1-2.gif`) and never replace an earlier export.
 """
 
 from __future__ import annotations
@@ -31,6 +35,21 @@ def _safe(name: str) -> str:
 
 def _stamp() -> str:
     return datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def _refuse_overwrite(what: str, force: bool, other: str) -> None:
+    """One line for a user about to replace saved work: pass --force or choose another name."""
+    if not force:
+        raise UserError(f"{what} already exists; pass --force to replace it, or {other}")
+
+
+def _fresh_path(folder: Path, name: str) -> Path:
+    """folder/name, or folder/name-2, -3, ... when taken: default exports never replace earlier ones."""
+    path = Path(folder) / name
+    stem, suffix, k = path.stem, path.suffix, 2
+    while path.exists():
+        path, k = path.with_name(f"{stem}-{k}{suffix}"), k + 1
+    return path
 
 
 def _source_latents(args, gen) -> tuple[np.ndarray, np.ndarray | None, str]:
@@ -118,11 +137,13 @@ def _cmd_fit(args: argparse.Namespace) -> None:
     if args.space not in ("w", "z"):
         raise UserError("--space must be w or z")
     attributes = [a.strip() for a in args.attributes.split(",") if a.strip()] if args.attributes else None
+    out = Path(args.out) if args.out else workspace(args) / "directions" / f"run{args.run}-{args.space}.npz"
+    if out.exists():  # checked before the fit, which takes a while
+        _refuse_overwrite(f"direction set {out}", args.force, "choose another file with --out")
     result = fit_run(db_url(args), args.run, space=args.space, attributes=attributes,
                      aggregation=args.aggregation, conditions=parse_conditions(args.condition), progress=True,
                      shrinkage=_parse_shrinkage(args.shrinkage), cv=args.cv, min_per_class=args.min_per_class,
                      compare_svm=not args.no_svm)
-    out = Path(args.out) if args.out else workspace(args) / "directions" / f"run{args.run}-{args.space}.npz"
     save_direction_set(out, result.direction_set)
     print_table(result.table().to_dict("records"))
     for why in result.refused.values():
@@ -201,13 +222,12 @@ def _cmd_edit(args: argparse.Namespace) -> None:
 
 # -- animate --------------------------------------------------------------------------------------
 def _cmd_animate(args: argparse.Namespace) -> None:
-    from directions.animate import parse_sweep, render_frames, sweep_latents, walk_latents
+    from directions.animate import parse_sweep, render_frames, sweep_label, sweep_latents, walk_latents
     from directions.edit import parse_layers
     from directions.io import load_direction_set
 
     if bool(args.along) == bool(args.walk):
         raise UserError("choose one: --along NAME[:START:END] (with --directions) or --walk")
-    outs = args.out or [str(workspace(args) / "exports" / f"animation-{_stamp()}.gif")]
     gen = generator_from_args(args)
     w, z, what = _source_latents(args, gen)
     if args.walk:
@@ -223,6 +243,7 @@ def _cmd_animate(args: argparse.Namespace) -> None:
             path = walk_latents(keys, args.frames, "lerp").reshape(-1, *w.shape[1:])
             frames = render_frames(gen, path, progress=True)
         strip_frames = frames
+        label, set_name = f"walk-{args.space}", None
     else:
         if not args.directions:
             raise UserError("--along needs --directions SET")
@@ -235,8 +256,22 @@ def _cmd_animate(args: argparse.Namespace) -> None:
         frames = render_frames(gen, sweep, grid=True, space=dset.space, truncation_psi=args.truncation_psi,
                                progress=True)
         strip_frames = frames if args.once else frames[: len(frames) // 2 + 1]
+        label, set_name = sweep_label(name, start, end), Path(args.directions).stem
+    outs = args.out or [str(_default_animation_path(args, label, set_name))]
     written = _write_outputs(frames, outs, args.fps, args.size, args.strip, strip_frames)
     print(f"wrote {', '.join(map(str, written))} ({len(frames)} frames from {what})")
+
+
+def _default_animation_path(args: argparse.Namespace, label: str, set_name: str | None = None) -> Path:
+    """<workspace>/exports/age-+3_set-run1-w_seeds-0-1-2.gif (or ..._from-faces-row1.gif): what `animate`
+    shows, for a run without --out; never an earlier export's name."""
+    from directions.animate import export_name
+
+    if args.latents:
+        seeds, source = None, Path(args.latents).stem + (f"-row{args.index}" if args.index is not None else "")
+    else:
+        seeds, source = _parse_seeds(args.seeds or "0"), None
+    return _fresh_path(workspace(args) / "exports", export_name(label, set_name, seeds, source, suffix=".gif"))
 
 
 # -- explore --------------------------------------------------------------------------------------
@@ -270,6 +305,9 @@ def _cmd_explore(args: argparse.Namespace) -> None:
     if args.latents or not state.exists():
         if args.pick is not None or args.save:
             raise UserError(f"no exploration session at {session}; start one with `latentlab explore LATENTS`")
+        if state.exists():
+            _refuse_overwrite(f"exploration session {session}", args.force,
+                              "continue it without LATENTS, or choose another --session")
         w, _, _ = _source_latents(args, gen)
         base = w[0]
         ex = MutationExplorer(latent_stats(gen, truncation_psi=args.truncation_psi), strength=args.strength,
@@ -287,7 +325,9 @@ def _cmd_explore(args: argparse.Namespace) -> None:
     if args.save:
         direction = ex.to_direction(args.save)
         target = Path(args.directions) if args.directions else workspace(args) / "directions" / "explored.npz"
-        dset = save_into_set(target, direction, gen.generator_id, space="w")
+        if target.exists() and args.save in load_direction_set(target, generator_id=gen.generator_id).entries:
+            _refuse_overwrite(f"direction {args.save!r} in {target}", args.force, "choose another name")
+        dset = save_into_set(target, direction, gen.generator_id, space="w", overwrite=args.force)
         print(f"saved direction {args.save!r} into {target} ({len(dset.entries)} directions); "
               f"amount {ex.strength:g} reproduces the picked tile")
         if args.animate:
@@ -346,6 +386,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--min-per-class", type=int, default=10, help="refuse attributes with fewer labels in a class")
     f.add_argument("--no-svm", action="store_true", help="skip the linear-SVM comparison")
     f.add_argument("--out", default=None, help="direction set file (default: <workspace>/directions/run<R>-<space>.npz)")
+    f.add_argument("--force", action="store_true", help="replace the direction set file if it exists")
     f.set_defaults(func=_cmd_fit)
 
     s = sub.add_parser("directions", help="show what a direction set file holds",
@@ -387,7 +428,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="sweep only these W+ layers, e.g. 0:4 (default: all)")
     a.add_argument("--walk", action="store_true", help="walk through the latents as a loop")
     a.add_argument("--space", default="z", choices=("z", "w"), help="walk in Z (slerp) or W (lerp)")
-    a.add_argument("--out", action="append", help=".gif or .mp4 (repeatable; default: a GIF in the workspace)")
+    a.add_argument("--out", action="append",
+                   help=".gif or .mp4 (repeatable; default: <workspace>/exports/<direction>_set-<set>_seeds-<seeds>.gif)")
     a.add_argument("--strip", default=None, help="also write a strip PNG of the frames")
     _add_output_options(a, "total frames of a sweep; frames per step of a walk")
     add_generator_options(a)
@@ -411,6 +453,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     x.add_argument("--save", default=None, metavar="NAME", help="save the picked direction under NAME")
     x.add_argument("--directions", default=None, help="set to save into (default <workspace>/directions/explored.npz)")
     x.add_argument("--animate", action="append", help="with --save: write an animation along it (.gif/.mp4)")
+    x.add_argument("--force", action="store_true",
+                   help="with --save: replace a direction of that name; with LATENTS: restart an existing session")
     _add_video_options(x, "frames of the animation")
     add_generator_options(x)
     add_workspace_option(x)

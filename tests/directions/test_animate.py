@@ -5,8 +5,8 @@ import pytest
 from directions_helpers import TINY
 from PIL import Image
 
-from directions.animate import (loop_positions, read_animation, render_frames, slerp, strip, sweep_latents,
-                                walk_latents, write_animation)
+from directions.animate import (export_name, loop_positions, read_animation, render_frames, slerp, strip,
+                                sweep_label, sweep_latents, walk_latents, write_animation)
 from directions.fit import DirectionFitter
 from directions.io import DirectionSet
 from latentlab.core.errors import UserError
@@ -102,3 +102,33 @@ def test_grids_class_sweeps_odd_sizes_and_strips(tmp_path, sweep_setup):
     assert s.shape == (16, 4 * 48 + 3 * 2, 3) and np.all(s[:, 48:50] == 255)
     with pytest.raises(UserError, match=".gif or .mp4"):
         write_animation(grids, tmp_path / "a.avi")
+
+
+def test_mp4_loop_of_a_real_sweep_has_no_jump_at_the_seam(tmp_path):
+    """Issue 18: at 256 px x264's defaults left the MP4's seam 13x the source's, above every step."""
+    from latentlab.generator.loading import load_generator
+
+    gen = load_generator(None, "cpu")
+    w = map_latents(gen, sample_z(3, 0, gen.z_dim), 0.7)
+    direction = np.random.default_rng(0).standard_normal(gen.w_dim)
+    direction /= np.linalg.norm(direction)
+    amounts = 3 * (2 * loop_positions(48) - 1)  # -1.5 -> +1.5 -> -1.5 latent lengths, ping-pong
+    frames = render_frames(gen, w[None] + 0.5 * amounts[:, None, None] * direction, grid=True)
+    back = read_animation(write_animation(frames, tmp_path / "loop.mp4", fps=24, size=256))
+    assert back.shape[0] == 48
+    diffs, seam = steps(back.astype(np.float64))
+    assert seam <= diffs.max()
+
+
+def test_export_names_say_what_they_show_in_safe_bounded_characters():
+    assert export_name(sweep_label("age", 0, 3), "myset", [0, 1, 2]) == "age-+3_set-myset_seeds-0-1-2.gif"
+    assert export_name(sweep_label("age", -3, 3), "run1-w", range(8), suffix=".mp4") == \
+        "age-from-3-to+3_set-run1-w_seeds-0-1-2-3-4-and-3-more.mp4"
+    assert export_name(sweep_label("hair_color", 0, "blonde"), source="faces") == "hair_color-blonde_from-faces.gif"
+    assert export_name("walk-z", seeds=[4, 5]) == "walk-z_seeds-4-5.gif"
+    odd = export_name(sweep_label("a:b/c d", 0, "x\\y"), "../my set", [1])
+    assert odd == "a-b-c-d-x-y_set-my-set_seeds-1.gif"
+    long_a, long_b = (export_name("eye_state" * 30 + tail, "s") for tail in ("1", "2"))
+    assert len(long_a) == len(long_b) == 100 + len(".gif") and long_a != long_b
+    for name in (odd, long_a):
+        assert all(c.isalnum() or c in "_+-." for c in name) and not name.startswith(".")

@@ -101,6 +101,44 @@ def test_explore_start_pick_save_animate(files, tmp_path):
                "--out", str(tmp_path / "e")) == 0
 
 
+def test_explore_keeps_saved_directions_and_sessions_unless_forced(files, tmp_path, capsys):
+    session, target = tmp_path / "s", tmp_path / "mine.npz"
+    assert run(files, "explore", files["lat"], "--session", str(session), "--grid", "4") == 0
+    assert run(files, "explore", "--session", str(session), "--pick", "1") == 0
+    assert run(files, "explore", "--session", str(session), "--save", "wow", "--directions", str(target)) == 0
+    saved = load_direction_set(target).entries["wow"].vectors.copy()
+    assert run(files, "explore", "--session", str(session), "--pick", "2") == 0
+    capsys.readouterr()
+    assert run(files, "explore", "--session", str(session), "--save", "wow", "--directions", str(target)) == 3
+    err = capsys.readouterr().err
+    assert "'wow'" in err and "--force" in err and len(err.strip().splitlines()) == 1
+    assert np.array_equal(load_direction_set(target).entries["wow"].vectors, saved)  # untouched
+    assert run(files, "explore", "--session", str(session), "--save", "wow2", "--directions", str(target)) == 0
+    assert run(files, "explore", "--session", str(session), "--save", "wow", "--directions", str(target),
+               "--force") == 0
+    replaced = load_direction_set(target)
+    assert list(replaced.entries) == ["wow", "wow2"] and not np.array_equal(replaced.entries["wow"].vectors, saved)
+    # restarting over a session with picks also needs --force
+    before = (session / "session.npz").read_bytes()
+    assert run(files, "explore", files["lat"], "--session", str(session)) == 3
+    assert "--force" in capsys.readouterr().err and (session / "session.npz").read_bytes() == before
+    assert run(files, "explore", files["lat"], "--session", str(session), "--force") == 0
+    assert (session / "session.npz").read_bytes() != before
+
+
+def test_animate_without_out_names_the_file_by_what_it_shows(files, tmp_path, monkeypatch):
+    monkeypatch.setenv("LATENTLAB_WORKSPACE", str(tmp_path))
+    along = ["animate", "--seeds", "0,1,2", "--directions", files["set"], "--along", "a:3", "--frames", "4",
+             "--size", "0"]
+    assert run(files, *along) == 0
+    assert run(files, *along) == 0  # a second export keeps the first
+    assert run(files, "animate", files["lat"], "--index", "1", "--walk", "--space", "w", "--frames", "2") == 3
+    assert run(files, "animate", files["lat"], "--walk", "--space", "w", "--frames", "2", "--size", "0") == 0
+    names = sorted(p.name for p in (tmp_path / "exports").iterdir())
+    assert names == ["a-+3_set-set_seeds-0-1-2-2.gif", "a-+3_set-set_seeds-0-1-2.gif", "walk-w_from-faces.gif"]
+    assert read_animation(tmp_path / "exports" / names[1]).shape == (4, 16, 48, 3)
+
+
 def test_show_and_one_line_errors(files, tmp_path, capsys):
     assert cli.main(["directions", files["set"]]) == 0
     shown = capsys.readouterr().out

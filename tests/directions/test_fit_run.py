@@ -56,3 +56,16 @@ def test_fit_refuses_thin_runs_and_unknown_attributes(labeled_run, tmp_path, cap
     z = load_direction_set(tmp_path / "z.npz")
     assert z.space == "z" and z.dim == 32 and list(z.entries) == ["blush"]
     assert z.source["aggregation"] == "dawid_skene" and z.entries["blush"].metrics["svm_cv_accuracy"] is None
+
+
+def test_fit_keeps_an_existing_set_unless_forced(labeled_run, tmp_path, capsys):
+    r = labeled_run
+    out = tmp_path / "set.npz"
+    out.write_bytes(b"an earlier set")
+    fit = ["fit", "--run", str(r["run"]), "--db", r["db"], "--attributes", "blush", "--no-svm", "--out", str(out)]
+    assert cli.main(fit) == 3
+    err = capsys.readouterr().err
+    assert "already exists" in err and "--force" in err and len(err.strip().splitlines()) == 1
+    assert out.read_bytes() == b"an earlier set"
+    assert cli.main([*fit, "--force"]) == 0
+    assert list(load_direction_set(out).entries) == ["blush"]

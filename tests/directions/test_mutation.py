@@ -62,6 +62,11 @@ def test_a_saved_pick_reproduces_the_tile_and_joins_a_set(tmp_path, stats):
     dset = load_direction_set(path, generator_id="g")
     assert list(dset.entries) == ["cute", "sleepy"] and dset.entries["cute"].kind == "custom"
     assert np.allclose(edit(x[5], dset, {"cute": 1.5})[0], tile, atol=1e-4)
+    with pytest.raises(UserError, match="already has a direction named 'cute'"):
+        save_into_set(path, other.to_direction("cute"), generator_id="g", space="w")
+    assert np.allclose(load_direction_set(path).entries["cute"].vectors, ex.to_direction("cute").vectors)
+    save_into_set(path, other.to_direction("cute"), generator_id="g", space="w", overwrite=True)
+    assert np.allclose(load_direction_set(path).entries["cute"].vectors, other.to_direction("cute").vectors)
     with pytest.raises(UserError, match="fitted for generator g"):
         save_into_set(path, ex.to_direction("x"), generator_id="h")
     with pytest.raises(UserError, match="not usable"):
