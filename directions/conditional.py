@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from latentlab.core.errors import UserError
+from latentlab.core.errors import UserError, quoted
 
 from directions.geometry import (calibrate_units, class_centroids, clean_labels, measure_units, orthonormal_rows,
                                  subspace_model, towards_vectors)
@@ -100,6 +100,6 @@ def parse_conditions(items: Sequence[str] | str | None) -> dict[str, list[str]]:
         name, sep, others = item.partition(":")
         names = [o.strip() for o in others.split(",") if o.strip()]
         if not sep or not name.strip() or not names:
-            raise UserError(f"cannot read the condition {item.strip()!r}; write ATTR: OTHER, OTHER, e.g. age: hair_length")
+            raise UserError(f"cannot read the condition {quoted(item.strip())}; write ATTR: OTHER, OTHER, e.g. age: hair_length")
         out[name.strip()] = names
     return out

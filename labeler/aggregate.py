@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from labeler.schema import UNSURE, Schema
+from labeler.text import quoted
 
 METHODS = ("majority", "dawid_skene")
 
@@ -79,7 +80,7 @@ def aggregate(frame: pd.DataFrame, schema: Schema, method: str = "majority", ite
         return majority_vote(frame, schema, item_ids)
     if method == "dawid_skene":
         return dawid_skene(frame, schema, item_ids)
-    raise ValueError(f"aggregation must be one of {', '.join(METHODS)}, got {method!r}")
+    raise ValueError(f"aggregation must be one of {', '.join(METHODS)}, got {quoted(method)}")
 
 
 def krippendorff_alpha(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from PIL import Image
 from labeler.aggregate import METHODS, aggregate
 from labeler.schema import Schema
 from labeler.store import open_store
+from labeler.text import quoted
 
 
 @dataclass
@@ -41,7 +42,7 @@ class RunDataset:
 def load_run_dataset(db_url: str, run_id: int, aggregation: str = "majority") -> RunDataset:
     """Latents and aggregated labels ("majority" or "dawid_skene") of one run, in item order."""
     if aggregation not in METHODS:
-        raise ValueError(f"aggregation must be one of {', '.join(METHODS)}, got {aggregation!r}")
+        raise ValueError(f"aggregation must be one of {', '.join(METHODS)}, got {quoted(aggregation)}")
     store = open_store(db_url)
     run = store.get_run(run_id)
     item_ids, z, w = store.latents(run.id)

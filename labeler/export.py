@@ -11,6 +11,7 @@ from latentlab.core.errors import UserError
 
 from labeler.aggregate import METHODS, aggregate
 from labeler.store import open_store
+from labeler.text import quoted
 
 WHATS = ("raw", *METHODS)
 FORMATS = ("csv", "parquet")
@@ -42,9 +43,9 @@ def export_labels(db_url: str, run_id: int, out_dir: str | Path, what: str = "ra
     whats = WHATS if what == "all" else (what,)
     fmts = FORMATS if fmt == "both" else (fmt,)
     if any(w not in WHATS for w in whats):
-        raise UserError(f"export what must be one of {', '.join(WHATS)} or all, got {what!r}")
+        raise UserError(f"export what must be one of {', '.join(WHATS)} or all, got {quoted(what)}")
     if any(f not in FORMATS for f in fmts):
-        raise UserError(f"export format must be one of {', '.join(FORMATS)} or both, got {fmt!r}")
+        raise UserError(f"export format must be one of {', '.join(FORMATS)} or both, got {quoted(fmt)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []

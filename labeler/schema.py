@@ -27,6 +27,8 @@ import yaml
 from latentlab.core.errors import UserError
 from latentlab.core.paths import data_path
 
+from labeler.text import quoted
+
 KINDS = ("binary", "ordinal", "categorical")
 UNSURE = "not_sure"  # the stored value of "not sure / can't tell"
 UNSURE_KEY = "0"
@@ -83,7 +85,7 @@ class Schema:
         try:
             return self._by_name[name]
         except KeyError:
-            raise UserError(f"schema {self.name!r} has no attribute {name!r}; "
+            raise UserError(f"schema {self.name!r} has no attribute {quoted(name)}; "
                             f"its attributes are {', '.join(self.names)}") from None
 
     def to_dict(self) -> dict:
@@ -99,7 +101,7 @@ class Schema:
             raise UserError("a label must be an object mapping each attribute to one of its options")
         unknown = [k for k in values if k not in self._by_name]
         if unknown:
-            raise UserError(f"unknown attribute {unknown[0]!r}; this run labels {', '.join(self.names)}")
+            raise UserError(f"unknown attribute {quoted(unknown[0])}; this run labels {', '.join(self.names)}")
         missing = [a.name for a in self.attributes if values.get(a.name) in (None, "")]
         if missing:
             raise UserError(f"answer every attribute before submitting (choose \"not sure\" if you "
@@ -108,7 +110,7 @@ class Schema:
         for a in self.attributes:
             v = values[a.name]
             if not isinstance(v, str) or v not in a.choices:
-                raise UserError(f"{v!r} is not an option of {a.name}; choose one of {', '.join(a.choices)}")
+                raise UserError(f"{quoted(v)} is not an option of {a.name}; choose one of {', '.join(a.choices)}")
             out[a.name] = v
         return out
 
@@ -123,13 +125,13 @@ def parse_schema(data: object, source: str = "schema") -> Schema:
         fail("the file must be a mapping with `name` and `attributes`")
     extra = sorted(set(data) - SCHEMA_FIELDS)
     if extra:
-        fail(f"unknown top-level field {extra[0]!r}; allowed fields are {', '.join(sorted(SCHEMA_FIELDS))}")
+        fail(f"unknown top-level field {quoted(extra[0])}; allowed fields are {', '.join(sorted(SCHEMA_FIELDS))}")
     name = data.get("name")
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
-        fail(f"`name` must be a lower-case identifier such as anime, got {name!r}")
+        fail(f"`name` must be a lower-case identifier such as anime, got {quoted(name)}")
     version = data.get("version", 1)
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        fail(f"`version` must be a positive integer, got {version!r}")
+        fail(f"`version` must be a positive integer, got {quoted(version)}")
     description = data.get("description", "") or ""
     if not isinstance(description, str):
         fail("`description` must be text")
@@ -144,35 +146,35 @@ def parse_schema(data: object, source: str = "schema") -> Schema:
         if not isinstance(raw, dict):
             fail(f"{where} must be a mapping with name, kind and options")
         if isinstance(raw.get("name"), str):
-            where = f"attribute {raw['name']!r}"
+            where = f"attribute {quoted(raw['name'])}"
         extra = sorted(set(raw) - ATTRIBUTE_FIELDS)
         if extra:
-            fail(f"{where} has an unknown field {extra[0]!r}; allowed fields are "
+            fail(f"{where} has an unknown field {quoted(extra[0])}; allowed fields are "
                  f"{', '.join(sorted(ATTRIBUTE_FIELDS))}")
         aname = raw.get("name")
         if not isinstance(aname, str) or not NAME_RE.fullmatch(aname):
-            fail(f"{where} needs a `name` in lower case letters, digits and _ (such as hair_color), got {aname!r}")
+            fail(f"{where} needs a `name` in lower case letters, digits and _ (such as hair_color), got {quoted(aname)}")
         if aname in seen:
-            fail(f"attribute {aname!r} is defined twice")
+            fail(f"attribute {quoted(aname)} is defined twice")
         seen.add(aname)
         kind = raw.get("kind")
         if kind not in KINDS:
-            fail(f"{where} has kind {kind!r}; use one of {', '.join(KINDS)}")
+            fail(f"{where} has kind {quoted(kind)}; use one of {', '.join(KINDS)}")
         options = raw.get("options")
         if not isinstance(options, list) or len(options) < 2:
             fail(f"{where} needs a list of at least two `options`")
         for o in options:
             if not isinstance(o, str):
-                fail(f"{where} has option {o!r} which is not text; quote it in the file (YAML reads "
+                fail(f"{where} has option {quoted(o)} which is not text; quote it in the file (YAML reads "
                      f"no/yes/on/off as booleans)")
             if o == UNSURE:
                 fail(f"{where} uses the reserved option {UNSURE!r}; every attribute gets \"not sure\" automatically")
             if not OPTION_RE.fullmatch(o):
-                fail(f"{where} has option {o!r}; options are 1-64 letters, digits, spaces or _ . + ' -, "
+                fail(f"{where} has option {quoted(o)}; options are 1-64 letters, digits, spaces or _ . + ' -, "
                      f"starting with a letter or digit")
         dup = [o for o in options if options.count(o) > 1]
         if dup:
-            fail(f"{where} lists option {dup[0]!r} twice")
+            fail(f"{where} lists option {quoted(dup[0])} twice")
         if kind == "binary" and len(options) != 2:
             fail(f"{where} is binary so it needs exactly two options (negative first), got {len(options)}")
         keys = raw.get("keys")
@@ -181,16 +183,16 @@ def parse_schema(data: object, source: str = "schema") -> Schema:
                 fail(f"{where} has more options than default keys; give `keys` explicitly")
             keys = list(DEFAULT_KEYS[: len(options)])
         if not isinstance(keys, list) or len(keys) != len(options):
-            fail(f"{where} needs exactly one key per option ({len(options)} keys), got {keys!r}")
+            fail(f"{where} needs exactly one key per option ({len(options)} keys), got {quoted(keys)}")
         keys = [str(k).lower() if isinstance(k, (str, int)) and not isinstance(k, bool) else k for k in keys]
         for k in keys:
             if not isinstance(k, str) or len(k) != 1 or not k.isprintable():
-                fail(f"{where} has key {k!r}; each key must be one printable character such as 1 or b")
+                fail(f"{where} has key {quoted(k)}; each key must be one printable character such as 1 or b")
             if k in RESERVED_KEYS:
-                fail(f"{where} uses the reserved key {k!r} (0 is \"not sure\", space is kept free)")
+                fail(f"{where} uses the reserved key {quoted(k)} (0 is \"not sure\", space is kept free)")
         dup = [k for k in keys if keys.count(k) > 1]
         if dup:
-            fail(f"{where} uses key {dup[0]!r} for two options")
+            fail(f"{where} uses key {quoted(dup[0])} for two options")
         help_text = raw.get("help", "") or ""
         if not isinstance(help_text, str):
             fail(f"{where} has a `help` that is not text")

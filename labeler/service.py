@@ -18,7 +18,8 @@ from latentlab.core.errors import UserError
 
 from labeler.aggregate import annotator_agreement, class_balance, krippendorff_alpha
 from labeler.export import export_labels
-from labeler.store import LEASE_SECONDS, Assignment, Progress, RunInfo, check_annotator_name, open_store
+from labeler.store import LEASE_SECONDS, Assignment, Progress, RunInfo, open_store
+from labeler.text import check_annotator_name, quoted
 
 AGREEMENT_TTL_S = 15.0  # the label page's "agreement so far" is recomputed at most this often per run
 ANNOTATOR_AUTH = ("name", "gradio")
@@ -30,12 +31,12 @@ class LabelerOptions:
 
     run_id: int | None = None  # the run shown first (None: the newest one with the app's schema)
     annotator_auth: str = "name"  # "name": people type their name; "gradio": Gradio's login page
-    admin_password: str | None = None  # None: the admin view is off
+    admin_password: str | None = None  # None: the admin view and every writing action are off
     lease_s: float = LEASE_SECONDS
 
     def __post_init__(self) -> None:
         if self.annotator_auth not in ANNOTATOR_AUTH:
-            raise UserError(f"annotator authentication must be one of {', '.join(ANNOTATOR_AUTH)}, got {self.annotator_auth!r}")
+            raise UserError(f"annotator authentication must be one of {', '.join(ANNOTATOR_AUTH)}, got {quoted(self.annotator_auth)}")
         if self.admin_password is not None and len(self.admin_password) < 6:
             raise UserError("the admin password must have at least 6 characters")
 
@@ -144,11 +145,13 @@ class LabelService:
     # -- admin -------------------------------------------------------------------------------------
 
     def check_admin(self, password: object) -> None:
-        """Refuse unless `password` is the admin password (constant-time compare, a pause on failure)."""
+        """Refuse unless `password` is the admin password (constant-time compare, a pause on failure).
+
+        Everything that writes to the workspace or shows everyone's labels asks this: annotators only label."""
         expected = self.options.admin_password
         if not expected:
-            raise UserError("the admin view is off: start the server with --admin-password or set "
-                            "LATENTLAB_ADMIN_PASSWORD")
+            raise UserError("admin actions (the admin view, fitting, saving and exporting) are off: start the "
+                            "server with --admin-password or set LATENTLAB_ADMIN_PASSWORD")
         if not isinstance(password, str) or not hmac.compare_digest(password.encode(), expected.encode()):
             time.sleep(0.5)
             raise UserError("wrong admin password; admin actions stay locked")

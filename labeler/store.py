@@ -39,10 +39,10 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from latentlab.core.errors import UserError
 
 from labeler.schema import Schema, schema_from_json
+from labeler.text import check_annotator_name, quoted  # check_annotator_name: also imported from here
 
 SCHEMA_VERSION = 2  # 2: items.priority (uncertainty ordering)
 LEASE_SECONDS = 600.0  # how long an item served to an annotator stays reserved for them
-ANNOTATOR_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,39}$")
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 metadata = MetaData()
@@ -195,14 +195,6 @@ class Progress:
         return self.slots_filled / self.slots if self.slots else 1.0
 
 
-def check_annotator_name(name: object) -> str:
-    """The annotator's name, stripped, or a refusal: names are shown to admins, so no markup."""
-    if not isinstance(name, str) or not ANNOTATOR_RE.fullmatch(name.strip()):
-        raise UserError("an annotator name must be 1-40 letters, digits, spaces or . _ @ - and start with "
-                        "a letter or digit")
-    return name.strip()
-
-
 def check_request_id(request_id: object) -> str:
     if not isinstance(request_id, str) or not REQUEST_ID_RE.fullmatch(request_id):
         raise UserError("a request id must be 8-64 letters, digits, _ or - (use the token of the served item)")
@@ -316,7 +308,7 @@ class LabelStore:
         try:
             run_id = int(run_id)
         except (TypeError, ValueError):
-            raise UserError(f"run id must be a whole number, got {run_id!r}") from None
+            raise UserError(f"run id must be a whole number, got {quoted(run_id)}") from None
         if run_id not in self._runs:
             with self._read() as conn:
                 row = conn.execute(select(runs).where(runs.c.id == run_id)).first()
@@ -449,7 +441,7 @@ class LabelStore:
         try:
             item_id = int(item_id)
         except (TypeError, ValueError):
-            raise UserError(f"item id must be a whole number, got {item_id!r}") from None
+            raise UserError(f"item id must be a whole number, got {quoted(item_id)}") from None
         found = conn.execute(select(items.c.id).where(items.c.id == item_id, items.c.run_id == run_id)).scalar()
         if found is None:
             raise UserError(f"item {item_id} is not part of run {run_id}; reload the page to get a new item")
@@ -581,7 +573,7 @@ def _make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise UserError(f"{url!r} is not a database URL; use sqlite:///path/to/file.sqlite or "
+        raise UserError(f"{quoted(url)} is not a database URL; use sqlite:///path/to/file.sqlite or "
                         f"postgresql://user:password@host/db") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
@@ -612,7 +604,7 @@ def _make_engine(url: str) -> Engine:
         engine = create_engine(parsed, pool_size=16, max_overflow=32, pool_timeout=120,
                                connect_args={"connect_timeout": 10})
     else:
-        raise UserError(f"unsupported database {backend!r}; use sqlite:///file.sqlite or postgresql://...")
+        raise UserError(f"unsupported database {quoted(backend)}; use sqlite:///file.sqlite or postgresql://...")
     try:
         with engine.connect():
             pass

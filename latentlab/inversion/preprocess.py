@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from latentlab.core.errors import UserError
+from latentlab.core.errors import UserError, quoted
 
 FORMATS = ("PNG", "JPEG", "WEBP", "GIF")
 
@@ -151,11 +151,11 @@ def parse_box(text: str | None) -> CropBox | None:
         return None
     parts = [p for p in text.replace(" ", "").split(",") if p]
     if len(parts) != 4:
-        raise UserError(f"--crop needs four numbers left,top,right,bottom, got {text!r}")
+        raise UserError(f"a crop box needs four numbers left,top,right,bottom, got {quoted(text)}")
     try:
         return tuple(int(float(p)) for p in parts)  # type: ignore[return-value]
     except ValueError:
-        raise UserError(f"--crop needs four numbers left,top,right,bottom, got {text!r}") from None
+        raise UserError(f"a crop box needs four numbers left,top,right,bottom, got {quoted(text)}") from None
 
 
 def to_tensor(images: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:

@@ -14,10 +14,11 @@ import numpy as np
 from latentlab.core.errors import UserError
 from latentlab.generator.interface import map_latents, sample_z
 from latentlab.ui.context import AppContext
-from latentlab.ui.gradio_util import user_errors_as_toasts
+from latentlab.ui.gradio_util import AdminCheck, admin_only, admin_password_box, user_errors_as_toasts
 from latentlab.ui.sets import DirectionShelf, sweep_choices
 
 from directions.animate import parse_sweep, render_frames, save_png, strip, sweep_latents, walk_latents, write_animation
+from labeler.text import quoted
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -25,7 +26,7 @@ def parse_seeds(text: str) -> list[int]:
     try:
         seeds = [int(s) for s in str(text).replace(" ", "").split(",") if s]
     except ValueError:
-        raise UserError(f"cannot read seeds {text!r}; write numbers separated by commas, e.g. 1,2,3") from None
+        raise UserError(f"cannot read seeds {quoted(text)}; write numbers separated by commas, e.g. 1,2,3") from None
     if not seeds or any(s < 0 for s in seeds):
         raise UserError("give at least one non-negative seed")
     return seeds
@@ -74,8 +75,8 @@ def make_animation(ctx: AppContext, shelf: DirectionShelf, mode: str, set_path: 
     return str(gif), [str(gif), str(mp4), str(png)]
 
 
-def build_animate_tab(ctx: AppContext, shelf: DirectionShelf) -> None:
-    """The "Animate" tab (call inside gr.Tabs)."""
+def build_animate_tab(ctx: AppContext, shelf: DirectionShelf, check_admin: AdminCheck) -> None:
+    """The "Animate" tab (call inside gr.Tabs); rendering writes files, so it asks for the admin password."""
     with gr.Tab("Animate", id="directions-animate"):
         gr.Markdown("Seamless loops: a ping-pong sweep along a direction, or a walk through seeded faces "
                     "(slerp in Z, lerp in W). Writes GIF, MP4 and a strip PNG to the workspace's exports.")
@@ -96,7 +97,9 @@ def build_animate_tab(ctx: AppContext, shelf: DirectionShelf) -> None:
             psi = gr.Slider(0.3, 1.0, value=0.8, step=0.05, label="Truncation")
             walk_space = gr.Radio(["z", "w"], value="z", label="Walk in")
             size = gr.Slider(64, 512, value=256, step=32, label="Size (px, longer side)")
-        render_btn = gr.Button("Render", variant="primary", elem_id="animate-button")
+        with gr.Row():
+            password = admin_password_box("animate-password", "render (the files go to the workspace)")
+            render_btn = gr.Button("Render", variant="primary", elem_id="animate-button")
         with gr.Row():
             preview = gr.Image(label="Preview", interactive=False, elem_id="animate-preview")
             files = gr.File(label="Downloads", file_count="multiple", interactive=False, elem_id="animate-files")
@@ -108,8 +111,12 @@ def build_animate_tab(ctx: AppContext, shelf: DirectionShelf) -> None:
         choices = sweep_choices(shelf.load(path))
         return gr.update(choices=choices, value=choices[0] if choices else None)
 
+    @user_errors_as_toasts
+    def on_render(*args):
+        return make_animation(ctx, shelf, *args)
+
     an_set.change(on_anim_set, an_set, direction)
     refresh.click(shelf.listing, an_set, an_set)
-    render_btn.click(user_errors_as_toasts(lambda *a: make_animation(ctx, shelf, *a)),
-                     [mode, an_set, direction, start, end, frames, fps, pingpong, seeds, psi, walk_space, size],
+    render_btn.click(admin_only(check_admin, on_render),
+                     [password, mode, an_set, direction, start, end, frames, fps, pingpong, seeds, psi, walk_space, size],
                      [preview, files])

@@ -1,6 +1,7 @@
 """latentlab's Gradio app: builds the Blocks from the tabs, nothing else.
 
 Tabs, in order: Label, Fit directions, Edit, Explore, Animate, Invert & edit, Admin (password-protected).
+Annotators only label: every action that writes to the workspace asks for the admin password.
 `latentlab serve` (and `python app.py`) call `launch_app`.
 """
 
@@ -17,6 +18,7 @@ from latentlab.ui.context import AppContext
 from latentlab.ui.edit_tab import build_edit_tab
 from latentlab.ui.explore_tab import build_explore_tab
 from latentlab.ui.fit_tab import build_fit_tab
+from latentlab.ui.gradio_util import AdminCheck
 from latentlab.ui.invert_tab import build_invert_tab
 from latentlab.ui.label_tabs import CSS, build_admin_tab, build_label_tab, keyboard_js, register_api
 from latentlab.ui.sets import DirectionShelf
@@ -32,12 +34,13 @@ class BuiltApp:
     launch_kwargs: dict  # css/js/theme/... which Gradio 6 takes at launch() or mount_gradio_app()
 
 
-def build_direction_tabs(demo: gr.Blocks, ctx: AppContext, shelf: DirectionShelf) -> None:
-    """Fit, Edit, Explore and Animate (inside gr.Tabs); a set saved in one shows in every set list."""
-    build_fit_tab(ctx, shelf)
+def build_direction_tabs(demo: gr.Blocks, ctx: AppContext, shelf: DirectionShelf, check_admin: AdminCheck) -> None:
+    """Fit, Edit, Explore and Animate (inside gr.Tabs); a set saved in one shows in every set list.
+    What writes to the workspace (fit, save, render) asks `check_admin` for the admin password."""
+    build_fit_tab(ctx, shelf, check_admin)
     build_edit_tab(ctx, shelf)
-    build_explore_tab(ctx, shelf)
-    build_animate_tab(ctx, shelf)
+    build_explore_tab(ctx, shelf, check_admin)
+    build_animate_tab(ctx, shelf, check_admin)
     shelf.connect(demo)
 
 
@@ -51,8 +54,8 @@ def build_app(ctx: AppContext, options: LabelerOptions | None = None) -> BuiltAp
         with gr.Tabs():
             with gr.Tab("Label", id="label"):
                 build_label_tab(demo, service, ctx.schema)
-            build_direction_tabs(demo, ctx, shelf)
-            build_invert_tab(demo, ctx, shelf)
+            build_direction_tabs(demo, ctx, shelf, service.check_admin)
+            build_invert_tab(demo, ctx, shelf, service.check_admin)
             with gr.Tab("Admin", id="admin"):
                 build_admin_tab(service, ctx.workspace / "exports")
         register_api(service)

@@ -15,7 +15,7 @@ import numpy as np
 from latentlab.core.errors import UserError
 from latentlab.generator.interface import render
 from latentlab.ui.context import AppContext
-from latentlab.ui.gradio_util import user_errors_as_toasts
+from latentlab.ui.gradio_util import AdminCheck, admin_only, admin_password_box, user_errors_as_toasts
 from latentlab.ui.sets import DirectionShelf, safe_name
 
 from directions.animate import render_frames, sweep_latents, write_animation
@@ -87,8 +87,10 @@ def explore_animate(ctx: AppContext, state: dict | None, frames: int = ANIMATION
     return str(write_animation(render_frames(ctx.generator, codes, grid=True), path, fps=24, size=256))
 
 
-def build_explore_tab(ctx: AppContext, shelf: DirectionShelf) -> None:
-    """The "Explore" tab (call inside gr.Tabs); a saved direction's set shows in every set list."""
+def build_explore_tab(ctx: AppContext, shelf: DirectionShelf, check_admin: AdminCheck) -> None:
+    """The "Explore" tab (call inside gr.Tabs); a saved direction's set shows in every set list.
+    Exploring is open to all; saving a direction and animating the pick write files, so they ask for
+    the admin password."""
     with gr.Tab("Explore", id="directions-explore"):
         gr.Markdown("No labels needed: start from a face, click the random change you like, refine around it, "
                     "then save it as a named direction. Strength is in standard deviations of sampled faces.")
@@ -106,6 +108,7 @@ def build_explore_tab(ctx: AppContext, shelf: DirectionShelf) -> None:
         with gr.Row():
             name = gr.Textbox(label="Direction name", placeholder="cute", elem_id="explore-name")
             set_name = gr.Textbox("explored", label="Into set")
+            password = admin_password_box("explore-password", "save or animate")
             save = gr.Button("Save direction", elem_id="explore-save")
             animate = gr.Button("Animate pick")
         preview = gr.Image(label="Along the pick", interactive=False, elem_id="explore-preview")
@@ -129,8 +132,12 @@ def build_explore_tab(ctx: AppContext, shelf: DirectionShelf) -> None:
     def on_save(st, direction_name, into):
         return explore_save(ctx, st, direction_name, into)  # (status, saved path): the shelf lists the set
 
+    @user_errors_as_toasts
+    def on_animate(st):
+        return explore_animate(ctx, st)
+
     start.click(on_start, [seed, psi, strength, n_tiles, rng_seed], [base, grid, state, status])
     grid.select(on_pick, [state, strength], [grid, state, status])
     strength.release(on_strength, [state, strength], [grid, state])
-    shelf.on_save(save.click, on_save, [state, name, set_name], [status])
-    animate.click(user_errors_as_toasts(lambda st: explore_animate(ctx, st)), state, preview)
+    shelf.on_save(save.click, admin_only(check_admin, on_save), [password, state, name, set_name], [status])
+    animate.click(admin_only(check_admin, on_animate), [password, state], preview)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from latentlab.core.errors import UserError
 from latentlab.ui.context import AppContext
-from latentlab.ui.gradio_util import user_errors_as_toasts
+from latentlab.ui.gradio_util import AdminCheck, admin_only, admin_password_box, user_errors_as_toasts
 from latentlab.ui.sets import DirectionShelf, safe_name
 
 from directions.conditional import parse_conditions
@@ -53,8 +53,9 @@ def do_fit(ctx: AppContext, run_id, space: str, attributes: list[str], aggregati
     return table.astype(object).where(table.notna(), ""), status, str(path)
 
 
-def build_fit_tab(ctx: AppContext, shelf: DirectionShelf) -> None:
-    """The "Fit directions" tab (call inside gr.Tabs); a saved set shows in every set list."""
+def build_fit_tab(ctx: AppContext, shelf: DirectionShelf, check_admin: AdminCheck) -> None:
+    """The "Fit directions" tab (call inside gr.Tabs); a saved set shows in every set list. Fitting
+    writes a direction set, so it asks for the admin password."""
     attr_names = [a.name for a in ctx.schema.attributes] if ctx.schema is not None else []
     with gr.Tab("Fit directions", id="directions-fit"):
         gr.Markdown("Fit one direction per attribute from a run's aggregated labels (LDA with shrinkage). "
@@ -73,6 +74,7 @@ def build_fit_tab(ctx: AppContext, shelf: DirectionShelf) -> None:
             min_per_class = gr.Number(10, label="Min labels per class", precision=0, minimum=2)
             svm = gr.Checkbox(True, label="Compare with a linear SVM")
             set_name = gr.Textbox(label="Save as", placeholder="run<R>-<space>", elem_id="fit-name")
+            password = admin_password_box("fit-password", "fit and save directions")
         fit_btn = gr.Button("Fit", variant="primary", elem_id="fit-button")
         fit_status = gr.Markdown(elem_id="fit-status")
         fit_table = gr.Dataframe(label="Results", interactive=False, elem_id="fit-table")
@@ -82,5 +84,5 @@ def build_fit_tab(ctx: AppContext, shelf: DirectionShelf) -> None:
         return do_fit(ctx, *args)  # (table, status, saved path): the shelf lists the saved set
 
     refresh_runs.click(lambda: gr.update(choices=run_choices(ctx)), None, run)
-    shelf.on_save(fit_btn.click, on_fit, [run, space, attributes, aggregation, conditions, min_per_class, svm,
-                                          set_name], [fit_table, fit_status], concurrency_limit=1)
+    inputs = [password, run, space, attributes, aggregation, conditions, min_per_class, svm, set_name]
+    shelf.on_save(fit_btn.click, admin_only(check_admin, on_fit), inputs, [fit_table, fit_status], concurrency_limit=1)

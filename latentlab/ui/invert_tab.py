@@ -3,7 +3,8 @@
 Handlers are plain functions of their inputs that call the library (`latentlab.inversion` to
 project, `directions` to edit and sweep); the UI adds no math. Editing needs a direction set fitted
 in W for the app's generator; without one the editing half says how to get one.
-Files go to `<workspace>/exports/inversion/` (the app serves that folder for downloads).
+Files go to `<workspace>/exports/inversion/` (the app serves that folder for downloads); projecting and
+exporting write them, so both ask for the admin password.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from latentlab.inversion.preprocess import UploadLimits, centre_box, crop_and_re
 from latentlab.inversion.projector import ProjectorConfig
 from latentlab.ui.context import AppContext
 from latentlab.ui.editor import Amounts, Editor, amounts_from
-from latentlab.ui.gradio_util import user_errors_as_toasts
+from latentlab.ui.gradio_util import AdminCheck, admin_only, admin_password_box, message, user_errors_as_toasts
 from latentlab.ui.sets import DirectionShelf, sweep_choices
 
 from directions.animate import parse_sweep, sweep_latents, write_animation
@@ -166,20 +167,20 @@ def export_sweep(ctx: AppContext, state: dict, dset: DirectionSet, spec: str, st
 
 
 # -- the tab -------------------------------------------------------------------------------------
-def build_invert_tab(demo: gr.Blocks, ctx: AppContext, shelf: DirectionShelf) -> None:
+def build_invert_tab(demo: gr.Blocks, ctx: AppContext, shelf: DirectionShelf, check_admin: AdminCheck) -> None:
     """The "Invert & edit" tab (call inside gr.Tabs); its set list fills when a browser opens the app."""
     res = ctx.generator.resolution
     with gr.Tab("Invert & edit", id="inversion"):
         gr.Markdown(f"Upload a picture, let the generator find the latent that redraws it ({res}x{res}), then "
                     "move it along the directions and export a sweep. Slider units: standard deviations of the "
                     "labeled faces along each direction.")
-        latent_state = _build_projection(ctx)
+        latent_state, password = _build_projection(ctx, check_admin)
         gr.Markdown("### Edit")
-        _build_editing(demo, ctx, shelf, latent_state)
+        _build_editing(demo, ctx, shelf, latent_state, password, check_admin)
 
 
-def _build_projection(ctx: AppContext) -> gr.State:
-    """Upload, crop and Project; returns the state that holds the projected latent."""
+def _build_projection(ctx: AppContext, check_admin: AdminCheck) -> tuple[gr.State, gr.Textbox]:
+    """Upload, crop and Project; returns the state that holds the projected latent, and the password box."""
     with gr.Row():
         with gr.Column():
             upload = gr.File(label="Picture (PNG, JPEG, WebP or GIF)", type="filepath", elem_id="inv-upload",
@@ -199,6 +200,7 @@ def _build_projection(ctx: AppContext) -> gr.State:
             with gr.Row():
                 steps = gr.Slider(10, 1000, value=300, step=10, label="Steps", elem_id="inv-steps")
                 use_encoder = gr.Checkbox(True, label="Start from the encoder's guess")
+            password = admin_password_box("inv-password", "project (it saves a latent file) and export")
             project_btn = gr.Button("Project", variant="primary", elem_id="inv-project")
             status = gr.Markdown(elem_id="inv-status")
             preview = gr.Image(label="Reconstruction", format="png", interactive=False, elem_id="inv-preview")
@@ -209,20 +211,21 @@ def _build_projection(ctx: AppContext) -> gr.State:
         try:
             yield from project_stream(ctx, *args)
         except UserError as e:
-            raise gr.Error(str(e)) from None
+            raise gr.Error(message(e)) from None
 
     crop_inputs = [upload, manual, left, top, size]
     crop_outputs = [target_view, upload_msg, left, top, size, upload]
     upload.upload(lambda *a: on_upload(ctx, *a), crop_inputs, crop_outputs)
     gr.on([manual.change, left.submit, top.submit, size.submit], lambda *a: on_upload(ctx, *a), crop_inputs,
           crop_outputs, trigger_mode="always_last")
-    project_btn.click(on_project, [*crop_inputs, space, steps, loss, use_encoder],
+    project_btn.click(admin_only(check_admin, on_project), [password, *crop_inputs, space, steps, loss, use_encoder],
                       [status, preview, latent_file, latent_state], concurrency_limit=1)
-    return latent_state
+    return latent_state, password
 
 
-def _build_editing(demo: gr.Blocks, ctx: AppContext, shelf: DirectionShelf, latent_state: gr.State) -> None:
-    """The direction set, the editor on the projected latent, and the sweep export."""
+def _build_editing(demo: gr.Blocks, ctx: AppContext, shelf: DirectionShelf, latent_state: gr.State,
+                   password: gr.Textbox, check_admin: AdminCheck) -> None:
+    """The direction set, the editor on the projected latent, and the sweep export (behind `password`)."""
     with gr.Row():
         set_dd = gr.Dropdown(label="Direction set", elem_id="inv-set")
         refresh = gr.Button("Refresh sets", size="sm", elem_id="inv-refresh")
@@ -251,7 +254,7 @@ def _build_editing(demo: gr.Blocks, ctx: AppContext, shelf: DirectionShelf, late
         try:
             dset = load_w_set(shelf, path) if path else None
         except UserError as e:
-            gr.Warning(str(e))
+            gr.Warning(message(e))
             dset = None
         if dset is None:
             return [gr.update(choices=[], value=None), *editor.hide()]
@@ -276,6 +279,6 @@ def _build_editing(demo: gr.Blocks, ctx: AppContext, shelf: DirectionShelf, late
     set_dd.change(on_set, set_dd, [sweep, *editor.inputs]).then(on_edit, edit_inputs, edited)
     editor.rerender(on_edit, edit_inputs, edited, also=[latent_state.change])
     refresh.click(refresh_sets, set_dd, [set_dd, set_msg])
-    export_btn.click(on_export, [latent_state, set_dd, sweep, sweep_from, sweep_to, frames, fps, fmt, *editor.inputs],
+    export_btn.click(admin_only(check_admin, on_export), [password, latent_state, set_dd, sweep, sweep_from, sweep_to, frames, fps, fmt, *editor.inputs],
                      [export_file, export_msg], concurrency_limit=1)
     demo.load(lambda: refresh_sets(None), None, [set_dd, set_msg])

@@ -15,10 +15,11 @@ from pathlib import Path
 import gradio as gr
 
 from latentlab.core.errors import UserError
+from latentlab.ui.gradio_util import message
 
 from labeler.schema import UNSURE, UNSURE_KEY, Schema
 from labeler.service import ItemView, LabelService
-from labeler.store import check_annotator_name
+from labeler.text import check_annotator_name
 
 CONCURRENCY = 128  # simultaneous calls per labeling event; threads are bounded by launch(max_threads=...)
 IMAGE_HEIGHT = 512
@@ -165,7 +166,7 @@ def build_label_tab(demo: gr.Blocks, service: LabelService, schema: Schema) -> N
                              interactive=True, scale=0, min_width=380, elem_id="ll-run")
 
     with gr.Column(visible=not gradio_auth, elem_id="ll-login") as login_panel:
-        gr.Markdown("#### Who is labeling?\nYour name is stored with your labels (letters, digits, spaces, . _ @ -).")
+        gr.Markdown("#### Who is labeling?\nYour name is stored with your labels (letters of any script, digits, spaces, . _ @ -).")
         with gr.Row():
             name_box = gr.Textbox(placeholder="your name", show_label=False, max_lines=1, scale=3,
                                   elem_id="ll-name", autofocus=True)
@@ -223,7 +224,7 @@ def build_label_tab(demo: gr.Blocks, service: LabelService, schema: Schema) -> N
             who = check_annotator_name(name if not gradio_auth else (request.username or ""))
             view = service.next_item(who, run_id)
         except UserError as e:
-            return [gr.skip()] * 5 + [f"⚠️ {html.escape(str(e))}"] + [gr.skip()] * len(item_outputs)
+            return [gr.skip()] * 5 + [f"⚠️ {html.escape(message(e))}"] + [gr.skip()] * len(item_outputs)
         return [who, who, gr.update(visible=False), gr.update(visible=True), who, "", *show(view, who)]
 
     login_outputs = [annotator, saved_name, login_panel, label_panel, name_box, login_msg, *item_outputs]
@@ -242,7 +243,7 @@ def build_label_tab(demo: gr.Blocks, service: LabelService, schema: Schema) -> N
             who = whoami(name)
             view = action(who)
         except UserError as e:
-            return refuse(str(e))
+            return refuse(message(e))
         return show(view, who)
 
     def on_screen(cur: dict | None, nothing: str) -> tuple:
@@ -322,14 +323,14 @@ def build_admin_tab(service: LabelService, export_dir: Path) -> None:
         try:
             t = service.admin_tables(run_id)
         except UserError as e:
-            raise gr.Error(str(e)) from None
+            raise gr.Error(message(e)) from None
         return t["summary"], t["agreement"], t["annotators"], t["balance"]
 
     def unlock(pw: str, run_id):
         try:
             service.check_admin(pw)
         except UserError as e:
-            return [False, f"⚠️ {html.escape(str(e))}", gr.update(visible=False), ""] + [gr.skip()] * 4
+            return [False, f"⚠️ {html.escape(message(e))}", gr.update(visible=False), ""] + [gr.skip()] * 4
         return [True, "Unlocked.", gr.update(visible=True), ""] + list(tables(True, run_id))
 
     def export(ok: bool, run_id, what_: str, fmt_: str):
@@ -338,7 +339,7 @@ def build_admin_tab(service: LabelService, export_dir: Path) -> None:
         try:
             return str(service.export(run_id, what_, fmt_, export_dir))
         except UserError as e:
-            raise gr.Error(str(e)) from None
+            raise gr.Error(message(e)) from None
 
     events = {"concurrency_limit": 8, "api_visibility": "private"}
     table_outputs = [summary, agreement, annotators, balance]
@@ -376,7 +377,7 @@ def register_api(service: LabelService) -> None:
         try:
             return as_dict(fn(*args))
         except UserError as e:
-            raise gr.Error(str(e)) from None
+            raise gr.Error(message(e)) from None
 
     def next_item(annotator: str, run_id: int, request: gr.Request) -> dict:
         """The face this annotator should label now (the same one again until it is answered)."""

@@ -17,6 +17,7 @@ import gradio as gr
 from latentlab.core.errors import UserError
 
 from directions.io import DirectionSet, list_direction_sets, load_direction_set
+from labeler.text import quoted
 
 CHOOSE_A_SET = "choose a direction set first (fit one in the Fit tab, or save one in Explore)"
 
@@ -25,7 +26,7 @@ def safe_name(name: str | None, what: str) -> str:
     """A name usable as a file stem or a direction name (`what` says which, for the error)."""
     name = (name or "").strip()
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
-        raise UserError(f"{what} {name!r} is not usable; use 1-64 letters, digits, '_', '-' or '.'")
+        raise UserError(f"{what} {quoted(name)} is not usable; use 1-64 letters, digits, '_', '-' or '.'")
     return name
 
 

@@ -41,7 +41,7 @@ class Server:
     servers started together spend their ~5 s of imports at the same time."""
 
     def __init__(self, generator_file: Path, db_url: str, workspace: Path, n: int = 30, k: int = 3,
-                 admin_password: str = "admin-secret", extra: list[str] | None = None, wait: bool = True):
+                 admin_password: str | None = "admin-secret", extra: list[str] | None = None, wait: bool = True):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db_url = db_url
@@ -54,7 +54,7 @@ class Server:
         env.pop("LATENTLAB_DB", None)
         cmd = [sys.executable, "-m", "latentlab.cli", "serve", "--generator", str(generator_file), "--db", db_url,
                "--port", str(self.port), "--n", str(n), "--k", str(k), "--device", "cpu",
-               "--admin-password", admin_password, *(extra or [])]
+               *(["--admin-password", admin_password] if admin_password else []), *(extra or [])]
         self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
         self._answered = False
         if wait:
@@ -87,13 +87,16 @@ class Server:
 
         `session` is a session hash kept per simulated person, as a browser does (Gradio sets up
         state for every new session, which costs a few ms per call without it)."""
+        return parse_sse(self.call_raw(api_name, *data, client=client, session=session), every_output)
+
+    def call_raw(self, api_name: str, *data, client: httpx.Client | None = None, session: str | None = None) -> str:
+        """The event stream that answers POST /gradio_api/call/<name>, as text."""
         c = client or httpx
         body = {"data": list(data), **({"session_hash": session} if session else {})}
         r = c.post(f"{self.url}/gradio_api/call/{api_name}", json=body, timeout=120)
         r.raise_for_status()
         event_id = r.json()["event_id"]
-        reply = c.get(f"{self.url}/gradio_api/call/{api_name}/{event_id}", timeout=120).text
-        return parse_sse(reply, every_output)
+        return c.get(f"{self.url}/gradio_api/call/{api_name}/{event_id}", timeout=120).text
 
     def kill(self) -> None:
         self.proc.kill()

@@ -15,7 +15,7 @@ from contextlib import ExitStack
 import httpx
 import numpy as np
 import pytest
-from labeler_testing import PG_ENV, ApiError, Server, fresh_pg_database, pg_base_url, random_answer
+from labeler_testing import PG_ENV, ApiError, Server, fresh_pg_database, parse_sse, pg_base_url, random_answer
 from sqlalchemy import func, select
 
 from labeler.schema import default_schema
@@ -98,6 +98,7 @@ def servers(tiny_generator_file, tmp_path_factory):
             "killed": start("killed", f"sqlite:///{tmp / 'kill.sqlite'}", n=300, k=3),
             "login": start("login", f"sqlite:///{tmp / 'auth.sqlite'}", n=6, k=1,
                            extra=["--annotator-auth", "gradio", "--users", str(tmp / "users.txt")]),
+            "no-admin": start("no-admin", f"sqlite:///{tmp / 'no-admin.sqlite'}", n=6, k=1, admin_password=None),
         }
         if os.environ.get(PG_ENV):  # otherwise its test skips (or fails in CI) in pg_base_url()
             started["postgresql"] = start("postgresql", stack.enter_context(fresh_pg_database()), n=40, k=3)
@@ -184,6 +185,68 @@ def test_admin_actions_refuse_without_the_password(sqlite_server):
     assert wrong["success"] is True  # answered with a refusal, and the admin panel stays hidden
     assert "wrong admin password" in wrong["output"]["data"][1]
     assert wrong["output"]["data"][2].get("visible") is False
+
+
+# every event that writes to the workspace, and a run of it that works (a walk needs no direction set)
+WRITING_ENDPOINTS = ("on_fit", "on_save", "on_animate", "on_render", "on_project", "on_export")
+WALK = ["walk", None, None, -3, 3, 8, 8, False, "0,1", 0.8, "z", 64]
+
+
+def _writing_call(server: Server, api_name: str, password: str | None, *data):
+    """Call a writing endpoint with `password` first and `data` (default: the page's initial value of
+    every other input; gr.State inputs are the server's and take no value)."""
+    if not data:
+        config = httpx.get(server.url + "/config").json()
+        dep = next(d for d in config["dependencies"] if d.get("api_name") == api_name)
+        components = {c["id"]: c for c in config["components"]}
+        data = [components[i].get("props", {}).get("value") for i in dep["inputs"][1:]
+                if components[i]["type"] != "state"]
+    return server.call(api_name, password, *data, every_output=True)
+
+
+def _written(server: Server) -> list:
+    return [p for folder in ("directions", "exports") for p in (server.workspace / folder).rglob("*") if p.is_file()]
+
+
+def test_writing_endpoints_need_the_admin_password(sqlite_server, servers):
+    s = sqlite_server
+    for api_name in WRITING_ENDPOINTS:
+        for password in (None, "", "not-the-password"):
+            with pytest.raises(ApiError, match="wrong admin password"):
+                _writing_call(s, api_name, password)
+    with pytest.raises(ApiError, match="wrong admin password"):  # the request that once wrote a direction set
+        _writing_call(s, "on_fit", None, 1, "w", ["blush"], "majority", "", 2, False, "forged")
+    assert _written(s) == []  # nothing was written
+    off = servers["no-admin"].ready()
+    for api_name in WRITING_ENDPOINTS:
+        with pytest.raises(ApiError, match=r"admin actions \(.*\) are off: start the server with --admin-password"):
+            _writing_call(off, api_name, "any-password")
+    assert _written(off) == []
+    # with the password the same endpoint works: a walk through two faces, written to the exports
+    outputs = _writing_call(s, "on_render", s.admin_password, *WALK)
+    assert outputs[0] and len(outputs[1]) == 3
+    assert sorted(p.suffix for p in _written(s)) == [".gif", ".mp4", ".png"]
+    with pytest.raises(ApiError) as refused:  # past the password: the fit itself answers (no file without labels)
+        _writing_call(s, "on_fit", s.admin_password, 1, "w", ["blush"], "majority", "", 2, False, "mine")
+    assert "admin password" not in str(refused.value)
+    assert not (s.workspace / "directions" / "mine.npz").exists()
+
+
+def test_a_huge_value_gets_a_short_error_reply(sqlite_server):
+    s = sqlite_server
+    item = s.call("next_item", "probe", 1)["item"]
+    good = random_answer(SCHEMA, np.random.default_rng(0))
+    huge = "x" * 10_000_000
+    for values in ({**good, "hair_color": huge}, {**good, huge: "yes"}):
+        reply = s.call_raw("submit_label", "probe", 1, item["item_id"], item["token"], values)
+        assert len(reply.encode()) < 1000
+        with pytest.raises(ApiError, match="'x{40}'…"):  # 40 characters quoted, then an ellipsis
+            parse_sse(reply)
+    for args in (("probe", huge), (huge, 1)):
+        reply = s.call_raw("next_item", *args)
+        assert len(reply.encode()) < 1000 and "event: error" in reply
+    open_store(s.db_url).release(1, "probe")  # give the face back for the load test
+    close_store(s.db_url)
 
 
 def test_fifty_annotators_at_once_on_sqlite(sqlite_server):

@@ -12,6 +12,7 @@ playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 TIMEOUT = 60_000
+PASSWORD = "admin-secret"
 
 
 @pytest.fixture(scope="module")
@@ -23,13 +24,15 @@ def app(labeled_run, tmp_path_factory, launch):
     from latentlab.ui.context import AppContext
     from latentlab.ui.sets import DirectionShelf
     from labeler.dataset import load_run_dataset
+    from labeler.service import LabelerOptions, LabelService
 
     workspace = tmp_path_factory.mktemp("ui-workspace")
     schema = load_run_dataset(labeled_run["db"], labeled_run["run"]).schema
     ctx = AppContext(generator=labeled_run["gen"], generator_path=None, device=torch.device("cpu"),
                      workspace=workspace, db_url=labeled_run["db"], schema=schema)
     with gr.Blocks() as demo, gr.Tabs():
-        build_direction_tabs(demo, ctx, DirectionShelf(ctx.directions_dir, ctx.generator.generator_id))
+        admin = LabelService(ctx.db_url, LabelerOptions(admin_password=PASSWORD)).check_admin
+        build_direction_tabs(demo, ctx, DirectionShelf(ctx.directions_dir, ctx.generator.generator_id), admin)
     return launch(demo), workspace
 
 
@@ -40,6 +43,7 @@ def test_fit_edit_explore_animate_in_the_browser(app, page):
     page.get_by_role("option", name=re.compile("tiny")).click()
     page.get_by_label("Conditional directions").fill("age: blush")
     page.fill("#fit-name textarea, #fit-name input", "uitest")
+    page.fill("#fit-password input", PASSWORD)  # fitting writes a direction set: admins only
     page.click("#fit-button")
     page.wait_for_function("document.querySelector('#fit-status').innerText.includes('Saved')")
     table = page.inner_text("#fit-table")
@@ -65,6 +69,7 @@ def test_fit_edit_explore_animate_in_the_browser(app, page):
     page.locator("#explore-grid button:has(img)").nth(2).click()
     page.wait_for_function("document.querySelector('#explore-status').innerText.includes('Round 1')")
     page.fill("#explore-name textarea, #explore-name input", "cute")
+    page.fill("#explore-password input", PASSWORD)
     page.click("#explore-save")
     page.wait_for_function("document.querySelector('#explore-status').innerText.includes('Saved')")
     explored = load_direction_set(workspace / "directions" / "explored.npz")
@@ -73,6 +78,7 @@ def test_fit_edit_explore_animate_in_the_browser(app, page):
     # Animate: the set's first direction, rendered to GIF + MP4 + strip in the workspace
     page.get_by_role("tab", name="Animate").click()
     page.wait_for_function("document.querySelector('#animate-direction input').value !== ''")
+    page.fill("#animate-password input", PASSWORD)
     page.click("#animate-button")
     page.wait_for_selector("#animate-preview img")
     gifs = sorted((workspace / "exports").glob("*.gif"))

@@ -14,6 +14,7 @@ playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 TIMEOUT = 90_000
+PASSWORD = "admin-secret"
 
 
 @pytest.fixture(scope="module")
@@ -23,6 +24,7 @@ def app(tmp_path_factory, launch):
     from latentlab.generator.loading import load_generator
     from latentlab.ui.context import AppContext
     from labeler.schema import default_schema
+    from labeler.service import LabelerOptions
 
     workspace = tmp_path_factory.mktemp("inversion-ui")
     gen = load_generator(None, "cpu")
@@ -36,7 +38,7 @@ def app(tmp_path_factory, launch):
     directions.save_direction_set(workspace / "directions" / "test-set.npz", dset)
     ctx = AppContext(generator=gen, generator_path=None, device=torch.device("cpu"), workspace=workspace,
                      db_url=f"sqlite:///{workspace / 'latentlab.sqlite'}", schema=default_schema())
-    built = latentlab_app.build_app(ctx)
+    built = latentlab_app.build_app(ctx, LabelerOptions(admin_password=PASSWORD))
     return launch(built.blocks, **built.launch_kwargs), workspace
 
 
@@ -68,6 +70,7 @@ def test_upload_project_edit_export_in_the_browser(app, page, tmp_path, drawn_fa
     steps = page.locator("#inv-steps input[type=number]")
     steps.fill("20")
     steps.press("Enter")
+    page.fill("#inv-password input", PASSWORD)  # projecting saves a latent file: admins only
     page.click("#inv-project")
     _text_contains(page, "#inv-status", "Done")
     status = page.inner_text("#inv-status")
