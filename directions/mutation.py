@@ -20,6 +20,7 @@ import numpy as np
 
 from latentlab.core.artifacts import check_generator_id, damaged, load_npz, save_npz
 from latentlab.core.errors import UserError
+from latentlab.generator.smoothness import unit_directions
 
 from directions.io import Direction, DirectionSet, load_direction_set, save_direction_set
 
@@ -47,9 +48,7 @@ class LatentStats:
 
     def random_directions(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """n unit rows drawn from N(0, Σ) and normalised."""
-        chol = np.linalg.cholesky(self.cov + 1e-6 * np.eye(len(self.cov)))
-        v = rng.standard_normal((n, len(self.cov))) @ chol.T
-        return v / np.linalg.norm(v, axis=1, keepdims=True)
+        return unit_directions(self.cov, n, rng)
 
 
 def latent_stats(gen, n: int = 2000, seed: int = 987_654, truncation_psi: float = 1.0, space: str = "w") -> LatentStats:

@@ -34,12 +34,17 @@ class Smoothness:
         return float(np.mean(list(self.change_rate.values())))
 
 
+def unit_directions(cov: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n unit rows [n, D] drawn from N(0, cov) and normalised: random directions shaped like the latents."""
+    chol = np.linalg.cholesky(cov + 1e-6 * np.eye(len(cov)))
+    v = rng.standard_normal((n, len(cov))) @ chol.T
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
 def random_directions(w: np.ndarray, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """n unit directions drawn from N(0, cov(w)), and the std of w's projections onto each [n]."""
     cov = np.cov(w, rowvar=False)
-    chol = np.linalg.cholesky(cov + 1e-6 * np.eye(len(cov)))
-    u = rng.standard_normal((n, len(cov))) @ chol.T
-    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    u = unit_directions(cov, n, rng)
     return u, np.sqrt(np.einsum("nd,de,ne->n", u, cov, u))
 
 
