@@ -65,12 +65,14 @@ def explore_restrength(ctx: AppContext, state: dict | None, strength: float):
     return gallery(render(ctx.generator, ex.tiles(state["base"])), ex.picked is not None), state
 
 
-def explore_save(ctx: AppContext, state: dict | None, name: str, set_name: str) -> tuple[str, str]:
-    """Save the pick as direction `name` into set `set_name`: (status, the set's path)."""
+def explore_save(ctx: AppContext, state: dict | None, name: str, set_name: str,
+                 replace: bool = False) -> tuple[str, str]:
+    """Save the pick as direction `name` into set `set_name`: (status, the set's path). An existing
+    direction of that name is replaced only when `replace` is ticked."""
     ex = _explorer(state)
     name = safe_name(name, "direction name")
     path = ctx.directions_dir / f"{safe_name(set_name or 'explored', 'set name')}.npz"
-    dset = save_into_set(path, ex.to_direction(name), ctx.generator.generator_id, space="w")
+    dset = save_into_set(path, ex.to_direction(name), ctx.generator.generator_id, space="w", overwrite=bool(replace))
     return (f"Saved **{name}** into {path.name} ({len(dset.entries)} directions). An amount of "
             f"{ex.strength:g} reproduces your pick."), str(path)
 
@@ -108,6 +110,7 @@ def build_explore_tab(ctx: AppContext, shelf: DirectionShelf, check_admin: Admin
         with gr.Row():
             name = gr.Textbox(label="Direction name", placeholder="cute", elem_id="explore-name")
             set_name = gr.Textbox("explored", label="Into set")
+            replace = gr.Checkbox(False, label="Replace a direction of that name", elem_id="explore-replace")
             password = admin_password_box("explore-password", "save or animate")
             save = gr.Button("Save direction", elem_id="explore-save")
             animate = gr.Button("Animate pick")
@@ -129,8 +132,8 @@ def build_explore_tab(ctx: AppContext, shelf: DirectionShelf, check_admin: Admin
         return explore_restrength(ctx, st, s) if st else (None, st)
 
     @user_errors_as_toasts
-    def on_save(st, direction_name, into):
-        return explore_save(ctx, st, direction_name, into)  # (status, saved path): the shelf lists the set
+    def on_save(st, direction_name, into, replace_existing):
+        return explore_save(ctx, st, direction_name, into, replace_existing)  # (status, saved path): the shelf lists the set
 
     @user_errors_as_toasts
     def on_animate(st):
@@ -139,5 +142,5 @@ def build_explore_tab(ctx: AppContext, shelf: DirectionShelf, check_admin: Admin
     start.click(on_start, [seed, psi, strength, n_tiles, rng_seed], [base, grid, state, status])
     grid.select(on_pick, [state, strength], [grid, state, status])
     strength.release(on_strength, [state, strength], [grid, state])
-    shelf.on_save(save.click, admin_only(check_admin, on_save), [password, state, name, set_name], [status])
+    shelf.on_save(save.click, admin_only(check_admin, on_save), [password, state, name, set_name, replace], [status])
     animate.click(admin_only(check_admin, on_animate), [password, state], preview)

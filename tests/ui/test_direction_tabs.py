@@ -74,6 +74,16 @@ def test_fit_edit_explore_animate_in_the_browser(app, page):
     page.wait_for_function("document.querySelector('#explore-status').innerText.includes('Saved')")
     explored = load_direction_set(workspace / "directions" / "explored.npz")
     assert list(explored.entries) == ["cute"] and explored.entries["cute"].metrics["picks"] == [2]
+    # saving over the name asks first: refused until "replace" is ticked
+    page.locator("#explore-grid button:has(img)").nth(5).click()
+    page.wait_for_function("document.querySelector('#explore-status').innerText.includes('Round 2')")
+    page.click("#explore-save")
+    page.wait_for_function("document.body.innerText.includes(\"already has a direction named 'cute'\")")
+    assert load_direction_set(workspace / "directions" / "explored.npz").entries["cute"].metrics["picks"] == [2]
+    page.check("#explore-replace input")
+    page.click("#explore-save")
+    page.wait_for_function("document.querySelector('#explore-status').innerText.includes('Saved')")
+    assert len(load_direction_set(workspace / "directions" / "explored.npz").entries["cute"].metrics["picks"]) == 2
 
     # Animate: the set's first direction, rendered to GIF + MP4 + strip in the workspace
     page.get_by_role("tab", name="Animate").click()
