@@ -167,6 +167,15 @@ def sweep_label(name: str, start: float | str, end: float | str) -> str:
     return f"{name}-from{float(start):+g}-to{float(end):+g}"
 
 
+def fresh_path(folder: str | Path, name: str) -> Path:
+    """folder/name, or folder/name-2, -3, ... when taken: default exports never replace earlier ones."""
+    path = Path(folder) / name
+    stem, suffix, k = path.stem, path.suffix, 2
+    while path.exists():
+        path, k = path.with_name(f"{stem}-{k}{suffix}"), k + 1
+    return path
+
+
 def export_name(what: str, set_name: str | None = None, seeds: Sequence[int] | None = None,
                 source: str | None = None, suffix: str = ".gif", max_len: int = EXPORT_NAME_MAX) -> str:
     """A file name that says what an export shows: 'age-+3_set-myset_seeds-0-1-2.gif'.

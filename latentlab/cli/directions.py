@@ -43,15 +43,6 @@ def _refuse_overwrite(what: str, force: bool, other: str) -> None:
         raise UserError(f"{what} already exists; pass --force to replace it, or {other}")
 
 
-def _fresh_path(folder: Path, name: str) -> Path:
-    """folder/name, or folder/name-2, -3, ... when taken: default exports never replace earlier ones."""
-    path = Path(folder) / name
-    stem, suffix, k = path.stem, path.suffix, 2
-    while path.exists():
-        path, k = path.with_name(f"{stem}-{k}{suffix}"), k + 1
-    return path
-
-
 def _source_latents(args, gen) -> tuple[np.ndarray, np.ndarray | None, str]:
     """(w or ws codes [N, ...], z codes or None, description) from a latent file or --seeds."""
     import numpy as np
@@ -265,13 +256,13 @@ def _cmd_animate(args: argparse.Namespace) -> None:
 def _default_animation_path(args: argparse.Namespace, label: str, set_name: str | None = None) -> Path:
     """<workspace>/exports/age-+3_set-run1-w_seeds-0-1-2.gif (or ..._from-faces-row1.gif): what `animate`
     shows, for a run without --out; never an earlier export's name."""
-    from directions.animate import export_name
+    from directions.animate import export_name, fresh_path
 
     if args.latents:
         seeds, source = None, Path(args.latents).stem + (f"-row{args.index}" if args.index is not None else "")
     else:
         seeds, source = _parse_seeds(args.seeds or "0"), None
-    return _fresh_path(workspace(args) / "exports", export_name(label, set_name, seeds, source, suffix=".gif"))
+    return fresh_path(workspace(args) / "exports", export_name(label, set_name, seeds, source, suffix=".gif"))
 
 
 # -- explore --------------------------------------------------------------------------------------

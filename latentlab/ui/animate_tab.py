@@ -5,20 +5,19 @@ Writes GIF, MP4 and a strip PNG to `<workspace>/exports/` with `directions.anima
 
 from __future__ import annotations
 
-import re
-import uuid
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
 
-from latentlab.core.errors import UserError
+from latentlab.core.errors import UserError, quoted
 from latentlab.generator.interface import map_latents, sample_z
 from latentlab.ui.context import AppContext
 from latentlab.ui.gradio_util import AdminCheck, admin_only, admin_password_box, user_errors_as_toasts
 from latentlab.ui.sets import DirectionShelf, sweep_choices
 
-from directions.animate import parse_sweep, render_frames, save_png, strip, sweep_latents, walk_latents, write_animation
-from labeler.text import quoted
+from directions.animate import (export_name, fresh_path, parse_sweep, render_frames, save_png, strip, sweep_label,
+                                sweep_latents, walk_latents, write_animation)
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -60,15 +59,18 @@ def make_animation(ctx: AppContext, shelf: DirectionShelf, mode: str, set_path: 
                    end: float, frames: int, fps: float, pingpong: bool, seeds: str, psi: float, walk_space: str,
                    size: int) -> tuple[str, list[str]]:
     """Write GIF, MP4 and strip PNG to the workspace's exports; (GIF for the preview, all three files)."""
-    z = np.concatenate([sample_z(1, s, ctx.generator.z_dim) for s in parse_seeds(seeds)])
+    seed_list = parse_seeds(seeds)
+    z = np.concatenate([sample_z(1, s, ctx.generator.z_dim) for s in seed_list])
     if mode == "walk":
         video = walk_video(ctx, z, int(frames), float(psi), walk_space)
-        stem, strip_frames = f"walk-{walk_space}", video
+        what, set_name, strip_frames = f"walk-{walk_space}", None, video
     else:
         video = sweep_video(ctx, shelf, set_path, spec, start, end, z, int(frames), float(psi), bool(pingpong))
-        stem = re.sub(r"[^A-Za-z0-9_.+-]+", "_", spec)
-        strip_frames = video[: len(video) // 2 + 1] if pingpong else video
-    base = ctx.exports_dir() / f"{stem}-{uuid.uuid4().hex[:6]}"
+        name, a, b = parse_sweep(spec, shelf.load(set_path))
+        what = sweep_label(name, a, b) if isinstance(b, str) else sweep_label(name, float(start), float(end))
+        set_name, strip_frames = Path(set_path).stem, (video[: len(video) // 2 + 1] if pingpong else video)
+    gif_path = fresh_path(ctx.exports_dir(), export_name(what, set_name, seed_list, suffix=".gif"))
+    base = gif_path.with_suffix("")
     gif = write_animation(video, base.with_name(base.name + ".gif"), fps=float(fps), size=int(size) or None)
     mp4 = write_animation(video, base.with_name(base.name + ".mp4"), fps=float(fps), size=int(size) or None)
     png = save_png(strip(strip_frames), base.with_name(base.name + "-strip.png"))

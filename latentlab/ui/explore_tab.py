@@ -7,7 +7,6 @@ gr.State, and the generator's latent statistics are computed once per truncation
 from __future__ import annotations
 
 import functools
-import uuid
 
 import gradio as gr
 import numpy as np
@@ -18,7 +17,7 @@ from latentlab.ui.context import AppContext
 from latentlab.ui.gradio_util import AdminCheck, admin_only, admin_password_box, user_errors_as_toasts
 from latentlab.ui.sets import DirectionShelf, safe_name
 
-from directions.animate import render_frames, sweep_latents, write_animation
+from directions.animate import export_name, fresh_path, render_frames, sweep_latents, write_animation
 from directions.io import DirectionSet
 from directions.mutation import LatentStats, MutationExplorer, latent_stats, save_into_set
 
@@ -85,7 +84,7 @@ def explore_animate(ctx: AppContext, state: dict | None, frames: int = ANIMATION
     dset = DirectionSet(generator_id=ctx.generator.generator_id, space="w")
     dset.add(ex.to_direction("pick"))
     codes = sweep_latents(state["base"][None], dset, "pick", -ex.strength, ex.strength, int(frames))
-    path = ctx.exports_dir() / f"explore-{uuid.uuid4().hex[:8]}.gif"
+    path = fresh_path(ctx.exports_dir(), export_name("explored-pick", suffix=".gif"))
     return str(write_animation(render_frames(ctx.generator, codes, grid=True), path, fps=24, size=256))
 
 

@@ -94,5 +94,6 @@ def test_fit_edit_explore_animate_in_the_browser(app, page):
     gifs = sorted((workspace / "exports").glob("*.gif"))
     mp4s = sorted((workspace / "exports").glob("*.mp4"))
     assert gifs and mp4s and list((workspace / "exports").glob("*-strip.png"))
+    assert "_set-" in gifs[-1].name and "_seeds-" in gifs[-1].name  # the name says what it shows
     assert read_animation(gifs[-1]).shape[0] == 36 and read_animation(mp4s[-1]).shape[0] == 36
     assert np.all(read_animation(gifs[-1]).shape[1:3] == (256, 256))
