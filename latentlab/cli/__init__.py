@@ -27,7 +27,7 @@ import traceback
 from latentlab import __version__
 from latentlab.cli.common import (EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USER, Parser,
                                   add_verbosity_options, configure_logging, prepare_process,
-                                  verbosity_level)
+                                  set_debug, verbosity_level)
 from latentlab.core.errors import GeneratorMismatch, UserError
 
 COMMAND_MODULES = (
@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> int:
     """Run a parsed command (`args.func`) with logging set up; map what it raises to an exit status."""
     prepare_process()
+    set_debug(getattr(args, "debug", False))
     restore_logging = configure_logging(verbosity_level(args.verbose, args.quiet))
     try:
         result = args.func(args)

@@ -134,17 +134,42 @@ def prepare_process() -> None:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
-def set_threads(threads: int | None) -> None:
-    """torch's CPU threads for this process: `threads` > 0, else torch's default (one per core)."""
-    if threads and threads > 0:
-        import torch
+def set_debug(debug: bool) -> None:
+    """--debug: tracebacks for every error, in the CLI and in the app's server log (the app reads
+    LATENTLAB_DEBUG; without it a refused request is one log line)."""
+    if debug:
+        os.environ["LATENTLAB_DEBUG"] = "1"
 
-        torch.set_num_threads(threads)
+
+def physical_cores() -> int:
+    """CPU cores this process may use, counting each physical core once (hyper-threads share one).
+
+    torch's default is one thread per logical CPU; on a machine with hyper-threading, or with its
+    cores shared, that is more threads than cores and every operation waits for the slowest. The app
+    and every command use this many.
+    """
+    allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
+    cores = set()
+    for cpu in allowed:
+        try:
+            base = f"/sys/devices/system/cpu/cpu{cpu}/topology"
+            with open(f"{base}/physical_package_id") as package, open(f"{base}/core_id") as core:
+                cores.add((package.read().strip(), core.read().strip()))
+        except OSError:
+            cores.add(("cpu", str(cpu)))  # no topology (not Linux): count logical CPUs
+    return max(1, len(cores))
+
+
+def set_threads(threads: int | None) -> None:
+    """torch's CPU threads for this process: `threads` > 0, else one per physical core."""
+    import torch
+
+    torch.set_num_threads(threads if threads and threads > 0 else physical_cores())
 
 
 def add_threads_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=0,
-                   help="torch CPU threads (default: 0 = torch's default, one per core)")
+                   help="torch CPU threads (default: 0 = one per physical core, as the app)")
 
 
 def add_generator_options(p: argparse.ArgumentParser, *, device_default: str | None = None) -> None:

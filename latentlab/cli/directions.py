@@ -10,6 +10,11 @@
 Nothing saved is replaced silently: an existing direction set (fit), direction name (explore --save) or
 exploration session (explore LATENTS --session S) needs --force. Default export names say what they show
 (`age-+3_set-run1-w_seeds-0-1-2.gif`) and never replace an earlier export.
+
+--frames is the total number of frames of an animation (default 36), as "Frames" in the app: a
+sweep has exactly that many, a walk through K latents the nearest multiple of K. Amounts beyond
+±AMOUNT_LIMIT units (where hardly any labeled face lies) are clamped, with a warning; a sweep whose
+frames would all be the same (e.g. `--set hair_color=blonde --animate hair_color:blonde`) is refused.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ from latentlab.core.errors import UserError
 
 if TYPE_CHECKING:
     import numpy as np
+
+ANIMATION_FRAMES = 36  # the default total frames of an animation: the app's "Frames" default too
+AMOUNT_LIMIT = 4.0  # units either side of a face an amount may reach: the app's slider range
 
 
 # -- shared helpers ------------------------------------------------------------------------------
@@ -85,6 +93,58 @@ def _space_codes(dset, w, z) -> np.ndarray:
         raise UserError("this direction set lives in Z but these latents have no z (W+ or inverted latents); "
                         "fit a set in W (latentlab fit --space w) to edit them")
     return z
+
+
+def _clamp(value: float, what: str) -> float:
+    """`value` (direction units) within ±AMOUNT_LIMIT; a warning when it was outside."""
+    clamped = max(-AMOUNT_LIMIT, min(AMOUNT_LIMIT, float(value)))
+    if clamped != value:
+        log.warning(f"{what}: {value:+g} units is beyond ±{AMOUNT_LIMIT:g} (hardly any labeled face lies "
+                    f"that far along a direction); using {clamped:+g}")
+    return clamped
+
+
+def _clamp_amounts(amounts: dict) -> dict:
+    return {name: v if isinstance(v, str) else _clamp(v, f"--set {name}") for name, v in amounts.items()}
+
+
+def _parse_clamped_sweep(spec: str, dset, default_range: float) -> tuple:
+    """parse_sweep with numeric ends clamped to ±AMOUNT_LIMIT."""
+    from directions.animate import parse_sweep
+
+    name, start, end = parse_sweep(spec, dset, default_range)
+    if isinstance(end, str):
+        return name, start, end
+    return name, _clamp(start, f"{spec} start"), _clamp(end, f"{spec} end")
+
+
+def _refuse_still(sweep: np.ndarray, spec: str, why: str) -> None:
+    """A sweep whose frames all show the same latents is refused (an animation of one still picture)."""
+    import numpy as np
+
+    codes = np.asarray(sweep, np.float64)
+    if float(np.abs(codes - codes[:1]).max()) < 1e-6:
+        raise UserError(f"the sweep {spec} would not move anything: {why}")
+
+
+def _still_reason(name: str, start, end, amounts: dict | None = None) -> str:
+    """Why a sweep from `start` to `end` along `name` shows one still picture."""
+    if not isinstance(end, str):
+        return f"it starts and ends at {start:+g} units; give two different ends, e.g. {name}:-3:3"
+    edited = [f"--set {k}={v}" for k, v in (amounts or {}).items() if k == name or str(k).startswith(name + ":")]
+    if edited:
+        return (f"after {', '.join(edited)} the faces are {name}={end} already, and a sweep onto a class starts "
+                f"from the face; animate another class, or leave out that --set")
+    return f"the faces are {name}={end} already; animate another class"
+
+
+def _walk_steps(total: int, stops: int) -> int:
+    """Frames per step of a walk through `stops` latents, nearest to `total` frames in all."""
+    per_step = max(1, round(total / stops))
+    if per_step * stops != total:
+        log.info(f"a walk through {stops} latents has {per_step * stops} frames ({per_step} per step), "
+                 f"the nearest to --frames {total}")
+    return per_step
 
 
 def _write_outputs(frames: np.ndarray, outs: list[str], fps: float, size: int | None, strip_path: str | None,
@@ -161,7 +221,7 @@ def _cmd_show(args: argparse.Namespace) -> None:
 def _cmd_edit(args: argparse.Namespace) -> None:
     import numpy as np
 
-    from directions.animate import parse_sweep, render_frames, save_png, sweep_latents
+    from directions.animate import render_frames, save_png, sweep_latents
     from directions.edit import edit, parse_assignments, parse_layers
     from directions.io import load_direction_set
     from latentlab.core.latents import Latents, load_latents, save_latents
@@ -171,7 +231,7 @@ def _cmd_edit(args: argparse.Namespace) -> None:
     dset = load_direction_set(args.directions, generator_id=gen.generator_id)
     lat = load_latents(args.latents)
     lat.check_generator(gen.generator_id)
-    amounts = parse_assignments(args.set or [])
+    amounts = _clamp_amounts(parse_assignments(args.set or []))
     if not amounts and not args.animate:
         raise UserError("nothing to do: give --set NAME=AMOUNT and/or --animate NAME[:END]")
     layers = parse_layers(args.layers, gen.num_ws)
@@ -182,6 +242,13 @@ def _cmd_edit(args: argparse.Namespace) -> None:
     z = lat.z[: args.max_faces] if lat.z is not None and lat.ws is None else None
     codes = _space_codes(dset, base, z)
     edited = edit(codes, dset, amounts, layers=layers, num_ws=gen.num_ws) if amounts else codes
+    sweeps = []  # checked before anything is written: a refused sweep leaves no half-done output
+    for spec in args.animate or []:
+        name, start, end = _parse_clamped_sweep(spec, dset, args.range)
+        sweep = sweep_latents(edited, dset, name, start, end, args.frames, pingpong=not args.once,
+                              layers=layers, num_ws=gen.num_ws)
+        _refuse_still(sweep, spec, _still_reason(name, start, end, amounts))
+        sweeps.append((spec, sweep))
     out = Path(args.out) if args.out else workspace(args) / "exports" / f"edit-{_stamp()}"
     out.mkdir(parents=True, exist_ok=True)
 
@@ -200,10 +267,7 @@ def _cmd_edit(args: argparse.Namespace) -> None:
     gap = np.full((4, before.shape[1], 3), 255, np.uint8)
     save_png(np.concatenate([before, gap, after]), out / "compare.png")
     written = [out / "edited.npz", out / "compare.png"]
-    for spec in args.animate or []:
-        name, start, end = parse_sweep(spec, dset, args.range)
-        sweep = sweep_latents(edited, dset, name, start, end, args.frames, pingpong=not args.once,
-                              layers=layers, num_ws=gen.num_ws)
+    for spec, sweep in sweeps:
         frames = render_frames(gen, sweep, grid=True, space=dset.space, truncation_psi=psi, progress=True)
         stem = out / _safe(spec)
         written += _write_outputs(frames, [f"{stem}.{fmt.strip()}" for fmt in args.format.split(",")], args.fps,
@@ -213,7 +277,7 @@ def _cmd_edit(args: argparse.Namespace) -> None:
 
 # -- animate --------------------------------------------------------------------------------------
 def _cmd_animate(args: argparse.Namespace) -> None:
-    from directions.animate import parse_sweep, render_frames, sweep_label, sweep_latents, walk_latents
+    from directions.animate import render_frames, sweep_label, sweep_latents, walk_latents
     from directions.edit import parse_layers
     from directions.io import load_direction_set
 
@@ -227,11 +291,11 @@ def _cmd_animate(args: argparse.Namespace) -> None:
         if args.space == "z":
             if z is None:
                 raise UserError("these latents have no z (W+ or inverted); walk in W with --space w")
-            frames = render_frames(gen, walk_latents(z, args.frames, "slerp"), space="z",
+            frames = render_frames(gen, walk_latents(z, _walk_steps(args.frames, len(z)), "slerp"), space="z",
                                    truncation_psi=args.truncation_psi, progress=True)
         else:
             keys = w if w.ndim == 2 else w.reshape(len(w), -1)
-            path = walk_latents(keys, args.frames, "lerp").reshape(-1, *w.shape[1:])
+            path = walk_latents(keys, _walk_steps(args.frames, len(keys)), "lerp").reshape(-1, *w.shape[1:])
             frames = render_frames(gen, path, progress=True)
         strip_frames = frames
         label, set_name = f"walk-{args.space}", None
@@ -239,11 +303,12 @@ def _cmd_animate(args: argparse.Namespace) -> None:
         if not args.directions:
             raise UserError("--along needs --directions SET")
         dset = load_direction_set(args.directions, generator_id=gen.generator_id)
-        name, start, end = parse_sweep(args.along, dset, args.range)
+        name, start, end = _parse_clamped_sweep(args.along, dset, args.range)
         layers = parse_layers(args.layers, gen.num_ws)
         codes = _space_codes(dset, w, z)
         sweep = sweep_latents(codes, dset, name, start, end, args.frames, pingpong=not args.once,
                               layers=layers, num_ws=gen.num_ws)
+        _refuse_still(sweep, args.along, _still_reason(name, start, end))
         frames = render_frames(gen, sweep, grid=True, space=dset.space, truncation_psi=args.truncation_psi,
                                progress=True)
         strip_frames = frames if args.once else frames[: len(frames) // 2 + 1]
@@ -348,7 +413,7 @@ class _Given(argparse.Action):
 
 
 def _add_video_options(p: argparse.ArgumentParser, frames_help: str) -> None:
-    p.add_argument("--frames", type=int, default=48, help=frames_help)
+    p.add_argument("--frames", type=int, default=ANIMATION_FRAMES, help=frames_help)
     p.add_argument("--fps", type=float, default=24, help="frames per second")
     p.add_argument("--size", type=int, default=256, help="longer side of the output in pixels (0 = as rendered)")
 
@@ -399,7 +464,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--format", default="gif,mp4", help="animation formats, comma-separated (gif, mp4)")
     e.add_argument("--max-faces", type=int, default=16, help="use the first N latents of the file")
     e.add_argument("--out", default=None, help="output folder (default: <workspace>/exports/edit-<time>)")
-    _add_output_options(e, "frames per animation loop")
+    _add_output_options(e, "total frames of each animation (as 'Frames' in the app)")
     add_generator_options(e)
     add_workspace_option(e)
     e.set_defaults(func=_cmd_edit)
@@ -422,7 +487,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--out", action="append",
                    help=".gif or .mp4 (repeatable; default: <workspace>/exports/<direction>_set-<set>_seeds-<seeds>.gif)")
     a.add_argument("--strip", default=None, help="also write a strip PNG of the frames")
-    _add_output_options(a, "total frames of a sweep; frames per step of a walk")
+    _add_output_options(a, "total frames of the animation (as 'Frames' in the app); a walk through K latents "
+                           "gets the nearest multiple of K")
     add_generator_options(a)
     add_workspace_option(a)
     a.set_defaults(func=_cmd_animate)
@@ -446,7 +512,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     x.add_argument("--animate", action="append", help="with --save: write an animation along it (.gif/.mp4)")
     x.add_argument("--force", action="store_true",
                    help="with --save: replace a direction of that name; with LATENTS: restart an existing session")
-    _add_video_options(x, "frames of the animation")
+    _add_video_options(x, "total frames of the animation")
     add_generator_options(x)
     add_workspace_option(x)
     x.set_defaults(func=_cmd_explore, strength_given=False)

@@ -1,6 +1,9 @@
 """The "Animate" tab: seamless loops along a direction, or a walk through seeded faces.
 
-Writes GIF, MP4 and a strip PNG to `<workspace>/exports/` with `directions.animate`.
+Writes GIF, MP4 and a strip PNG to `<workspace>/exports/` with `directions.animate`. "Frames" is
+the total number of frames of the animation, as in the CLI (a walk's total is rounded to a whole
+number of frames per stop). Only the controls of the chosen kind of animation show; a sweep that
+would not move the faces is refused; Cancel stops a render before any file is written.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from latentlab.ui.sets import DirectionShelf, sweep_choices
 from directions.animate import (export_name, fresh_path, parse_sweep, render_frames, save_png, strip, sweep_label,
                                 sweep_latents, walk_latents, write_animation)
 
+ANIMATION_FRAMES = 36  # the default length of an animation, in the app and the CLI (`--frames`)
+
 
 def parse_seeds(text: str) -> list[int]:
     """'1, 2,3' -> [1, 2, 3]."""
@@ -31,11 +36,22 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
+def frames_per_stop(total: int, stops: int) -> int:
+    """Frames per step of a walk through `stops` latents that comes closest to `total` frames in all."""
+    return max(1, round(int(total) / stops))
+
+
+def still_sweep(codes: np.ndarray) -> bool:
+    """Whether every frame of a sweep [F, ...] shows the same latents (nothing would move)."""
+    codes = np.asarray(codes, np.float64)
+    return float(np.abs(codes - codes[:1]).max()) < 1e-6
+
+
 def walk_video(ctx: AppContext, z: np.ndarray, frames: int, psi: float, space: str) -> np.ndarray:
-    """A loop through the faces of `z` (slerp in Z, lerp in W): frames [F, H, W, 3]."""
+    """A loop through the faces of `z` (slerp in Z, lerp in W), about `frames` frames in all: [F, H, W, 3]."""
     if len(z) < 2:
         raise UserError("a walk needs at least 2 seeds, e.g. 1,2,3")
-    per_step = max(1, frames // len(z))
+    per_step = frames_per_stop(frames, len(z))
     if space == "z":
         return render_frames(ctx.generator, walk_latents(z, per_step, "slerp"), space="z", truncation_psi=psi)
     return render_frames(ctx.generator, walk_latents(map_latents(ctx.generator, z, psi), per_step, "lerp"))
@@ -52,14 +68,21 @@ def sweep_video(ctx: AppContext, shelf: DirectionShelf, set_path: str, spec: str
         a, b = float(start), float(end)
     codes = z if dset.space == "z" else map_latents(ctx.generator, z, psi)
     sweep = sweep_latents(codes, dset, name, a, b, frames, pingpong=pingpong)
+    if still_sweep(sweep):
+        why = f"they are {name}={b} already" if isinstance(b, str) else f"From and To are both {a:g}"
+        raise UserError(f"the sweep {spec} would not move these faces: {why}; choose another direction "
+                        "or range")
     return render_frames(ctx.generator, sweep, grid=True, space=dset.space, truncation_psi=psi)
 
 
 def make_animation(ctx: AppContext, shelf: DirectionShelf, mode: str, set_path: str, spec: str, start: float,
                    end: float, frames: int, fps: float, pingpong: bool, seeds: str, psi: float, walk_space: str,
-                   size: int) -> tuple[str, list[str]]:
-    """Write GIF, MP4 and strip PNG to the workspace's exports; (GIF for the preview, all three files)."""
+                   size: int):
+    """Write GIF, MP4 and strip PNG to the workspace's exports, as a generator for the app: yields
+    (preview, files, status) while it renders, then (GIF for the preview, all three files, status).
+    Cancelled while rendering (the generator not resumed), it writes nothing."""
     seed_list = parse_seeds(seeds)
+    yield gr.update(), gr.update(), f"Rendering about {int(frames)} frames…"
     z = np.concatenate([sample_z(1, s, ctx.generator.z_dim) for s in seed_list])
     if mode == "walk":
         video = walk_video(ctx, z, int(frames), float(psi), walk_space)
@@ -69,19 +92,21 @@ def make_animation(ctx: AppContext, shelf: DirectionShelf, mode: str, set_path: 
         name, a, b = parse_sweep(spec, shelf.load(set_path))
         what = sweep_label(name, a, b) if isinstance(b, str) else sweep_label(name, float(start), float(end))
         set_name, strip_frames = Path(set_path).stem, (video[: len(video) // 2 + 1] if pingpong else video)
+    yield gr.update(), gr.update(), f"Rendered {len(video)} frames; writing the files…"  # Cancel stops here
     gif_path = fresh_path(ctx.exports_dir(), export_name(what, set_name, seed_list, suffix=".gif"))
     base = gif_path.with_suffix("")
     gif = write_animation(video, base.with_name(base.name + ".gif"), fps=float(fps), size=int(size) or None)
     mp4 = write_animation(video, base.with_name(base.name + ".mp4"), fps=float(fps), size=int(size) or None)
     png = save_png(strip(strip_frames), base.with_name(base.name + "-strip.png"))
-    return str(gif), [str(gif), str(mp4), str(png)]
+    yield str(gif), [str(gif), str(mp4), str(png)], f"Wrote {len(video)} frames: {gif.name} (and .mp4, strip .png)"
 
 
 def build_animate_tab(ctx: AppContext, shelf: DirectionShelf, check_admin: AdminCheck) -> None:
     """The "Animate" tab (call inside gr.Tabs); rendering writes files, so it asks for the admin password."""
     with gr.Tab("Animate", id="directions-animate"):
         gr.Markdown("Seamless loops: a ping-pong sweep along a direction, or a walk through seeded faces "
-                    "(slerp in Z, lerp in W). Writes GIF, MP4 and a strip PNG to the workspace's exports.")
+                    "(slerp in Z, lerp in W). Writes GIF, MP4 and a strip PNG to the workspace's exports. "
+                    "*Frames* is the whole animation's length, as `--frames` in the CLI.")
         with gr.Row():
             mode = gr.Radio([("Along a direction", "sweep"), ("Walk through seeds", "walk")], value="sweep",
                             label="Animation")
@@ -89,19 +114,21 @@ def build_animate_tab(ctx: AppContext, shelf: DirectionShelf, check_admin: Admin
             refresh = gr.Button("Refresh sets", size="sm")
             direction = gr.Dropdown(label="Direction (attr:class moves onto a class)", elem_id="animate-direction")
         with gr.Row():
-            start = gr.Number(-3, label="From (units)")
-            end = gr.Number(3, label="To (units)")
-            frames = gr.Slider(8, 120, value=36, step=1, label="Frames")
+            start = gr.Number(-3, label="From (units)", elem_id="animate-from")
+            end = gr.Number(3, label="To (units)", elem_id="animate-to")
+            frames = gr.Slider(8, 120, value=ANIMATION_FRAMES, step=1, label="Frames (total)", elem_id="animate-frames")
             fps = gr.Slider(4, 60, value=24, step=1, label="FPS")
-            pingpong = gr.Checkbox(True, label="Ping-pong loop")
+            pingpong = gr.Checkbox(True, label="Ping-pong loop", elem_id="animate-pingpong")
         with gr.Row():
             seeds = gr.Textbox("0", label="Seeds (faces side by side, or walk stops)", elem_id="animate-seeds")
             psi = gr.Slider(0.3, 1.0, value=0.8, step=0.05, label="Truncation")
-            walk_space = gr.Radio(["z", "w"], value="z", label="Walk in")
+            walk_space = gr.Radio(["z", "w"], value="z", label="Walk in", visible=False, elem_id="animate-walk-space")
             size = gr.Slider(64, 512, value=256, step=32, label="Size (px, longer side)")
         with gr.Row():
             password = admin_password_box("animate-password", "render (the files go to the workspace)")
             render_btn = gr.Button("Render", variant="primary", elem_id="animate-button")
+            cancel = gr.Button("Cancel", elem_id="animate-cancel")
+        status = gr.Markdown(elem_id="animate-status")
         with gr.Row():
             preview = gr.Image(label="Preview", interactive=False, elem_id="animate-preview")
             files = gr.File(label="Downloads", file_count="multiple", interactive=False, elem_id="animate-files")
@@ -115,10 +142,32 @@ def build_animate_tab(ctx: AppContext, shelf: DirectionShelf, check_admin: Admin
 
     @user_errors_as_toasts
     def on_render(*args):
-        return make_animation(ctx, shelf, *args)
+        yield from make_animation(ctx, shelf, *args)
+
+    def on_controls(kind, spec):
+        """Only what applies shows: the walk has no direction, range or ping-pong; a sweep onto a class no range."""
+        sweep = kind != "walk"
+        onto_class = sweep and bool(spec) and _onto_class(spec)
+        return (*[gr.update(visible=sweep)] * 4, *[gr.update(visible=sweep and not onto_class)] * 2,
+                gr.update(visible=not sweep))
+
+    def _onto_class(spec: str) -> bool:
+        return ":" in spec and not _is_number(spec.rpartition(":")[2])
 
     an_set.change(on_anim_set, an_set, direction)
     refresh.click(shelf.listing, an_set, an_set)
-    render_btn.click(admin_only(check_admin, on_render),
-                     [password, mode, an_set, direction, start, end, frames, fps, pingpong, seeds, psi, walk_space, size],
-                     [preview, files])
+    gr.on([mode.change, direction.change], on_controls, [mode, direction],
+          [an_set, refresh, direction, pingpong, start, end, walk_space], queue=False, api_visibility="private")
+    rendering = render_btn.click(admin_only(check_admin, on_render),
+                                 [password, mode, an_set, direction, start, end, frames, fps, pingpong, seeds, psi,
+                                  walk_space, size], [preview, files, status])
+    cancel.click(lambda: "Cancelled: no file was written.", None, status, cancels=[rendering], queue=False,
+                 api_visibility="private")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -1,4 +1,9 @@
-"""The "Edit" tab: seeded random faces, before and after the editor's sliders and class pickers."""
+"""The "Edit" tab: seeded random faces, before and after the editor's sliders and class pickers.
+
+Faces show at least PREVIEW_PX on screen (smoothly upscaled; "Original pixels" shows them as drawn),
+the edited faces by default and the originals with the before/after toggle; Undo/Redo step through
+the slider moves.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,8 @@ import numpy as np
 from latentlab.core.errors import UserError
 from latentlab.generator.interface import image_grid, map_latents, render
 from latentlab.ui.context import AppContext
-from latentlab.ui.editor import Amounts, Editor, amounts_from
-from latentlab.ui.gradio_util import user_errors_as_toasts
+from latentlab.ui.editor import Amounts, Editor, amounts_from, describe
+from latentlab.ui.gradio_util import PREVIEW_PX, enlarge, preview_cols, user_errors_as_toasts
 from latentlab.ui.sets import DirectionShelf
 
 from directions.edit import edit, parse_layers
@@ -17,8 +22,9 @@ from directions.io import DirectionSet
 
 
 def edited_faces(ctx: AppContext, dset: DirectionSet, seed: int, n: int, psi: float, layers: str,
-                 amounts: Amounts) -> tuple[np.ndarray, np.ndarray]:
-    """(grid before, grid after) for n seeded faces moved by `amounts` (a W set may edit a W+ layer range)."""
+                 amounts: Amounts, min_px: int = PREVIEW_PX) -> tuple[np.ndarray, np.ndarray]:
+    """(grid before, grid after) for n seeded faces moved by `amounts` (a W set may edit a W+ layer range);
+    each face upscaled to at least `min_px` (0 = as drawn)."""
     z, w = ctx.faces(seed, n, psi)
     gen = ctx.generator
     layer_idx = parse_layers(layers, gen.num_ws)
@@ -28,8 +34,8 @@ def edited_faces(ctx: AppContext, dset: DirectionSet, seed: int, n: int, psi: fl
         moved = map_latents(gen, edit(z, dset, amounts), float(psi)) if amounts else w
     else:
         moved = edit(w, dset, amounts, layers=layer_idx, num_ws=gen.num_ws) if amounts else w
-    cols = min(len(w), 4)
-    return image_grid(render(gen, w), cols), image_grid(render(gen, moved), cols)
+    cols = preview_cols(len(w))
+    return (image_grid(enlarge(render(gen, w), min_px), cols), image_grid(enlarge(render(gen, moved), min_px), cols))
 
 
 def build_edit_tab(ctx: AppContext, shelf: DirectionShelf) -> None:
@@ -49,22 +55,37 @@ def build_edit_tab(ctx: AppContext, shelf: DirectionShelf) -> None:
             with gr.Column(scale=1):
                 editor = Editor.build("edit")
             with gr.Column(scale=2):
-                before = gr.Image(label="Original", format="png", interactive=False)
+                with gr.Row():
+                    shown = gr.Radio([("Edited", "after"), ("Original (before)", "before")], value="after",
+                                     label="Show", elem_id="edit-show", scale=2)
+                    pixels = gr.Checkbox(False, label="Original pixels (no upscaling)", elem_id="edit-pixels",
+                                         scale=1)
                 after = gr.Image(label="Edited", format="png", interactive=False, elem_id="edit-after")
+                before = gr.Image(label="Original", format="png", interactive=False, visible=False,
+                                  elem_id="edit-before")
 
     @user_errors_as_toasts
     def on_set(path):
         return editor.show(shelf.load(path)) if path else editor.hide()
 
     @user_errors_as_toasts
-    def on_edit(path, sd, n, ps, lay, numeric, categorical, *values):
+    def on_edit(path, sd, n, ps, lay, as_drawn, numeric, categorical, *values):
         if not path:
             return None, None
-        return edited_faces(ctx, shelf.load(path), sd, n, ps, lay, amounts_from(numeric, categorical, values))
+        amounts = amounts_from(numeric, categorical, values)
+        original, edited = edited_faces(ctx, shelf.load(path), sd, n, ps, lay, amounts,
+                                        min_px=0 if as_drawn else PREVIEW_PX)
+        what = f"{int(n)} faces of seed {int(sd or 0)}"  # the alt texts say what each picture shows
+        return (gr.update(value=original, alt_text=f"{what}, unedited"),
+                gr.update(value=edited, alt_text=f"{what}, edited: {describe(amounts)}"))
 
-    edit_inputs = [edit_set, seed, n_faces, psi, layers, *editor.inputs]
+    def on_shown(which):
+        return gr.update(visible=which != "before"), gr.update(visible=which == "before")
+
+    edit_inputs = [edit_set, seed, n_faces, psi, layers, pixels, *editor.inputs]
     edit_set.change(on_set, edit_set, editor.inputs).then(on_edit, edit_inputs, [before, after])
     editor.rerender(on_edit, edit_inputs, [before, after],
-                    also=[seed.submit, n_faces.release, psi.release, layers.submit])
+                    also=[seed.submit, n_faces.release, psi.release, layers.submit, pixels.input])
+    shown.change(on_shown, shown, [after, before], queue=False, api_visibility="private")
     new_faces.click(lambda s: int(s or 0) + 1, seed, seed).then(on_edit, edit_inputs, [before, after])
     refresh.click(shelf.listing, edit_set, edit_set)

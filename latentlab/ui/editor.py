@@ -42,14 +42,70 @@ def slider_label(dset: DirectionSet, name: str) -> str:
 def amounts_from(numeric: list[str], categorical: list[str], values) -> Amounts:
     """The edit the widgets ask for: `values` are the sliders' then the pickers' values, in order."""
     sliders, pickers = values[:MAX_SLIDERS], values[MAX_SLIDERS:]
-    amounts: Amounts = {name: float(v) for name, v in zip(numeric, sliders) if v}
+    # a typed number outside the slider arrives before the slider clamps it: clamp it here too
+    amounts: Amounts = {name: max(-SLIDER_RANGE, min(SLIDER_RANGE, float(v))) for name, v in zip(numeric, sliders) if v}
     amounts.update({name: v for name, v in zip(categorical, pickers) if v and v != UNCHANGED})
     return amounts
+
+
+def describe(amounts: Amounts) -> str:
+    """'blush +0.5, hair -> red' (or 'no edit'): what a picture shows, for its alt text."""
+    parts = [f"{name} -> {v}" if isinstance(v, str) else f"{name} {v:+.1f}" for name, v in amounts.items()]
+    return ", ".join(parts) or "no edit"
 
 
 def reset_values() -> list:
     """Every slider back to 0, every picker to UNCHANGED."""
     return [gr.update(value=0)] * MAX_SLIDERS + [gr.update(value=UNCHANGED)] * MAX_CLASS_PICKERS
+
+
+DEFAULT_VALUES = [0.0] * MAX_SLIDERS + [UNCHANGED] * MAX_CLASS_PICKERS  # what `show` and Reset set
+History = dict  # {"names": [numeric, categorical], "current": values, "past": [values], "future": [values], "last": i}
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, str) or isinstance(b, str):
+        return a == b
+    return abs(float(a or 0) - float(b or 0)) < 1e-9
+
+
+def record(history: History | None, numeric: list, categorical: list, values: list) -> History:
+    """The edit history after the widgets came to show `values`: the values before are one undo step.
+
+    Changes to one widget in a row (a drag, arrow presses, typing a number) are one step, as a text
+    editor merges typing; a new direction set starts a new history whose first step is the set's
+    unedited state (all 0 / UNCHANGED).
+    """
+    values, names = list(values), [list(numeric or []), list(categorical or [])]
+    if not history or history.get("names") != names:  # a new set: its first state is the unedited one
+        history = {"names": names, "current": list(DEFAULT_VALUES), "past": [], "future": [], "last": None}
+    current = history["current"]
+    changed = [i for i, (a, b) in enumerate(zip(current, values)) if not _same(a, b)]
+    if not changed:
+        return history
+    one = changed[0] if len(changed) == 1 else None
+    past = list(history["past"])
+    if not (one is not None and one == history["last"] and past):
+        past.append(current)
+    return {"names": names, "current": values, "past": past, "future": [], "last": one}
+
+
+def step(history: History | None, numeric: list, categorical: list, back: bool) -> tuple[list, History | None]:
+    """Undo (`back`) or redo one step: (updates for the widgets, the history after); nothing to undo or
+    redo, or another set shown since, leaves both alone."""
+    names = [list(numeric or []), list(categorical or [])]
+    source = "past" if back else "future"
+    if not history or history.get("names") != names or not history[source]:
+        return [gr.update()] * (MAX_SLIDERS + MAX_CLASS_PICKERS), history
+    past, future = list(history["past"]), list(history["future"])
+    if back:
+        values = past.pop()
+        future.append(history["current"])
+    else:
+        values = future.pop()
+        past.append(history["current"])
+    return ([gr.update(value=v) for v in values],
+            {"names": names, "current": values, "past": past, "future": future, "last": None})
 
 
 @dataclass
@@ -61,15 +117,24 @@ class Editor:
     reset: gr.Button
     numeric: gr.State
     categorical: gr.State
+    undo: gr.Button
+    redo: gr.Button
+    history: gr.State
 
     @classmethod
     def build(cls, prefix: str, reset_label: str = "Reset") -> Editor:
-        """Create the (hidden) widgets in the enclosing layout; element ids `{prefix}-slider-{i}`, `{prefix}-class-{i}`."""
-        sliders = [gr.Slider(-SLIDER_RANGE, SLIDER_RANGE, value=0, step=0.1, visible=False,
+        """Create the (hidden) widgets in the enclosing layout; element ids `{prefix}-slider-{i}`,
+        `{prefix}-class-{i}`, `{prefix}-undo`, `{prefix}-redo`, `{prefix}-reset`."""
+        # no per-slider reset button: it changes the value without an `input` event (Undo and Reset do that)
+        sliders = [gr.Slider(-SLIDER_RANGE, SLIDER_RANGE, value=0, step=0.1, visible=False, buttons=[],
                              elem_id=f"{prefix}-slider-{i}") for i in range(MAX_SLIDERS)]
         pickers = [gr.Dropdown([UNCHANGED], value=UNCHANGED, visible=False, elem_id=f"{prefix}-class-{i}")
                    for i in range(MAX_CLASS_PICKERS)]
-        return cls(sliders, pickers, gr.Button(reset_label), gr.State([]), gr.State([]))
+        with gr.Row():
+            undo = gr.Button("Undo", size="sm", elem_id=f"{prefix}-undo")
+            redo = gr.Button("Redo", size="sm", elem_id=f"{prefix}-redo")
+            reset = gr.Button(reset_label, size="sm", elem_id=f"{prefix}-reset")
+        return cls(sliders, pickers, reset, gr.State([]), gr.State([]), undo, redo, gr.State(None))
 
     @property
     def widgets(self) -> list:
@@ -96,7 +161,34 @@ class Editor:
         return [[], [], *[gr.update(visible=False)] * (MAX_SLIDERS + MAX_CLASS_PICKERS)]
 
     def rerender(self, fn, inputs: list, outputs: list, also: list = ()) -> None:
-        """Run `fn` when a slider is let go, a class picked, one of the `also` triggers fires, or after Reset."""
-        triggers = [s.release for s in self.sliders] + [p.input for p in self.pickers] + list(also)
-        gr.on(triggers, fn, inputs, outputs, trigger_mode="always_last")
-        self.reset.click(reset_values, None, self.widgets).then(fn, inputs, outputs)
+        """Run `fn` whenever the user moves a slider (dragging, arrow keys, a typed value, letting go, its
+        own reset button), picks a class, one of the `also` triggers fires, or after Reset.
+
+        A slider's `release` misses arrow keys and typed values (Gradio 6 sends it on pointer-up and
+        blur only, and on blur it would race an Undo click); its `input` fires on every user change
+        (each step of a drag, each arrow press, each typed character) but never on the updates the app
+        itself sends (`show`, Undo, Reset), which are followed by one explicit render instead. While a
+        render runs, only the latest of the changes made meanwhile is drawn next (trigger_mode="always_last").
+        """
+        moves = [s.input for s in self.sliders] + [p.input for p in self.pickers]
+        gr.on([*moves, *also], fn, inputs, outputs, trigger_mode="always_last", show_progress="minimal")
+        keep = [self.history, *self.inputs]
+
+        def remember(history, numeric, categorical, *values):
+            after = record(history, numeric, categorical, values)
+            return gr.skip() if after is history else after  # never overwrite a newer Undo's history
+
+        def undo(history, numeric, categorical):
+            updates, after = step(history, numeric, categorical, back=True)
+            return *updates, after
+
+        def redo(history, numeric, categorical):
+            updates, after = step(history, numeric, categorical, back=False)
+            return *updates, after
+
+        gr.on(moves, remember, keep, self.history, trigger_mode="always_last", queue=False,
+              api_visibility="private")
+        self.reset.click(reset_values, None, self.widgets).then(remember, keep, self.history).then(fn, inputs, outputs)
+        for button, move in ((self.undo, undo), (self.redo, redo)):
+            button.click(move, [self.history, self.numeric, self.categorical], [*self.widgets, self.history],
+                         api_visibility="private").then(fn, inputs, outputs)

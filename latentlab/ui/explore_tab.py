@@ -1,7 +1,8 @@
 """The "Explore" tab: no labels needed; click the random change you like, refine it, save it as a direction.
 
 The rounds are `directions.mutation.MutationExplorer`; one explorer per browser session lives in a
-gr.State, and the generator's latent statistics are computed once per truncation per app.
+gr.State, and the generator's latent statistics are computed once per truncation per app. "Back"
+returns to the round before the last pick. The start face and the tiles show at least PREVIEW_PX.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 from latentlab.core.errors import UserError
 from latentlab.generator.interface import render
 from latentlab.ui.context import AppContext
-from latentlab.ui.gradio_util import AdminCheck, admin_only, admin_password_box, user_errors_as_toasts
+from latentlab.ui.gradio_util import AdminCheck, admin_only, admin_password_box, enlarge, user_errors_as_toasts
 from latentlab.ui.sets import DirectionShelf, safe_name
 
 from directions.animate import export_name, fresh_path, render_frames, sweep_latents, write_animation
@@ -26,7 +27,7 @@ ANIMATION_FRAMES = 36
 
 def gallery(images: np.ndarray, picked: bool) -> list[tuple[np.ndarray, str]]:
     """Gallery items captioned with their index; tile 0 is the pick once there is one."""
-    return [(img, f"{i}{' (your pick)' if picked and i == 0 else ''}") for i, img in enumerate(images)]
+    return [(img, f"{i}{' (your pick)' if picked and i == 0 else ''}") for i, img in enumerate(enlarge(images))]
 
 
 def _explorer(state: dict | None) -> MutationExplorer:
@@ -41,16 +42,35 @@ def explore_start(ctx: AppContext, stats: LatentStats, seed: int, psi: float, st
     _, w = ctx.faces(seed, 1, psi)
     ex = MutationExplorer(stats, strength=float(strength), n=int(n), seed=int(explore_seed))
     ex.propose()
-    state = {"explorer": ex, "base": w[0]}
+    state = {"explorer": ex, "base": w[0], "rounds_before": []}
     tiles = gallery(render(ctx.generator, ex.tiles(w[0])), picked=False)
-    return render(ctx.generator, w)[0], tiles, state, "Round 0: click the face whose change you want."
+    return enlarge(render(ctx.generator, w))[0], tiles, state, "Round 0: click the face whose change you want."
+
+
+def _snapshot(ex: MutationExplorer) -> dict:
+    return {"picked": ex.picked, "candidates": ex.candidates, "round": ex.round, "history": list(ex.history)}
+
+
+def explore_back(ctx: AppContext, state: dict | None, strength: float):
+    """The round before the last pick, as it was: (gallery, state, status)."""
+    ex = _explorer(state)
+    if not state.get("rounds_before"):
+        raise UserError("this is the first round; there is no pick to go back from")
+    for key, value in state["rounds_before"].pop().items():
+        setattr(ex, key, value)
+    ex.strength = float(strength)
+    images = render(ctx.generator, ex.tiles(state["base"]))
+    where = "tile 0 is your pick" if ex.picked is not None else "click the face whose change you want"
+    return gallery(images, ex.picked is not None), state, f"Back to round {ex.round}: {where}."
 
 
 def explore_pick(ctx: AppContext, state: dict | None, index: int, strength: float):
     """Keep tile `index`, show the finer round around it: (gallery, state, status)."""
     ex = _explorer(state)
     ex.strength = float(strength)
+    before = _snapshot(ex)
     ex.pick(int(index))
+    state.setdefault("rounds_before", []).append(before)
     images = render(ctx.generator, ex.tiles(state["base"]))
     angle = ex.angle * ex.shrink ** (ex.round - 1)
     return gallery(images, True), state, (f"Round {ex.round}: tile 0 is your pick, the others vary it by "
@@ -102,9 +122,10 @@ def build_explore_tab(ctx: AppContext, shelf: DirectionShelf, check_admin: Admin
             n_tiles = gr.Slider(4, 16, value=8, step=1, label="Tiles")
             rng_seed = gr.Number(0, label="Mutation seed", precision=0, minimum=0)
             start = gr.Button("Start", variant="primary", elem_id="explore-start")
+            back = gr.Button("Back", elem_id="explore-back")
         status = gr.Markdown(elem_id="explore-status")
         with gr.Row():
-            base = gr.Image(label="Start face", format="png", interactive=False, scale=1)
+            base = gr.Image(label="Start face", format="png", interactive=False, scale=1, elem_id="explore-base")
             grid = gr.Gallery(label="Click to pick", columns=4, allow_preview=False, scale=3, elem_id="explore-grid")
         with gr.Row():
             name = gr.Textbox(label="Direction name", placeholder="cute", elem_id="explore-name")
@@ -127,6 +148,10 @@ def build_explore_tab(ctx: AppContext, shelf: DirectionShelf, check_admin: Admin
         return explore_pick(ctx, st, evt.index, s)
 
     @user_errors_as_toasts
+    def on_back(st, s):
+        return explore_back(ctx, st, s)
+
+    @user_errors_as_toasts
     def on_strength(st, s):
         return explore_restrength(ctx, st, s) if st else (None, st)
 
@@ -140,6 +165,7 @@ def build_explore_tab(ctx: AppContext, shelf: DirectionShelf, check_admin: Admin
 
     start.click(on_start, [seed, psi, strength, n_tiles, rng_seed], [base, grid, state, status])
     grid.select(on_pick, [state, strength], [grid, state, status])
+    back.click(on_back, [state, strength], [grid, state, status])
     strength.release(on_strength, [state, strength], [grid, state])
     shelf.on_save(save.click, admin_only(check_admin, on_save), [password, state, name, set_name, replace], [status])
     animate.click(admin_only(check_admin, on_animate), [password, state], preview)

@@ -2,12 +2,15 @@
 
 One `DirectionShelf` per app (made by `latentlab.ui.app.build_app` inside its gr.Blocks): it lists
 the sets fitted for the app's generator, reads each file once per version, and keeps every "Direction
-set" list of the Fit/Edit/Explore/Animate tabs in step: when a tab saves a set, every list shows it.
+set" list of the Fit/Edit/Explore/Animate tabs in step: when a tab saves a set, every list offers it,
+but a list that has a set chosen keeps it (saving in Explore never switches the Edit tab to
+explored.npz and resets its sliders); only a list with nothing chosen yet takes the saved set.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import re
 import threading
 from pathlib import Path
@@ -99,11 +102,16 @@ class DirectionShelf:
         self.dropdowns.append(dropdown)
         return dropdown
 
-    def on_save(self, trigger, fn, inputs: list, outputs: list, **event_kwargs) -> None:
+    def on_save(self, trigger, fn, inputs: list, outputs: list, cancel=None, cancelled: tuple = (),
+                **event_kwargs) -> None:
         """Listen to `trigger` (e.g. `button.click`) with `fn`, which returns the values of `outputs` and,
-        last, the path of the set it saved; every set list then shows that set, in the same response.
-        The listener is made by `connect`, once every list exists."""
-        self._saves.append((trigger, fn, inputs, outputs, event_kwargs))
+        last, the path of the set it saved; every set list then offers that set, in the same response,
+        and keeps the set it shows (a list showing none shows the saved one). The listener is made by
+        `connect`, once every list exists.
+
+        A generator `fn` yields such tuples with path None until it has saved. `cancel` (e.g.
+        `button.click`) stops it; `cancelled` is then (output, value) to show, e.g. a status line."""
+        self._saves.append((trigger, fn, inputs, outputs, event_kwargs, cancel, cancelled))
 
     def connect(self, demo: gr.Blocks) -> None:
         """Wire the saves and page loads to every set list; call once, after the tabs with set lists are built."""
@@ -113,14 +121,36 @@ class DirectionShelf:
             updates = [self.listing(current) for _ in lists]
             return updates if len(updates) > 1 else updates[0]  # Gradio takes one output's value bare
 
-        for trigger, fn, inputs, outputs, event_kwargs in self._saves:
-            trigger(self._listing_after(fn, len(lists)), inputs, [*outputs, *lists], **event_kwargs)
+        for trigger, fn, inputs, outputs, event_kwargs, cancel, cancelled in self._saves:
+            # the lists' current values come in after the handler's own inputs, so each list keeps its choice
+            event = trigger(self._listing_after(fn, len(lists)), [*inputs, *lists], [*outputs, *lists],
+                            **event_kwargs)
+            if cancel is not None:
+                output, value = cancelled or (None, None)
+                cancel((lambda shown=value: shown) if output is not None else None, None, output, cancels=[event],
+                       queue=False, api_visibility="private")
         demo.load(refresh_sets, None, lists)
 
     def _listing_after(self, fn, n_lists: int):
-        @functools.wraps(fn)  # keeps the handler's name, which Gradio uses as its API name
+        def listed(values: tuple, shown: tuple) -> tuple:
+            *values, path = values
+            if path is None:  # a generator's progress: the lists stay as they are
+                return (*values, *[gr.update()] * n_lists)
+            choices = self.choices()
+            return (*values, *[self.listing(current or path, choices) for current in shown])
+
+        if inspect.isgeneratorfunction(fn):
+            @functools.wraps(fn)  # keeps the handler's name, which Gradio uses as its API name
+            def save_then_list_streaming(*args):
+                args, shown = args[: len(args) - n_lists], args[len(args) - n_lists:]
+                for values in fn(*args):
+                    yield listed(values, shown)
+
+            return save_then_list_streaming
+
+        @functools.wraps(fn)
         def save_then_list(*args):
-            *values, path = fn(*args)
-            return (*values, *[self.listing(path) for _ in range(n_lists)])
+            args, shown = args[: len(args) - n_lists], args[len(args) - n_lists:]
+            return listed(fn(*args), shown)
 
         return save_then_list

@@ -72,12 +72,13 @@ def test_edit_on_a_layer_range_writes_w_plus(files, tmp_path):
 
 
 def test_animate_walks_and_sweeps(files, tmp_path):
-    assert run(files, "animate", "--seeds", "1,2,3", "--walk", "--frames", "4", "--out", str(tmp_path / "walk.gif"),
+    # --frames is the total, for a walk as for a sweep (3 stops: the nearest multiple of 3)
+    assert run(files, "animate", "--seeds", "1,2,3", "--walk", "--frames", "12", "--out", str(tmp_path / "walk.gif"),
                "--strip", str(tmp_path / "walk.png"), "--size", "0") == 0
     walk = read_animation(tmp_path / "walk.gif")
     assert walk.shape == (12, 16, 16, 3)
     assert Image.open(tmp_path / "walk.png").size[1] == 16
-    assert run(files, "animate", files["lat"], "--walk", "--space", "w", "--frames", "3",
+    assert run(files, "animate", files["lat"], "--walk", "--space", "w", "--frames", "10",
                "--out", str(tmp_path / "wwalk.mp4"), "--size", "32") == 0
     assert read_animation(tmp_path / "wwalk.mp4").shape == (9, 32, 32, 3)
     assert run(files, "animate", files["lat"], "--index", "1", "--directions", files["set"], "--along", "a",
@@ -133,7 +134,7 @@ def test_animate_without_out_names_the_file_by_what_it_shows(files, tmp_path, mo
     assert run(files, *along) == 0
     assert run(files, *along) == 0  # a second export keeps the first
     assert run(files, "animate", files["lat"], "--index", "1", "--walk", "--space", "w", "--frames", "2") == 3
-    assert run(files, "animate", files["lat"], "--walk", "--space", "w", "--frames", "2", "--size", "0") == 0
+    assert run(files, "animate", files["lat"], "--walk", "--space", "w", "--frames", "6", "--size", "0") == 0
     names = sorted(p.name for p in (tmp_path / "exports").iterdir())
     assert names == ["a-+3_set-set_seeds-0-1-2-2.gif", "a-+3_set-set_seeds-0-1-2.gif", "walk-w_from-faces.gif"]
     assert read_animation(tmp_path / "exports" / names[1]).shape == (4, 16, 48, 3)
@@ -154,3 +155,30 @@ def test_show_and_one_line_errors(files, tmp_path, capsys):
     assert "at least 2 latents" in capsys.readouterr().err
     assert run(files, "explore", "--session", str(tmp_path / "none"), "--pick", "1") == 3
     assert "no exploration session" in capsys.readouterr().err
+
+
+def test_frames_mean_the_total_and_default_to_the_apps_36(files, tmp_path):
+    assert run(files, "animate", files["lat"], "--directions", files["set"], "--along", "a", "--size", "0",
+               "--out", str(tmp_path / "d.gif")) == 0
+    assert read_animation(tmp_path / "d.gif").shape[0] == 36
+    assert cli.build_parser().parse_args(["edit", "x.npz", "--directions", "s.npz"]).frames == 36
+
+
+def test_amounts_beyond_the_sliders_are_clamped_with_a_warning(files, tmp_path, capsys):
+    assert run(files, "edit", files["lat"], "--directions", files["set"], "--set", "a=+9",
+               "--out", str(tmp_path / "e")) == 0
+    err = capsys.readouterr().err
+    assert "--set a: +9 units is beyond ±4" in err and "using +4" in err
+    assert load_latents(tmp_path / "e" / "edited.npz").meta["edit"] == {"a": 4.0}
+
+
+def test_a_sweep_that_would_not_move_is_refused_with_the_reason(files, tmp_path, capsys):
+    out = tmp_path / "e"
+    assert run(files, "edit", files["lat"], "--directions", files["set"], "--set", "c=c2", "--animate", "c:c2",
+               "--frames", "4", "--out", str(out)) == 3
+    err = capsys.readouterr().err
+    assert "would not move anything" in err and "--set c=c2" in err and len(err.strip().splitlines()) == 1
+    assert not list(out.glob("*.gif"))
+    assert run(files, "animate", files["lat"], "--directions", files["set"], "--along", "a:1:1",
+               "--out", str(tmp_path / "still.gif")) == 3
+    assert "starts and ends at +1" in capsys.readouterr().err and not (tmp_path / "still.gif").exists()

@@ -80,3 +80,81 @@ def test_the_shelf_reads_a_set_again_when_its_file_changes(tmp_path):
     del refit.entries["cute"]
     save_direction_set(path, refit)
     assert list(shelf.load(str(path)).entries) == ["blush", "hair"]
+
+
+def test_the_edit_history_merges_moves_of_one_widget_and_undoes_and_redoes():
+    from latentlab.ui.editor import DEFAULT_VALUES, record, step
+
+    names = (["blush", "cute"], ["hair"])
+    moved = list(DEFAULT_VALUES)
+    history = None
+    for v in (0.1, 0.2, 0.5):  # a drag or arrow presses on one slider: one step
+        moved[0] = v
+        history = record(history, *names, moved)
+    assert history["past"] == [DEFAULT_VALUES]
+    picked = list(moved)
+    picked[MAX_SLIDERS] = "red"  # another widget: a second step
+    history = record(history, *names, picked)
+    assert len(history["past"]) == 2
+    updates, history = step(history, *names, back=True)
+    assert [u["value"] for u in updates] == moved
+    updates, history = step(history, *names, back=True)
+    assert [u["value"] for u in updates] == DEFAULT_VALUES
+    updates, after = step(history, *names, back=True)  # nothing left to undo: nothing changes
+    assert after is history and all("value" not in u for u in updates)
+    updates, history = step(history, *names, back=False)
+    assert [u["value"] for u in updates] == moved
+    # another set shown: Undo does not apply the old set's values to it
+    updates, _ = step(history, ["age"], [], back=True)
+    assert all("value" not in u for u in updates)
+
+
+def test_typed_amounts_beyond_the_slider_are_clamped():
+    values = [9.0, -7.5, *[0] * (MAX_SLIDERS - 2), *[UNCHANGED] * MAX_CLASS_PICKERS]
+    assert amounts_from(["blush", "cute"], [], values) == {"blush": 4.0, "cute": -4.0}
+
+
+def test_previews_are_upscaled_smoothly_to_at_least_256_px():
+    from latentlab.ui.gradio_util import enlarge, preview_cols
+
+    faces = np.zeros((2, 64, 64, 3), np.uint8)
+    faces[:, :, 32:] = 255
+    big = enlarge(faces)
+    assert big.shape == (2, 256, 256, 3)
+    assert 0 < big[0, 10, 126, 0] < 255 or 0 < big[0, 10, 129, 0] < 255  # Lanczos blends the edge: not blocky
+    assert enlarge(faces, 0).shape == faces.shape and enlarge(np.zeros((1, 512, 512, 3), np.uint8)).shape[1] == 512
+    assert [preview_cols(n) for n in (1, 4, 8)] == [1, 2, 4]
+
+
+def test_a_save_keeps_each_lists_choice_and_offers_the_new_set(tmp_path):
+    folder = tmp_path / "directions"
+    save_direction_set(folder / "mine.npz", make_set("gen-a"))
+    shelf = DirectionShelf(folder, "gen-a")
+    shelf.dropdowns = [object(), object()]  # two lists: one showing mine.npz, one showing nothing yet
+
+    def save():
+        return "saved", str(save_direction_set(folder / "explored.npz", make_set("gen-a", seed=2)))
+
+    status, kept, empty = shelf._listing_after(save, 2)(str(folder / "mine.npz"), None)
+    assert status == "saved"
+    assert kept["value"] == str(folder / "mine.npz") and empty["value"] == str(folder / "explored.npz")
+    assert {p for _, p in kept["choices"]} == {str(folder / "mine.npz"), str(folder / "explored.npz")}
+
+
+def test_the_fit_table_shows_conditional_metrics_and_flags_fits_at_the_baseline():
+    from latentlab.ui.fit_tab import AT_BASELINE, fit_table
+
+    dset = make_set()
+    dset.entries["blush"].metrics.update(cv_accuracy=0.871, baseline_accuracy=0.89, n_labels=100)
+    cond = make_set(seed=3).entries["blush"]
+    cond.name = "blush|hair"
+    cond.metrics = {"cv_accuracy": None, "baseline_accuracy": 0.89, "conditioned_on": ["hair"],
+                    "plain_cv_accuracy": 0.871, "cosine_to_plain": [0.9512]}
+    dset.entries["blush|hair"] = cond
+    table, flagged = fit_table(dset, {"eyes": "too few labels"})
+    rows = {r["name"]: r for r in table.to_dict("records")}
+    assert AT_BASELINE in rows["blush"]["notes"] and rows["blush"]["cv_minus_baseline"] == pytest.approx(-0.019)
+    assert flagged == ["blush 0.871 vs 0.890"]
+    assert rows["blush|hair"]["plain_cv_accuracy"] == 0.871 and rows["blush|hair"]["cosine_to_plain"] == "0.951"
+    assert "orthogonal to hair" in rows["blush|hair"]["notes"]
+    assert rows["eyes"]["kind"] == "refused" and rows["eyes"]["notes"] == "too few labels"
