@@ -36,6 +36,7 @@ class StyleGAN2Config:
     conv_clamp: float | None = None
     convention: str = "nvlabs"
     img_channels: int = 3
+    c_dim: int = 0  # > 0: a conditional generator (NVlabs), its class embedded into the mapping input
 
     def __post_init__(self) -> None:
         self.channels = {int(k): int(v) for k, v in self.channels.items()}
@@ -56,9 +57,42 @@ class StyleGAN2Config:
     def num_ws(self) -> int:
         return 2 * int(math.log2(self.resolution)) - 2
 
+    def state_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Name -> shape of every tensor of `StyleGAN2Generator(self).state_dict()`, without building it
+        (loaders compare a file's tensors with these before allocating anything)."""
+        shapes: dict[str, tuple[int, ...]] = {"mapping_net.w_avg": (self.w_dim,)}
+        if self.c_dim:
+            shapes.update({"mapping_net.embed.weight": (self.w_dim, self.c_dim), "mapping_net.embed.bias": (self.w_dim,)})
+        dims = [self.z_dim + (self.w_dim if self.c_dim else 0)] + [self.w_dim] * self.mapping_layers
+        for i in range(self.mapping_layers):
+            shapes[f"mapping_net.fc{i}.weight"] = (dims[i + 1], dims[i])
+            shapes[f"mapping_net.fc{i}.bias"] = (dims[i + 1],)
+
+        def affine(prefix: str, in_ch: int) -> None:
+            shapes[f"{prefix}.affine.weight"] = (in_ch, self.w_dim)
+            shapes[f"{prefix}.affine.bias"] = (in_ch,)
+
+        for res in self.resolutions:
+            p, out_ch = f"synthesis_net.b{res}", self.channels[res]
+            shapes[f"{p}.resample_filter"] = (4, 4)
+            if res == 4:
+                shapes[f"{p}.const"] = (out_ch, 4, 4)
+            for conv, in_ch in ([("conv1", out_ch)] if res == 4 else
+                                [("conv0", self.channels[res // 2]), ("conv1", out_ch)]):
+                affine(f"{p}.{conv}", in_ch)
+                shapes.update({f"{p}.{conv}.weight": (out_ch, in_ch, 3, 3), f"{p}.{conv}.bias": (out_ch,),
+                               f"{p}.{conv}.noise_strength": (), f"{p}.{conv}.noise_const": (res, res),
+                               f"{p}.{conv}.resample_filter": (4, 4)})
+            affine(f"{p}.torgb", out_ch)
+            shapes[f"{p}.torgb.weight"] = (self.img_channels, out_ch, 1, 1)
+            shapes[f"{p}.torgb.bias"] = (self.img_channels,)
+        return shapes
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["channels"] = {str(k): v for k, v in self.channels.items()}
+        if not d["c_dim"]:  # unconditional configs keep the dict (and so the generator id) they always had
+            del d["c_dim"]
         return d
 
     @classmethod
@@ -89,19 +123,45 @@ class FullyConnected(nn.Module):
         return bias_act(x.matmul(w.t()), b, self.activation)
 
 
+def class_input(c, n: int, c_dim: int, device: torch.device | None = None) -> torch.Tensor:
+    """A conditional generator's class input as NVlabs takes it, float [n, c_dim]: from a class index
+    (int, broadcast to all n), n indices (list / integer tensor [n]) or the vectors themselves."""
+    if isinstance(c, torch.Tensor) and c.is_floating_point():
+        if tuple(c.shape) not in ((n, c_dim), (1, c_dim), (c_dim,)):
+            raise ValueError(f"class vectors must be [{n}, {c_dim}], got {tuple(c.shape)}")
+        return c.reshape(-1, c_dim).expand(n, c_dim).to(device=device, dtype=torch.float32)
+    idx = torch.as_tensor(c, dtype=torch.long).reshape(-1)
+    if idx.numel() == 1:
+        idx = idx.expand(n)
+    if idx.numel() != n:
+        raise ValueError(f"{n} latents need {n} class indices, got {idx.numel()}")
+    if bool(((idx < 0) | (idx >= c_dim)).any()):
+        from latentlab.core.errors import UserError
+        raise UserError(f"class {int(idx[(idx < 0) | (idx >= c_dim)][0])} does not exist; this generator has "
+                        f"classes 0 to {c_dim - 1}")
+    return F.one_hot(idx, c_dim).to(device=device, dtype=torch.float32)
+
+
 class MappingNetwork(nn.Module):
-    """z [N, z_dim] -> w [N, w_dim]; keeps `w_avg`, the truncation centre."""
+    """z [N, z_dim] (+ class c [N, c_dim]) -> w [N, w_dim]; keeps `w_avg`, the truncation centre."""
 
     def __init__(self, cfg: StyleGAN2Config):
         super().__init__()
-        dims = [cfg.z_dim] + [cfg.w_dim] * cfg.mapping_layers
+        self.c_dim = getattr(cfg, "c_dim", 0)
+        if self.c_dim:  # NVlabs: a linear embedding to w_dim features, normalised like z, concatenated
+            self.embed = FullyConnected(self.c_dim, cfg.w_dim)
+        dims = [cfg.z_dim + (cfg.w_dim if self.c_dim else 0)] + [cfg.w_dim] * cfg.mapping_layers
         for i in range(cfg.mapping_layers):
             self.add_module(f"fc{i}", FullyConnected(dims[i], dims[i + 1], activation="lrelu", lr_mul=cfg.mapping_lr_mul))
         self.num_layers = cfg.mapping_layers
         self.register_buffer("w_avg", torch.zeros(cfg.w_dim))
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         x = normalize_2nd_moment(z.to(torch.float32))
+        if self.c_dim:
+            if c is None:
+                raise ValueError("a conditional mapping network needs the class input c [N, c_dim]")
+            x = torch.cat([x, normalize_2nd_moment(self.embed(c.to(torch.float32)))], dim=1)
         for i in range(self.num_layers):
             x = getattr(self, f"fc{i}")(x)
         return x
@@ -232,12 +292,18 @@ class StyleGAN2Generator(nn.Module):
         # Run-time precision, not part of the identity: >0 runs that many top resolutions in fp16
         # (set by the NVlabs loader on CUDA for models trained that way; 0 = float32 everywhere).
         self.num_fp16_res = 0
+        self.class_label = 0  # conditional models: the class drawn when mapping() is given none
         self._identity: str | None = None
 
     # -- interface ------------------------------------------------------------------------------
     @property
     def z_dim(self) -> int:
         return self.cfg.z_dim
+
+    @property
+    def c_dim(self) -> int:
+        """Number of classes of a conditional generator; 0 for an unconditional one."""
+        return self.cfg.c_dim
 
     @property
     def w_dim(self) -> int:
@@ -286,13 +352,24 @@ class StyleGAN2Generator(nn.Module):
             return out
         return torch.cat([out[:, :truncation_cutoff], w[:, truncation_cutoff:]], dim=1)
 
-    def mapping(self, z: torch.Tensor, truncation_psi: float = 1.0) -> torch.Tensor:
-        """z [N, z_dim] -> w [N, w_dim], truncated towards w_avg (same psi for every layer)."""
-        return self.truncate(self.mapping_net(z.to(self.device)), truncation_psi)
+    def _map(self, z: torch.Tensor, c) -> torch.Tensor:
+        z = z.to(self.device)
+        if not self.c_dim:
+            return self.mapping_net(z)
+        return self.mapping_net(z, class_input(c if c is not None else self.class_label, z.shape[0], self.c_dim,
+                                               self.device))
 
-    def mapping_ws(self, z: torch.Tensor, truncation_psi: float = 1.0, truncation_cutoff: int | None = None) -> torch.Tensor:
+    def mapping(self, z: torch.Tensor, truncation_psi: float = 1.0, c=None) -> torch.Tensor:
+        """z [N, z_dim] -> w [N, w_dim], truncated towards w_avg (same psi for every layer).
+
+        Conditional generators (c_dim > 0) also take the class `c`: an index, N indices or float
+        vectors [N, c_dim]; without it they draw `self.class_label`. Others ignore c."""
+        return self.truncate(self._map(z, c), truncation_psi)
+
+    def mapping_ws(self, z: torch.Tensor, truncation_psi: float = 1.0, truncation_cutoff: int | None = None,
+                   c=None) -> torch.Tensor:
         """z -> ws [N, num_ws, w_dim], truncating only the first `truncation_cutoff` layers if given."""
-        ws = self.broadcast(self.mapping_net(z.to(self.device)))
+        ws = self.broadcast(self._map(z, c))
         return self.truncate(ws, truncation_psi, truncation_cutoff)
 
     def broadcast(self, w: torch.Tensor) -> torch.Tensor:
@@ -318,5 +395,5 @@ class StyleGAN2Generator(nn.Module):
             img = self.synthesis_net(ws, noise_mode=noise_mode, fused=self.fused_modconv)
         return img
 
-    def forward(self, z: torch.Tensor, truncation_psi: float = 1.0, noise_mode: str = "const") -> torch.Tensor:
-        return self.synthesis(self.mapping(z, truncation_psi), noise_mode=noise_mode)
+    def forward(self, z: torch.Tensor, truncation_psi: float = 1.0, noise_mode: str = "const", c=None) -> torch.Tensor:
+        return self.synthesis(self.mapping(z, truncation_psi, c=c), noise_mode=noise_mode)

@@ -196,10 +196,12 @@ class FullyConnectedLayer(_Persistent):
 
 
 class MappingNetwork(_Persistent):
-    def __init__(self, tensors, z_dim, w_dim, num_ws, num_layers, lr_multiplier):
+    def __init__(self, tensors, z_dim, w_dim, num_ws, num_layers, lr_multiplier, c_dim=0):
         super().__init__()
-        self.z_dim, self.c_dim, self.w_dim, self.num_ws, self.num_layers = z_dim, 0, w_dim, num_ws, num_layers
+        self.z_dim, self.c_dim, self.w_dim, self.num_ws, self.num_layers = z_dim, c_dim, w_dim, num_ws, num_layers
         self.w_avg_beta = 0.995
+        if "mapping.embed.weight" in tensors:  # conditional: the class label's embedding (lr multiplier 1)
+            self.embed = FullyConnectedLayer(tensors, "mapping.embed", "linear", 1)
         for i in range(num_layers):
             setattr(self, f"fc{i}", FullyConnectedLayer(tensors, f"mapping.fc{i}", "lrelu", lr_multiplier))
         _params(self, tensors, "mapping", [], ["w_avg"])
@@ -275,7 +277,7 @@ class Generator(_Persistent):
         self.z_dim, self.c_dim, self.w_dim, self.img_resolution, self.img_channels = z_dim, c_dim, w_dim, resolution, 3
         self.synthesis = SynthesisNetwork(tensors, resolution, w_dim, conv_clamp, num_fp16_res, architecture)
         self.num_ws = self.synthesis.num_ws
-        self.mapping = MappingNetwork(tensors, z_dim, w_dim, self.num_ws, num_layers, lr_multiplier)
+        self.mapping = MappingNetwork(tensors, z_dim, w_dim, self.num_ws, num_layers, lr_multiplier, c_dim)
 
 
 class SynthesisInput(_Persistent):
@@ -355,6 +357,188 @@ def write_nvlabs(path: Path, tensors: OrderedDict, resolution: int, z_dim: int, 
         snapshot = dict(training_set_kwargs=dict(class_name="training.dataset.ImageFolderDataset",
                                                  path="~/datasets/anime.zip", use_labels=False, max_size=1000,
                                                  xflip=False, resolution=resolution),
+                        G=g.eval().requires_grad_(False), D=Discriminator().eval().requires_grad_(False),
+                        G_ema=g_ema.eval().requires_grad_(False), augment_pipe=AugmentPipe())
+        with open(path, "wb") as f:
+            pickle.dump(snapshot, f, protocol=protocol)
+    return path
+
+
+# ------------------------------------------------------------------ NVlabs StyleGAN3 ------------------------------
+
+def stylegan3_geometry(resolution: int = 32, num_layers: int = 6, num_critical: int = 2, channel_base: int = 256,
+                       channel_max: int = 16, margin_size: int = 10, conv_kernel: int = 3, radial: bool = False,
+                       filter_size: int = 6, lrelu_upsampling: int = 2, first_cutoff: float = 2.0,
+                       first_stopband: float = 2 ** 2.1, last_stopband_rel: float = 2 ** 0.3) -> dict:
+    """The alias-free layer plan of the paper (appendix: geometric cutoffs, sampling rates, margins):
+    config T is conv_kernel=3, radial=False; config R is conv_kernel=1, radial=True."""
+    last_cutoff = resolution / 2
+    exps = np.minimum(np.arange(num_layers + 1) / (num_layers - num_critical), 1)
+    cutoffs = first_cutoff * (last_cutoff / first_cutoff) ** exps
+    stopbands = first_stopband * (last_cutoff * last_stopband_rel / first_stopband) ** exps
+    rates = np.exp2(np.ceil(np.log2(np.minimum(stopbands * 2, resolution))))
+    half_widths = np.maximum(stopbands, rates / 2) - cutoffs
+    sizes = rates + margin_size * 2
+    sizes[-2:] = resolution
+    channels = np.rint(np.minimum((channel_base / 2) / cutoffs, channel_max))
+    channels[-1] = 3
+    layers = []
+    for idx in range(num_layers + 1):
+        prev = max(idx - 1, 0)
+        torgb = idx == num_layers
+        kernel = 1 if torgb else conv_kernel
+        tmp_rate = max(int(rates[prev]), int(rates[idx])) * (1 if torgb else lrelu_upsampling)
+        up, down = int(round(tmp_rate / rates[prev])), int(round(tmp_rate / rates[idx]))
+        up_taps = filter_size * up if up > 1 and not torgb else 1
+        down_taps = filter_size * down if down > 1 and not torgb else 1
+        critical = idx >= num_layers - num_critical
+        in_size, out_size = int(sizes[prev]), int(sizes[idx])
+        pad_total = (out_size - 1) * down + 1 - (in_size + kernel - 1) * up + up_taps + down_taps - 2
+        pad_lo = (pad_total + up) // 2
+        layers.append(dict(idx=idx, torgb=torgb, critical=critical, kernel=kernel, in_ch=int(channels[prev]),
+                           out_ch=int(channels[idx]), in_size=in_size, out_size=out_size,
+                           in_rate=int(rates[prev]), out_rate=int(rates[idx]), tmp_rate=tmp_rate,
+                           in_cutoff=cutoffs[prev], out_cutoff=cutoffs[idx], in_half_width=half_widths[prev],
+                           out_half_width=half_widths[idx], up=up, down=down, up_taps=up_taps,
+                           down_taps=down_taps, radial=radial and not critical,
+                           padding=[pad_lo, pad_total - pad_lo, pad_lo, pad_total - pad_lo],
+                           name=f"L{idx}_{out_size}_{int(channels[idx])}"))
+    return dict(resolution=resolution, num_layers=num_layers, num_critical=num_critical, margin_size=margin_size,
+                layers=layers, input=dict(channels=int(channels[0]), size=int(sizes[0]), rate=rates[0],
+                                          bandwidth=cutoffs[0]))
+
+
+def stylegan3_tensors(geo: dict, z_dim: int = 24, w_dim: int = 32, num_layers: int = 2, seed: int = 0,
+                      c_dim: int = 0, lr_mul: float = 0.01) -> OrderedDict:
+    """G_ema's state_dict in NVlabs StyleGAN3 names, every entry random and away from its init (the
+    FIR filters asymmetric, so that a flipped filter shows)."""
+    g = _rng(seed)
+
+    def rnd(*shape, scale=1.0, offset=0.0):
+        return torch.randn(*shape, generator=g) * scale + offset
+
+    def fir(taps, two_d):
+        f = torch.rand(*([taps, taps] if two_d else [taps]), generator=g) + 0.1
+        return f / f.sum()
+
+    sd = OrderedDict()
+    if c_dim:
+        sd["mapping.embed.weight"] = rnd(w_dim, c_dim)
+        sd["mapping.embed.bias"] = rnd(w_dim, scale=0.3)
+    dims = [z_dim + (w_dim if c_dim else 0)] + [w_dim] * num_layers
+    for i in range(num_layers):
+        sd[f"mapping.fc{i}.weight"] = rnd(dims[i + 1], dims[i], scale=1.0 / lr_mul)
+        sd[f"mapping.fc{i}.bias"] = rnd(dims[i + 1], scale=0.2 / lr_mul)
+    sd["mapping.w_avg"] = rnd(w_dim, scale=0.5, offset=0.2)
+    inp = geo["input"]
+    c = inp["channels"]
+    sd["synthesis.input.weight"] = rnd(c, c)
+    sd["synthesis.input.affine.weight"] = rnd(4, w_dim, scale=0.3)
+    sd["synthesis.input.affine.bias"] = torch.tensor([1.0, 0.0, 0.0, 0.0]) + rnd(4, scale=0.2)
+    angle = 0.3
+    sd["synthesis.input.transform"] = torch.tensor([[math.cos(angle), -math.sin(angle), 0.7],
+                                                    [math.sin(angle), math.cos(angle), -0.4], [0.0, 0.0, 1.0]])
+    freqs = rnd(c, 2)
+    radii = freqs.square().sum(dim=1, keepdim=True).sqrt()
+    sd["synthesis.input.freqs"] = freqs / (radii * radii.square().exp().pow(0.25)) * inp["bandwidth"]
+    sd["synthesis.input.phases"] = torch.rand(c, generator=g) - 0.5
+    for layer in geo["layers"]:
+        p = f"synthesis.{layer['name']}"
+        sd[f"{p}.weight"] = rnd(layer["out_ch"], layer["in_ch"], layer["kernel"], layer["kernel"])
+        sd[f"{p}.bias"] = rnd(layer["out_ch"], scale=0.3)
+        sd[f"{p}.magnitude_ema"] = rnd([], scale=0.1, offset=0.8).abs()
+        sd[f"{p}.affine.weight"] = rnd(layer["in_ch"], w_dim)
+        sd[f"{p}.affine.bias"] = rnd(layer["in_ch"], scale=0.3, offset=1.0)
+        if layer["up_taps"] > 1:
+            sd[f"{p}.up_filter"] = fir(layer["up_taps"], False)
+        if layer["down_taps"] > 1:
+            sd[f"{p}.down_filter"] = fir(layer["down_taps"], layer["radial"])
+    return sd
+
+
+class SG3:
+    """Persistent classes with StyleGAN3's names and attributes (numpy arrays and scalars included)."""
+
+    class SynthesisInput(_Persistent):
+        def __init__(self, tensors, w_dim, inp):
+            super().__init__()
+            self.w_dim, self.channels = w_dim, inp["channels"]
+            self.size = np.broadcast_to(np.asarray(inp["size"]), [2])
+            self.sampling_rate, self.bandwidth = np.float64(inp["rate"]), np.float64(inp["bandwidth"])
+            _params(self, tensors, "synthesis.input", ["weight"])
+            self.affine = FullyConnectedLayer(tensors, "synthesis.input.affine", "linear", 1)
+            _params(self, tensors, "synthesis.input", [], ["transform", "freqs", "phases"])
+
+    class SynthesisLayer(_Persistent):
+        def __init__(self, tensors, w_dim, layer, conv_clamp, use_fp16):
+            super().__init__()
+            p = f"synthesis.{layer['name']}"
+            self.w_dim, self.is_torgb, self.is_critically_sampled = w_dim, layer["torgb"], layer["critical"]
+            self.use_fp16, self.in_channels, self.out_channels = use_fp16, layer["in_ch"], layer["out_ch"]
+            self.in_size = np.broadcast_to(np.asarray(layer["in_size"]), [2])
+            self.out_size = np.broadcast_to(np.asarray(layer["out_size"]), [2])
+            self.in_sampling_rate, self.out_sampling_rate = layer["in_rate"], layer["out_rate"]
+            self.tmp_sampling_rate = layer["tmp_rate"]
+            self.in_cutoff, self.out_cutoff = layer["in_cutoff"], layer["out_cutoff"]
+            self.in_half_width, self.out_half_width = layer["in_half_width"], layer["out_half_width"]
+            self.conv_kernel, self.conv_clamp, self.magnitude_ema_beta = layer["kernel"], conv_clamp, 0.999
+            self.affine = FullyConnectedLayer(tensors, f"{p}.affine", "linear", 1)
+            _params(self, tensors, p, ["weight", "bias"], ["magnitude_ema"])
+            self.up_factor, self.up_taps = layer["up"], layer["up_taps"]
+            self.register_buffer("up_filter", tensors.get(f"{p}.up_filter"))
+            self.down_factor, self.down_taps, self.down_radial = layer["down"], layer["down_taps"], layer["radial"]
+            self.register_buffer("down_filter", tensors.get(f"{p}.down_filter"))
+            self.padding = [int(x) for x in layer["padding"]]
+
+    class SynthesisNetwork(_Persistent):
+        def __init__(self, tensors, geo, w_dim, conv_clamp, output_scale, num_fp16_res):
+            super().__init__()
+            self.w_dim, self.num_ws = w_dim, geo["num_layers"] + 2
+            self.img_resolution, self.img_channels = geo["resolution"], 3
+            self.num_layers, self.num_critical = geo["num_layers"], geo["num_critical"]
+            self.margin_size, self.output_scale, self.num_fp16_res = geo["margin_size"], output_scale, num_fp16_res
+            self.input = SG3.SynthesisInput(tensors, w_dim, geo["input"])
+            self.layer_names = []
+            for layer in geo["layers"]:
+                use_fp16 = layer["out_rate"] * 2 ** num_fp16_res > geo["resolution"]
+                setattr(self, layer["name"], SG3.SynthesisLayer(tensors, w_dim, layer, conv_clamp, use_fp16))
+                self.layer_names.append(layer["name"])
+
+    class Generator(_Persistent):
+        def __init__(self, tensors, geo, z_dim, w_dim, mapping_layers, conv_clamp, easydict, c_dim=0,
+                     output_scale=0.25, num_fp16_res=4, lr_multiplier=0.01):
+            super().__init__()
+            self._init_args = ()
+            self._init_kwargs = dict(z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, img_resolution=geo["resolution"],
+                                     img_channels=3, mapping_kwargs=easydict(num_layers=mapping_layers),
+                                     channel_base=256, channel_max=16, magnitude_ema_beta=0.999,
+                                     conv_kernel=geo["layers"][0]["kernel"],
+                                     use_radial_filters=any(x["radial"] for x in geo["layers"]))
+            self.z_dim, self.c_dim, self.w_dim = z_dim, c_dim, w_dim
+            self.img_resolution, self.img_channels = geo["resolution"], 3
+            self.synthesis = SG3.SynthesisNetwork(tensors, geo, w_dim, conv_clamp, output_scale, num_fp16_res)
+            self.num_ws = self.synthesis.num_ws
+            self.mapping = MappingNetwork(tensors, z_dim, w_dim, self.num_ws, mapping_layers, lr_multiplier,
+                                          c_dim=c_dim)
+
+
+def write_stylegan3(path: Path, tensors: OrderedDict, geo: dict, z_dim: int, w_dim: int, mapping_layers: int,
+                    conv_clamp=256, c_dim: int = 0, output_scale: float = 0.25, protocol: int = 4,
+                    marker: Path | None = None, edit=None) -> Path:
+    """A stylegan3 training snapshot {training_set_kwargs, G, D, G_ema, augment_pipe}; `edit(G_ema)` may
+    change the stored object before it is written."""
+    src = side_effect_source(marker) if marker else "import torch\n"
+    with upstream_names(src) as easydict:
+        def make(ts):
+            return SG3.Generator(ts, geo, z_dim, w_dim, mapping_layers, conv_clamp, easydict, c_dim, output_scale)
+
+        g_ema = make(tensors)
+        if edit is not None:
+            edit(g_ema)
+        g = make(OrderedDict((k, v * 1.5 + 0.1) for k, v in tensors.items()))
+        snapshot = dict(training_set_kwargs=dict(class_name="training.dataset.ImageFolderDataset",
+                                                 path="~/datasets/anime.zip", use_labels=bool(c_dim),
+                                                 resolution=geo["resolution"]),
                         G=g.eval().requires_grad_(False), D=Discriminator().eval().requires_grad_(False),
                         G_ema=g_ema.eval().requires_grad_(False), augment_pipe=AugmentPipe())
         with open(path, "wb") as f:

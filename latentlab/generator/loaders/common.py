@@ -13,7 +13,6 @@ import torch
 import torch.nn.functional as F
 
 from latentlab.generator.interface import LatentGenerator, sample_z
-from latentlab.generator.native import CheckpointError
 from latentlab.generator.stylegan2 import StyleGAN2Generator
 
 # A legacy (pre-zip) torch.save file starts with the pickled magic number 0x1950a86a20f9469cfc6c.
@@ -81,21 +80,3 @@ def finish(gen: StyleGAN2Generator, device: torch.device, info: SourceInfo) -> S
     gen.fused_modconv = True
     gen.source_info = info
     return gen.eval().requires_grad_(False).to(device)
-
-
-def load_tensors(gen: StyleGAN2Generator, tensors: dict[str, torch.Tensor], path: Path, what: str) -> None:
-    """Copy converted tensors into `gen`, refusing any missing, extra or mis-shaped entry."""
-    expected = gen.state_dict()
-    missing = [k for k in expected if k not in tensors]
-    extra = [k for k in tensors if k not in expected]
-    if missing or extra:
-        raise CheckpointError(f"{path.name}: the {what} weights do not form a StyleGAN2 generator latentlab can "
-                              f"reproduce (missing {missing[:4]}, unexpected {extra[:4]})")
-    for k, v in tensors.items():
-        if tuple(v.shape) != tuple(expected[k].shape):
-            raise CheckpointError(f"{path.name}: {what} tensor for {k} has shape {tuple(v.shape)}, "
-                                  f"expected {tuple(expected[k].shape)} from the other layers")
-        if not v.is_floating_point():
-            raise CheckpointError(f"{path.name}: {what} tensor for {k} is {v.dtype}, expected floating point")
-    gen.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()}, strict=True)
-

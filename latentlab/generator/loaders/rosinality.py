@@ -28,9 +28,10 @@ from pathlib import Path
 import torch
 
 from latentlab.generator.loaders.common import (LEGACY_TORCH_MAGIC, MEAN_W_SAMPLES, MEAN_W_SEED, ZIP_MAGIC,
-                                                GeneratorFormat, SourceInfo, finish, load_tensors, mean_w_float64,
-                                                read_head, zip_entries)
-from latentlab.generator.native import CheckpointError
+                                                GeneratorFormat, SourceInfo, finish, mean_w_float64, read_head,
+                                                zip_entries)
+from latentlab.generator.native import (MAX_LAYERS, MAX_RESOLUTION, CheckpointError, build_stylegan2, damaged,
+                                        first_line, stylegan2_config)
 from latentlab.generator.ops import fir_filter
 from latentlab.generator.stylegan2 import StyleGAN2Config, StyleGAN2Generator
 
@@ -96,6 +97,9 @@ def config_from_state(sd: dict[str, torch.Tensor], path: Path) -> StyleGAN2Confi
         raise CheckpointError(f"{path.name}: `g_ema` lacks {missing}, so it is not a rosinality StyleGAN2 generator")
     n_mlp = _count(sd, r"style\.(\d+)\.weight")
     n_blocks = _count(sd, r"to_rgbs\.(\d+)\.conv\.weight")
+    if n_blocks + 2 > MAX_RESOLUTION.bit_length() - 1 or n_mlp > MAX_LAYERS:
+        raise damaged(path.name, f"`g_ema` has {n_blocks} to_rgbs and {n_mlp} mapping layers, more than any "
+                                 f"StyleGAN2 (at most {MAX_RESOLUTION} px, {MAX_LAYERS} layers)")
     rgb = sd["to_rgb1.conv.weight"]
     if rgb.ndim != 5 or rgb.shape[1] != 3:
         raise CheckpointError(f"{path.name}: to_rgb1 produces {rgb.shape[1] if rgb.ndim == 5 else '?'} channels; "
@@ -108,9 +112,10 @@ def config_from_state(sd: dict[str, torch.Tensor], path: Path) -> StyleGAN2Confi
             raise CheckpointError(f"{path.name}: `g_ema` lacks {key}; the file is incomplete")
         channels[2 ** (k + 3)] = int(sd[key].shape[1])
     style = sd["style.1.weight"]
-    return StyleGAN2Config(resolution=2 ** (n_blocks + 2), z_dim=int(style.shape[1]), w_dim=int(style.shape[0]),
-                           mapping_layers=n_mlp, mapping_lr_mul=MAPPING_LR_MUL, channels=channels,
-                           conv_clamp=None, convention="rosinality")
+    return stylegan2_config(path.name, dict(resolution=2 ** (n_blocks + 2), z_dim=int(style.shape[1]),
+                                            w_dim=int(style.shape[0]), mapping_layers=n_mlp,
+                                            mapping_lr_mul=MAPPING_LR_MUL, channels=channels, conv_clamp=None,
+                                            convention="rosinality"))
 
 
 def convert_state(sd: dict[str, torch.Tensor], cfg: StyleGAN2Config, path: Path) -> dict[str, torch.Tensor]:
@@ -204,8 +209,7 @@ def load(path: Path, device: torch.device) -> StyleGAN2Generator:
     except CheckpointError:
         raise
     except (AttributeError, TypeError, ValueError, KeyError, RuntimeError) as e:
-        raise CheckpointError(f"{path.name}: `g_ema` is malformed ({type(e).__name__}: "
-                              f"{(str(e).splitlines() or [''])[0][:120]})") from None
+        raise damaged(path.name, f"`g_ema` is malformed ({first_line(e)})") from None
 
     notes = [f"mapping lr multiplier {MAPPING_LR_MUL} assumed (rosinality does not store it)"]
     latent_avg = ckpt.get("latent_avg")
@@ -218,8 +222,7 @@ def load(path: Path, device: torch.device) -> StyleGAN2Generator:
         tensors["mapping_net.w_avg"] = torch.zeros(cfg.w_dim)
         w_avg_source = (f"mean of mapping(z) over {MEAN_W_SAMPLES} latents from sample_z(seed={MEAN_W_SEED}), "
                         f"float64 (the file has no latent_avg)")
-    gen = StyleGAN2Generator(cfg)
-    load_tensors(gen, tensors, path, "rosinality")
+    gen = build_stylegan2(cfg, tensors, path.name, "rosinality")
     if not isinstance(latent_avg, torch.Tensor):
         gen.mapping_net.w_avg.copy_(mean_w_float64(gen))
     details = {"w_avg": w_avg_source}
