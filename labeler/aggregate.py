@@ -11,6 +11,9 @@ with `item_id`, `annotator` and one column per attribute holding an option name 
   categorical, ordinal for ordinal attributes); 1 = perfect, 0 = chance.
 * `annotator_agreement`: per annotator, the share of their answers that match the majority of the
   *other* annotators on the same item (leave-one-out, so nobody agrees with themselves).
+* `gold_accuracy`: per annotator, the share of their answers on gold faces (known answers set by
+  the admin) that are right; `gold_weighted_vote` weighs each annotator's vote by the log-odds of
+  that accuracy (so a careless annotator counts less), and gold faces keep their known answers.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ import pandas as pd
 from labeler.schema import UNSURE, Schema
 from labeler.text import quoted
 
-METHODS = ("majority", "dawid_skene")
+METHODS = ("majority", "dawid_skene", "gold_weighted")
+GOLD_PRIOR = (1.0, 1.0)  # (right, wrong) pseudo-answers: an annotator with no gold answers yet counts at 50 %
 
 
 def long_labels(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
@@ -75,11 +79,68 @@ def dawid_skene(frame: pd.DataFrame, schema: Schema, item_ids=None, n_iter: int 
     return out
 
 
-def aggregate(frame: pd.DataFrame, schema: Schema, method: str = "majority", item_ids=None) -> pd.DataFrame:
+def gold_accuracy(frame: pd.DataFrame, schema: Schema, gold: dict[int, dict[str, str]]) -> pd.DataFrame:
+    """Per annotator: gold_answers (attribute answers given on gold faces, "not sure" left out) and
+    gold_accuracy (the share that match the known answer; nan without any)."""
+    right: Counter = Counter()
+    given: Counter = Counter()
+    long = long_labels(frame[frame["item_id"].isin(list(gold))] if len(frame) else frame, schema)
+    for item, attr, value, who in zip(long["item_id"], long["attribute"], long["value"], long["annotator"]):
+        known = gold[item].get(attr)
+        if known is not None:
+            given[who] += 1
+            right[who] += value == known
+    names = sorted(set(frame["annotator"])) if len(frame) else []
+    rows = [{"annotator": who, "gold_answers": given[who],
+             "gold_accuracy": right[who] / given[who] if given[who] else float("nan")} for who in names]
+    return pd.DataFrame(rows, columns=["annotator", "gold_answers", "gold_accuracy"])
+
+
+def gold_weights(frame: pd.DataFrame, schema: Schema, gold: dict[int, dict[str, str]]) -> dict[str, float]:
+    """Each annotator's smoothed gold accuracy (with GOLD_PRIOR), the base of their vote's weight."""
+    acc = gold_accuracy(frame, schema, gold)
+    a, b = GOLD_PRIOR
+    return {r.annotator: (r.gold_accuracy * r.gold_answers + a) / (r.gold_answers + a + b)
+            if r.gold_answers else a / (a + b) for r in acc.itertuples()}
+
+
+def gold_weighted_vote(frame: pd.DataFrame, schema: Schema, gold: dict[int, dict[str, str]] | None,
+                       item_ids=None) -> pd.DataFrame:
+    """Like `majority_vote`, but a vote weighs log((C - 1) p / (1 - p)) for an annotator right with
+    probability p on gold (C options; the optimal weight under uniform errors, at least 0.01), and
+    gold faces take their known answers."""
+    gold = gold or {}
+    item_ids = sorted(frame["item_id"].unique()) if item_ids is None else list(item_ids)
+    out = _empty_result(item_ids, schema)
+    accuracy = gold_weights(frame, schema, gold)
+    options = {a.name: len(a.options) for a in schema.attributes}
+    long = long_labels(frame, schema)
+    scores: dict[tuple, Counter] = defaultdict(Counter)
+    for item, attr, value, who in zip(long["item_id"], long["attribute"], long["value"], long["annotator"]):
+        p = min(max(accuracy.get(who, 0.5), 1e-3), 1 - 1e-3)
+        scores[(item, attr)][value] += max(0.01, float(np.log((options[attr] - 1) * p / (1 - p))))
+    for (item, attr), votes in scores.items():
+        if item not in out.index:
+            continue
+        ranked = votes.most_common()
+        if len(ranked) == 1 or ranked[0][1] > ranked[1][1] + 1e-9:
+            out.at[item, attr] = ranked[0][0]
+    for item, answers in gold.items():
+        if item in out.index:
+            for attr, value in answers.items():
+                out.at[item, attr] = value
+    return out
+
+
+def aggregate(frame: pd.DataFrame, schema: Schema, method: str = "majority", item_ids=None,
+              gold: dict[int, dict[str, str]] | None = None) -> pd.DataFrame:
+    """One label per item by `method`; "gold_weighted" uses `gold` ({item_id: known answers})."""
     if method == "majority":
         return majority_vote(frame, schema, item_ids)
     if method == "dawid_skene":
         return dawid_skene(frame, schema, item_ids)
+    if method == "gold_weighted":
+        return gold_weighted_vote(frame, schema, gold, item_ids)
     raise ValueError(f"aggregation must be one of {', '.join(METHODS)}, got {quoted(method)}")
 
 

@@ -40,14 +40,14 @@ class RunDataset:
 
 
 def load_run_dataset(db_url: str, run_id: int, aggregation: str = "majority") -> RunDataset:
-    """Latents and aggregated labels ("majority" or "dawid_skene") of one run, in item order."""
+    """Latents and aggregated labels ("majority", "dawid_skene" or "gold_weighted") of one run, in item order."""
     if aggregation not in METHODS:
         raise ValueError(f"aggregation must be one of {', '.join(METHODS)}, got {quoted(aggregation)}")
     store = open_store(db_url)
     run = store.get_run(run_id)
     item_ids, z, w = store.latents(run.id)
     frame = store.labels_frame(run.id)
-    agg = aggregate(frame, run.schema, aggregation, item_ids=item_ids)
+    agg = aggregate(frame, run.schema, aggregation, item_ids=item_ids, gold=store.gold(run.id))
     labels = agg.reset_index(drop=True)
     labels = labels.astype(object).where(pd.notna(labels), None)
     files = store.item_table(run.id)["image_file"]

@@ -29,7 +29,7 @@ def aggregated_labels(db_url: str, run_id: int, method: str = "majority") -> pd.
     run = store.get_run(run_id)
     table = store.item_table(run.id)
     frame = store.labels_frame(run.id)
-    agg = aggregate(frame, run.schema, method, item_ids=table["item_id"])
+    agg = aggregate(frame, run.schema, method, item_ids=table["item_id"], gold=store.gold(run.id))
     counts = frame.groupby("item_id").size() if len(frame) else pd.Series(dtype=int)
     out = table[["item_id", "idx"]].copy()
     out["n_labels"] = out["item_id"].map(counts).fillna(0).astype(int)
@@ -39,7 +39,8 @@ def aggregated_labels(db_url: str, run_id: int, method: str = "majority") -> pd.
 
 
 def export_labels(db_url: str, run_id: int, out_dir: str | Path, what: str = "raw", fmt: str = "csv") -> list[Path]:
-    """Write `run<id>_<what>.<fmt>` files; what in raw/majority/dawid_skene/all, fmt in csv/parquet/both."""
+    """Write `run<id>_<what>.<fmt>` files; what in raw/majority/dawid_skene/gold_weighted/all, fmt in
+    csv/parquet/both."""
     whats = WHATS if what == "all" else (what,)
     fmts = FORMATS if fmt == "both" else (fmt,)
     if any(w not in WHATS for w in whats):

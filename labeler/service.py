@@ -16,12 +16,14 @@ import pandas as pd
 
 from latentlab.core.errors import UserError
 
-from labeler.aggregate import annotator_agreement, class_balance, krippendorff_alpha
+from labeler.aggregate import annotator_agreement, class_balance, gold_accuracy, krippendorff_alpha, majority_vote
 from labeler.export import export_labels
 from labeler.store import LEASE_SECONDS, Assignment, Progress, RunInfo, open_store
 from labeler.text import check_annotator_name, quoted
 
 AGREEMENT_TTL_S = 15.0  # the label page's "agreement so far" is recomputed at most this often per run
+TOTALS_TTL_S = 1.0  # the run-wide counts on the label page may be this old (the annotator's own are exact)
+GOLD_RATE = 0.05  # share of served faces taken from the gold faces (each annotator meets each one once)
 ANNOTATOR_AUTH = ("name", "gradio")
 
 
@@ -33,12 +35,37 @@ class LabelerOptions:
     annotator_auth: str = "name"  # "name": people type their name; "gradio": Gradio's login page
     admin_password: str | None = None  # None: the admin view and every writing action are off
     lease_s: float = LEASE_SECONDS
+    gold_rate: float = GOLD_RATE  # 0: gold faces are never served
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.gold_rate <= 1.0:
+            raise UserError(f"the gold rate is a share between 0 and 1, got {self.gold_rate}")
         if self.annotator_auth not in ANNOTATOR_AUTH:
             raise UserError(f"annotator authentication must be one of {', '.join(ANNOTATOR_AUTH)}, got {quoted(self.annotator_auth)}")
         if self.admin_password is not None and len(self.admin_password) < 6:
             raise UserError("the admin password must have at least 6 characters")
+
+
+def parse_faces(faces: object, n: int) -> list[int]:
+    """Face numbers from "3, 17, 40-45" (0 <= number < n), sorted, each once."""
+    if not isinstance(faces, str) or not faces.strip():
+        raise UserError("give face numbers, e.g. 3, 17, 40-45")
+    out: set[int] = set()
+    for part in faces.replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        lo, sep, hi = part.partition("-")
+        try:
+            first, last = int(lo), int(hi) if sep else int(lo)
+        except ValueError:
+            raise UserError(f"{quoted(part)} is not a face number or a range like 40-45") from None
+        if not 0 <= first <= last < n or last - first > 100_000:
+            raise UserError(f"face numbers go from 0 to {n - 1}; {quoted(part)} is outside")
+        out.update(range(first, last + 1))
+    if not out:
+        raise UserError("give face numbers, e.g. 3, 17, 40-45")
+    return sorted(out)
 
 
 @dataclass(frozen=True)
@@ -60,6 +87,7 @@ class LabelService:
         self.schema_json = schema_json  # only runs with this schema are offered (the UI's controls fit it)
         self._agreement: dict[int, tuple[float, float]] = {}
         self._lock = threading.Lock()
+        self._shown: set[int] = set()  # runs already checked against schema_json
 
     # -- runs --------------------------------------------------------------------------------------
 
@@ -77,9 +105,12 @@ class LabelService:
         if run_id in (None, ""):
             raise UserError("choose a run to label first")
         run = self.store.get_run(run_id)
+        if run.id in self._shown:
+            return run
         if self.schema_json is not None and run.schema.to_json() != self.schema_json:
             raise UserError(f"run {run.id} uses schema {run.schema.name!r}, which this server does not show; "
                             f"start `latentlab serve --run {run.id}` to label it")
+        self._shown.add(run.id)
         return run
 
     # -- labeling ----------------------------------------------------------------------------------
@@ -106,12 +137,15 @@ class LabelService:
             self._lock.release()
 
     def _view(self, run: RunInfo, annotator: str, assignment: Assignment | None, message: str = "") -> ItemView:
-        return ItemView(run, assignment, self.store.progress(run.id, annotator), self.agreement(run.id), message)
+        progress = self.store.progress(run.id, annotator, max_age_s=TOTALS_TTL_S,
+                                       mine=self.store.counted_mine(run.id, annotator))
+        return ItemView(run, assignment, progress, self.agreement(run.id), message)
 
     def next_item(self, annotator: str, run_id: object) -> ItemView:
         annotator = check_annotator_name(annotator)
         run = self.run(run_id)
-        assignment = self.store.next_item(run.id, annotator, lease_s=self.options.lease_s)
+        assignment = self.store.next_item(run.id, annotator, lease_s=self.options.lease_s,
+                                          gold_rate=self.options.gold_rate)
         return self._view(run, annotator, assignment)
 
     def submit(self, annotator: str, run_id: object, item_id: object, request_id: str, values: dict) -> ItemView:
@@ -119,14 +153,15 @@ class LabelService:
         annotator = check_annotator_name(annotator)
         run = self.run(run_id)
         result, assignment = self.store.submit_and_next(run.id, annotator, item_id, values, request_id,
-                                                        lease_s=self.options.lease_s)
+                                                        lease_s=self.options.lease_s, gold_rate=self.options.gold_rate)
         message = "Saved." if result.status == "saved" else "Already recorded (sent twice); kept once."
         return self._view(run, annotator, assignment, message)
 
     def skip(self, annotator: str, run_id: object, item_id: object, request_id: str) -> ItemView:
         annotator = check_annotator_name(annotator)
         run = self.run(run_id)
-        _, assignment = self.store.skip_and_next(run.id, annotator, item_id, request_id, lease_s=self.options.lease_s)
+        _, assignment = self.store.skip_and_next(run.id, annotator, item_id, request_id, lease_s=self.options.lease_s,
+                                                 gold_rate=self.options.gold_rate)
         return self._view(run, annotator, assignment, "Skipped; you will not see this face again.")
 
     def undo(self, annotator: str, run_id: object) -> ItemView:
@@ -163,14 +198,59 @@ class LabelService:
         skips = len(self.store.labels_frame(run.id, include_skips=True)) - len(frame)
         alpha = krippendorff_alpha(frame, run.schema)
         people = frame["annotator"].nunique() if len(frame) else 0
+        gold = self.store.gold(run.id)
+        annotators = annotator_agreement(frame, run.schema).merge(
+            gold_accuracy(frame, run.schema, gold), on="annotator", how="left")
         summary = (f"**Run {run.id}: {run.name}** · generator `{run.generator_id}` · seed {run.seed} · "
                    f"ψ {run.truncation_psi:g} · k = {run.k}\n\n"
                    f"{progress.labels} labels from {people} annotator{'' if people == 1 else 's'} "
                    f"({skips} skips) · {progress.items_complete} of {progress.n} faces have {run.k} labels · "
-                   f"{100 * progress.fraction:.1f}% of the run's label slots filled")
-        return {"summary": summary, "agreement": alpha.round(3),
-                "annotators": annotator_agreement(frame, run.schema).round(3),
+                   f"{100 * progress.fraction:.1f}% of the run's label slots filled · {len(gold)} gold "
+                   f"face{'' if len(gold) == 1 else 's'} (served at a rate of {self.options.gold_rate:g})")
+        if progress.drawing:
+            summary += f"\n\nDrawing faces: {progress.rendered} of {progress.n} ready."
+        notes = []
+        if alpha["alpha"].isna().all():
+            notes.append("Agreement needs faces labeled by at least two people: with k = "
+                         f"{run.k} each face gets {run.k} labels, so it appears once the first faces have their "
+                         "second label.")
+        if not gold:
+            notes.append("Gold accuracy needs gold faces: mark faces whose answers you know below; annotators "
+                         "then meet them now and then, and each one's accuracy on them shows here.")
+        if notes:
+            summary += "\n\n" + " ".join(f"*{n}*" for n in notes)
+        return {"summary": summary, "agreement": alpha.round(3), "annotators": annotators.round(3),
                 "balance": class_balance(frame, run.schema).round(3)}
+
+    def mark_gold(self, run_id: object, faces: object, unmark: bool = False) -> str:
+        """Make faces (their numbers, "3, 17, 40-45") gold with their current majority answers, or
+        unmark them. A face needs a clear majority on every attribute to become gold."""
+        run = self.store.get_run(run_id)
+        idxs = parse_faces(faces, run.n)
+        table = self.store.item_table(run.id)
+        item_of = dict(zip(table["idx"], table["item_id"]))
+        if unmark:
+            self.store.set_gold(run.id, {item_of[i]: None for i in idxs})
+            return f"{len(idxs)} face{'' if len(idxs) == 1 else 's'} no longer gold."
+        frame = self.store.labels_frame(run.id)
+        majority = majority_vote(frame, run.schema, item_ids=[item_of[i] for i in idxs])
+        unclear = [i for i in idxs if majority.loc[item_of[i]].isna().any()]
+        if unclear:
+            raise UserError(f"face{'' if len(unclear) == 1 else 's'} {', '.join(map(str, unclear[:10]))} "
+                            f"{'has' if len(unclear) == 1 else 'have'} no clear majority on every attribute yet; "
+                            "label them yourself (as any annotator) first, or load known answers with "
+                            "`latentlab gold --csv`")
+        self.store.set_gold(run.id, {item_of[i]: majority.loc[item_of[i]].to_dict() for i in idxs})
+        return f"{len(idxs)} face{'' if len(idxs) == 1 else 's'} marked gold with their majority answers."
+
+    def gold_table(self, run_id: object) -> pd.DataFrame:
+        """idx, then the known answer per attribute, of the run's gold faces."""
+        run = self.store.get_run(run_id)
+        gold = self.store.gold(run.id)
+        table = self.store.item_table(run.id)
+        idx_of = dict(zip(table["item_id"], table["idx"]))
+        rows = [{"face": idx_of[i], **answers} for i, answers in sorted(gold.items(), key=lambda kv: idx_of[kv[0]])]
+        return pd.DataFrame(rows, columns=["face", *run.schema.names])
 
     def export(self, run_id: object, what: str, fmt: str, out_dir: Path) -> Path:
         run = self.store.get_run(run_id)

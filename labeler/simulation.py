@@ -45,20 +45,24 @@ class SimulatedAnnotator:
 
 
 def label_run(db_url: str, run_id: int, truth: dict[int, dict[str, str]], annotators: list[SimulatedAnnotator],
-              k: int = 3) -> int:
-    """Let the annotators take turns until every item has k labels (or none can get another item);
-    returns the number of labels submitted. `truth` maps item_id -> {attribute: true option}."""
+              k: int = 3, gold_rate: float = 0.0, budget: int | None = None) -> int:
+    """Let the annotators take turns until every item has k labels (or none can get another item,
+    or `budget` labels are in); returns the number of labels submitted. `truth` maps item_id ->
+    {attribute: true option}; gold faces come at `gold_rate` as in the app."""
     store = open_store(db_url)
     schema = store.get_run(run_id).schema
-    on_screen = {a.name: store.next_item(run_id, a.name, k=k) for a in annotators}
+    on_screen = {a.name: store.next_item(run_id, a.name, k=k, gold_rate=gold_rate) for a in annotators}
     submitted = 0
-    while any(item is not None for item in on_screen.values()):
+    while any(item is not None for item in on_screen.values()) and (budget is None or submitted < budget):
         for annotator in annotators:
             item = on_screen[annotator.name]
-            if item is None:
+            if item is None or (budget is not None and submitted >= budget):
                 continue
             values = annotator.answer(truth.get(item.item_id, {}), schema)
             result, on_screen[annotator.name] = store.submit_and_next(run_id, annotator.name, item.item_id, values,
-                                                                      request_id=item.token, k=k)
+                                                                      request_id=item.token, k=k, gold_rate=gold_rate)
             submitted += result.status == "saved"
+    for annotator in annotators:  # faces still on screen go back to the pool
+        if on_screen[annotator.name] is not None:
+            store.release(run_id, annotator.name)
     return submitted

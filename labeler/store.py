@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import random
 import re
 import threading
 import time
@@ -30,18 +31,18 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 from sqlalchemy import (BigInteger, Column, case, inspect, Engine, Float, ForeignKey, Index, Integer, LargeBinary, MetaData,
-                        String, Table, Text, UniqueConstraint, create_engine, delete, event, func, select, text,
-                        update)
+                        String, Table, Text, UniqueConstraint, bindparam, create_engine, delete, event, func, select,
+                        text, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from latentlab.core.errors import UserError
 
-from labeler.schema import Schema, schema_from_json
+from labeler.schema import UNSURE, Schema, schema_from_json
 from labeler.text import check_annotator_name, quoted  # check_annotator_name: also imported from here
 
-SCHEMA_VERSION = 2  # 2: items.priority (uncertainty ordering)
+SCHEMA_VERSION = 3  # 2: items.priority (uncertainty ordering); 3: runs.rendered, items.gold_json, items.n_labels
 LEASE_SECONDS = 600.0  # how long an item served to an annotator stays reserved for them
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
@@ -71,6 +72,7 @@ runs = Table(
     Column("schema_name", String(64), nullable=False),
     Column("schema_json", Text, nullable=False),
     Column("image_dir", Text, nullable=False),
+    Column("rendered", Integer),  # faces idx < rendered have their PNG (drawn in order, in the background)
 )
 
 items = Table(
@@ -82,8 +84,11 @@ items = Table(
     Column("w", LargeBinary, nullable=False),  # float32 [w_dim]
     Column("image_file", String(255), nullable=False),  # PNG name inside the run's image_dir
     Column("priority", Float, nullable=False, default=0.0),  # higher first among equally labeled items
+    Column("gold_json", Text),  # known answers {attribute: option}: a gold face, served at a set rate
+    Column("n_labels", Integer, nullable=False, default=0),  # its labels (not skips), kept with every write
     UniqueConstraint("run_id", "idx", name="uq_items_run_idx"),
 )
+Index("ix_items_queue", items.c.run_id, items.c.n_labels, items.c.priority.desc(), items.c.idx)  # assignment order
 
 annotators = Table(
     "annotators", metadata,
@@ -135,7 +140,21 @@ def _add_item_priority(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE items ADD COLUMN priority DOUBLE PRECISION NOT NULL DEFAULT 0"))
 
 
-MIGRATIONS = {2: _add_item_priority}  # version -> the step that reaches it from version - 1
+def _add_rendered_and_gold(conn: Connection) -> None:
+    if "rendered" not in {c["name"] for c in inspect(conn).get_columns("runs")}:
+        conn.execute(text("ALTER TABLE runs ADD COLUMN rendered INTEGER"))
+    conn.execute(text("UPDATE runs SET rendered = n WHERE rendered IS NULL"))  # older runs were drawn whole
+    columns = {c["name"] for c in inspect(conn).get_columns("items")}
+    if "gold_json" not in columns:
+        conn.execute(text("ALTER TABLE items ADD COLUMN gold_json TEXT"))
+    if "n_labels" not in columns:
+        conn.execute(text("ALTER TABLE items ADD COLUMN n_labels INTEGER NOT NULL DEFAULT 0"))
+        conn.execute(text("UPDATE items SET n_labels = (SELECT count(*) FROM labels WHERE labels.item_id = items.id "
+                          "AND labels.kind = 'label')"))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_items_queue ON items (run_id, n_labels, priority DESC, idx)"))
+
+
+MIGRATIONS = {2: _add_item_priority, 3: _add_rendered_and_gold}  # version -> the step that reaches it from version - 1
 
 
 @dataclass(frozen=True)
@@ -168,6 +187,7 @@ class Assignment:
     image_path: Path
     expires_at: float
     prefill: dict[str, str] | None = None  # previous answer, after an undo
+    gold: bool = False  # a face with known answers (never told to the annotator)
 
     def to_dict(self) -> dict:
         return {"run_id": self.run_id, "item_id": self.item_id, "idx": self.idx, "token": self.token,
@@ -189,6 +209,12 @@ class Progress:
     items_complete: int  # items with at least k labels
     n: int
     k: int
+    rendered: int | None = None  # faces drawn so far (None: all n)
+
+    @property
+    def drawing(self) -> bool:
+        """Faces are still being drawn in the background."""
+        return self.rendered is not None and self.rendered < self.n
 
     @property
     def fraction(self) -> float:
@@ -217,6 +243,8 @@ class LabelStore:
         self._writers = threading.Lock() if self.dialect == "sqlite" else contextlib.nullcontext()
         self._runs: dict[int, RunInfo] = {}
         self._annotators: dict[str, int] = {}
+        self._totals: dict[int, tuple[float, tuple]] = {}  # run id -> (monotonic time, progress totals)
+        self._local = threading.local()
         self._migrate()
 
     # -- plumbing ----------------------------------------------------------------------------------
@@ -271,8 +299,11 @@ class LabelStore:
 
     def insert_run(self, *, name: str, generator_id: str, generator_path: str | None, seed: int,
                    truncation_psi: float, z: np.ndarray, w: np.ndarray, resolution: int, k: int,
-                   schema: Schema, image_dir: Path, image_files: list[str], uid: str) -> int:
-        """Store a run and its items in one transaction (so a run is either complete or absent)."""
+                   schema: Schema, image_dir: Path, image_files: list[str], uid: str,
+                   rendered: int | None = None) -> int:
+        """Store a run and its items in one transaction (so a run is either complete or absent).
+
+        `rendered`: how many faces (in idx order) already have their PNG; None = all of them."""
         z = np.ascontiguousarray(z, dtype="<f4")
         w = np.ascontiguousarray(w, dtype="<f4")
         if k < 1:
@@ -283,6 +314,7 @@ class LabelStore:
                 generator_path=generator_path, seed=int(seed), truncation_psi=float(truncation_psi), n=len(z),
                 z_dim=z.shape[1], w_dim=w.shape[1], resolution=int(resolution), k=int(k),
                 schema_name=schema.name, schema_json=schema.to_json(), image_dir=str(image_dir),
+                rendered=len(z) if rendered is None else int(rendered),
             ).returning(runs.c.id)).scalar_one()
             rows = [{"run_id": run_id, "idx": i, "z": z[i].tobytes(), "w": w[i].tobytes(), "image_file": f}
                     for i, f in enumerate(image_files)]
@@ -331,14 +363,54 @@ class LabelStore:
             conn.execute(update(runs).where(runs.c.id == run_id).values(image_dir=str(image_dir)))
         self._runs.pop(int(run_id), None)
 
+    def rendered(self, run_id: int) -> int:
+        """How many of the run's faces (idx 0, 1, ...) have their image: only those are served."""
+        with self._read() as conn:
+            value = conn.execute(select(runs.c.rendered).where(runs.c.id == int(run_id))).scalar()
+        return self.get_run(run_id).n if value is None else int(value)
+
+    def set_rendered(self, run_id: int, count: int) -> None:
+        with self._write() as conn:
+            conn.execute(update(runs).where(runs.c.id == int(run_id)).values(rendered=int(count)))
+
+    # -- gold faces --------------------------------------------------------------------------------
+
+    def set_gold(self, run_id: int, answers: dict[int, dict | None]) -> None:
+        """Mark faces as gold with their known answers {item_id: {attribute: option}} (None: unmark).
+
+        Gold faces are outside the k-label count: every annotator meets them (at the service's gold
+        rate), and their answers there measure each annotator's accuracy."""
+        run = self.get_run(run_id)
+        checked = {}
+        for item_id, values in answers.items():
+            if values is not None:
+                values = run.schema.check_values(values)
+                if any(v == UNSURE for v in values.values()):
+                    raise UserError("a gold face needs a known answer for every attribute, not \"not sure\"")
+            checked[int(item_id)] = values
+        with self._write() as conn:
+            for item_id, values in checked.items():
+                self._check_item(conn, run.id, item_id)
+                conn.execute(update(items).where(items.c.run_id == run.id, items.c.id == item_id)
+                             .values(gold_json=json.dumps(values, sort_keys=True) if values else None))
+
+    def gold(self, run_id: int) -> dict[int, dict[str, str]]:
+        """{item_id: known answers} of the run's gold faces."""
+        with self._read() as conn:
+            rows = conn.execute(select(items.c.id, items.c.gold_json)
+                                .where(items.c.run_id == int(run_id), items.c.gold_json.is_not(None))).all()
+        return {int(r.id): json.loads(r.gold_json) for r in rows}
+
     def set_priorities(self, run_id: int, priorities: dict[int, float]) -> None:
         """Serve some items before others among those with equally many labels, e.g. the ones a
         direction model is least sure about (uncertainty ordering). {item_id: priority}, higher first."""
         run = self.get_run(run_id)
-        with self._write() as conn:
-            for item_id, value in priorities.items():
-                conn.execute(update(items).where(items.c.run_id == run.id, items.c.id == int(item_id))
-                             .values(priority=float(value)))
+        rows = [{"item": int(i), "value": float(v)} for i, v in priorities.items()]
+        if not rows:
+            return
+        with self._write() as conn:  # one statement, many rows
+            conn.execute(update(items).where(items.c.run_id == run.id, items.c.id == bindparam("item"))
+                         .values(priority=bindparam("value")), rows)
 
     def item_table(self, run_id: int) -> pd.DataFrame:
         """item_id, idx, image_file of a run, in idx order."""
@@ -385,57 +457,93 @@ class LabelStore:
             me = self.annotator_id(annotator, conn)
             conn.execute(select(runs.c.id).where(runs.c.id == run_id).with_for_update())
             yield conn, me
+            # the annotator's label count as of this commit, for the page (saves a read transaction)
+            self._local.mine = (int(run_id), annotator, conn.execute(
+                select(func.count()).select_from(labels).where(labels.c.run_id == run_id, labels.c.annotator_id == me,
+                                                               labels.c.kind == "label")).scalar_one())
+
+    def counted_mine(self, run_id: int, annotator: str) -> int | None:
+        """This thread's last write's count of `annotator`'s labels in the run (None if it was another's)."""
+        last = getattr(self._local, "mine", None)
+        self._local.mine = None
+        return last[2] if last is not None and last[:2] == (int(run_id), annotator) else None
 
     def next_item(self, run_id: int, annotator: str, *, k: int | None = None,
-                  lease_s: float = LEASE_SECONDS) -> Assignment | None:
+                  lease_s: float = LEASE_SECONDS, gold_rate: float = 0.0) -> Assignment | None:
         """The item this annotator should label now, or None when the run needs nothing more from them.
 
         Their live lease is returned again (a reload shows the same face); otherwise the item with
         the fewest labels-plus-leases below k that they have neither labeled nor skipped; among
-        those, the highest `priority` (see `set_priorities`), then the lowest idx.
+        those, the highest `priority` (see `set_priorities`), then the lowest idx. Only faces
+        already drawn are served. With probability `gold_rate` a gold face they have not seen
+        comes instead (gold faces are not counted against k).
         """
         run = self.get_run(run_id)
         with self._run_write(run.id, annotator) as (conn, me):
-            return self._assign(conn, run, me, int(k or run.k), lease_s)
+            return self._assign(conn, run, me, int(k or run.k), lease_s, gold_rate)
 
-    def _assign(self, conn: Connection, run: RunInfo, me: int, k: int, lease_s: float) -> Assignment | None:
+    def _assign(self, conn: Connection, run: RunInfo, me: int, k: int, lease_s: float,
+                gold_rate: float = 0.0) -> Assignment | None:
         now = time.time()
         held = conn.execute(
             select(reservations.c.item_id, reservations.c.token, reservations.c.expires_at,
-                   reservations.c.prefill_json, items.c.idx, items.c.image_file)
+                   reservations.c.prefill_json, items.c.idx, items.c.image_file, items.c.gold_json)
             .join(items, items.c.id == reservations.c.item_id)
             .where(reservations.c.run_id == run.id, reservations.c.annotator_id == me)).first()
         if held is not None and held.expires_at > now:
             expires = now + lease_s
             conn.execute(update(reservations).where(reservations.c.token == held.token).values(expires_at=expires))
             return Assignment(run.id, held.item_id, held.idx, held.token, run.image_dir / held.image_file,
-                              expires, json.loads(held.prefill_json) if held.prefill_json else None)
+                              expires, json.loads(held.prefill_json) if held.prefill_json else None,
+                              gold=held.gold_json is not None)
         conn.execute(delete(reservations).where(reservations.c.run_id == run.id, reservations.c.annotator_id == me))
-        row = conn.execute(self._candidate_query(run.id, me, k, now)).first()
+        row = None
+        if gold_rate > 0 and random.random() < gold_rate:
+            row = conn.execute(self._gold_query(run.id, me)).first()
+        if row is None:
+            row = self._candidate_query(conn, run.id, me, k, now)
         if row is None:
             return None
         token = uuid.uuid4().hex
         expires = now + lease_s
         conn.execute(reservations.insert().values(run_id=run.id, item_id=row.id, annotator_id=me,
                                                   token=token, expires_at=expires))
-        return Assignment(run.id, row.id, row.idx, token, run.image_dir / row.image_file, expires)
+        return Assignment(run.id, row.id, row.idx, token, run.image_dir / row.image_file, expires,
+                          gold=row.gold_json is not None)
 
     @staticmethod
-    def _candidate_query(run_id: int, me: int, k: int, now: float):
-        n_labels = (select(labels.c.item_id, func.count().label("c"))
-                    .where(labels.c.run_id == run_id, labels.c.kind == "label")
-                    .group_by(labels.c.item_id).subquery())
+    def _gold_query(run_id: int, me: int):
+        """A drawn gold face this annotator has neither labeled nor skipped, at random."""
+        mine = select(labels.c.item_id).where(labels.c.run_id == run_id, labels.c.annotator_id == me)
+        drawn = select(runs.c.rendered).where(runs.c.id == run_id).scalar_subquery()
+        return (select(items.c.id, items.c.idx, items.c.image_file, items.c.gold_json)
+                .where(items.c.run_id == run_id, items.c.gold_json.is_not(None), items.c.idx < drawn,
+                       items.c.id.not_in(mine))
+                .order_by(func.random()).limit(1))
+
+    @staticmethod
+    def _candidate_query(conn: Connection, run_id: int, me: int, k: int, now: float):
+        """The best free item: fewest labels-plus-leases, then highest priority, then lowest idx.
+
+        Exact without counting every label: items are read in (n_labels, -priority, idx) order along
+        `ix_items_queue`; only items leased by others have more "taken" than n_labels, so the winner is
+        among the first (leased + 1) rows, which are ranked here in Python."""
         n_leased = (select(reservations.c.item_id, func.count().label("c"))
                     .where(reservations.c.run_id == run_id, reservations.c.expires_at > now,
                            reservations.c.annotator_id != me)
-                    .group_by(reservations.c.item_id).subquery())
+                    .group_by(reservations.c.item_id))
+        leased = {r.item_id: r.c for r in conn.execute(n_leased)}
         mine = select(labels.c.item_id).where(labels.c.run_id == run_id, labels.c.annotator_id == me)
-        taken = func.coalesce(n_labels.c.c, 0) + func.coalesce(n_leased.c.c, 0)
-        return (select(items.c.id, items.c.idx, items.c.image_file)
-                .select_from(items.outerjoin(n_labels, n_labels.c.item_id == items.c.id)
-                             .outerjoin(n_leased, n_leased.c.item_id == items.c.id))
-                .where(items.c.run_id == run_id, items.c.id.not_in(mine), taken < k)
-                .order_by(taken, items.c.priority.desc(), items.c.idx).limit(1))
+        drawn = select(runs.c.rendered).where(runs.c.id == run_id).scalar_subquery()
+        head = conn.execute(
+            select(items.c.id, items.c.idx, items.c.image_file, items.c.gold_json, items.c.n_labels,
+                   items.c.priority)
+            .where(items.c.run_id == run_id, items.c.n_labels < k, items.c.idx < drawn,
+                   items.c.gold_json.is_(None), items.c.id.not_in(mine))
+            .order_by(items.c.n_labels, items.c.priority.desc(), items.c.idx)
+            .limit(len(leased) + 1)).all()
+        free = [r for r in head if r.n_labels + leased.get(r.id, 0) < k]
+        return min(free, key=lambda r: (r.n_labels + leased.get(r.id, 0), -r.priority, r.idx), default=None)
 
     def _check_item(self, conn: Connection, run_id: int, item_id: object) -> int:
         try:
@@ -448,8 +556,8 @@ class LabelStore:
         return item_id
 
     def _record(self, run: RunInfo, annotator: str, item_id: object, request_id: object, kind: str,
-                values: dict[str, str] | None, serve_next: bool, lease_s: float, k: int | None = None
-                ) -> tuple[SubmitResult, Assignment | None]:
+                values: dict[str, str] | None, serve_next: bool, lease_s: float, k: int | None = None,
+                gold_rate: float = 0.0) -> tuple[SubmitResult, Assignment | None]:
         request_id = check_request_id(request_id)
         now = time.time()
         with self._run_write(run.id, annotator) as (conn, me):
@@ -463,10 +571,12 @@ class LabelStore:
                     run_id=run.id, item_id=item_id, annotator_id=me, kind=kind, request_id=request_id,
                     value_json=json.dumps(values, sort_keys=True) if values is not None else None, created_at=now,
                 ).on_conflict_do_nothing().returning(labels.c.id)).first() is not None
+                if fresh and kind == "label":
+                    conn.execute(update(items).where(items.c.id == item_id).values(n_labels=items.c.n_labels + 1))
             conn.execute(delete(reservations).where(reservations.c.run_id == run.id,
                                                     reservations.c.annotator_id == me,
                                                     reservations.c.item_id == item_id))
-            following = self._assign(conn, run, me, int(k or run.k), lease_s) if serve_next else None
+            following = self._assign(conn, run, me, int(k or run.k), lease_s, gold_rate) if serve_next else None
         return SubmitResult("saved" if fresh else "duplicate", item_id), following
 
     def submit(self, run_id: int, annotator: str, item_id: int, values: dict, request_id: str) -> SubmitResult:
@@ -479,12 +589,13 @@ class LabelStore:
         return self._record(run, annotator, item_id, request_id, "label", values, False, LEASE_SECONDS)[0]
 
     def submit_and_next(self, run_id: int, annotator: str, item_id: int, values: dict, request_id: str,
-                        lease_s: float = LEASE_SECONDS, k: int | None = None) -> tuple[SubmitResult, Assignment | None]:
+                        lease_s: float = LEASE_SECONDS, k: int | None = None,
+                        gold_rate: float = 0.0) -> tuple[SubmitResult, Assignment | None]:
         """`submit`, then lease the next item, in one transaction: one commit (one fsync) per face.
         The answer is acknowledged only once both are committed."""
         run = self.get_run(run_id)
         values = run.schema.check_values(values)
-        return self._record(run, annotator, item_id, request_id, "label", values, True, lease_s, k)
+        return self._record(run, annotator, item_id, request_id, "label", values, True, lease_s, k, gold_rate)
 
     def skip(self, run_id: int, annotator: str, item_id: int, request_id: str) -> SubmitResult:
         """The annotator passes on an item: it is not served to them again and others still label it."""
@@ -492,8 +603,9 @@ class LabelStore:
                             LEASE_SECONDS)[0]
 
     def skip_and_next(self, run_id: int, annotator: str, item_id: int, request_id: str,
-                      lease_s: float = LEASE_SECONDS) -> tuple[SubmitResult, Assignment | None]:
-        return self._record(self.get_run(run_id), annotator, item_id, request_id, "skip", None, True, lease_s)
+                      lease_s: float = LEASE_SECONDS, gold_rate: float = 0.0) -> tuple[SubmitResult, Assignment | None]:
+        return self._record(self.get_run(run_id), annotator, item_id, request_id, "skip", None, True, lease_s,
+                            gold_rate=gold_rate)
 
     def undo_last(self, run_id: int, annotator: str, lease_s: float = LEASE_SECONDS) -> Assignment | None:
         """Take back this annotator's most recent label or skip in the run and serve that item again,
@@ -502,13 +614,16 @@ class LabelStore:
         now = time.time()
         with self._run_write(run.id, annotator) as (conn, me):
             last = conn.execute(
-                select(labels.c.id, labels.c.item_id, labels.c.value_json, items.c.idx, items.c.image_file)
+                select(labels.c.id, labels.c.item_id, labels.c.kind, labels.c.value_json, items.c.idx,
+                       items.c.image_file)
                 .join(items, items.c.id == labels.c.item_id)
                 .where(labels.c.run_id == run.id, labels.c.annotator_id == me)
                 .order_by(labels.c.id.desc()).limit(1)).first()
             if last is None:
                 return None
             conn.execute(delete(labels).where(labels.c.id == last.id))
+            if last.kind == "label":
+                conn.execute(update(items).where(items.c.id == last.item_id).values(n_labels=items.c.n_labels - 1))
             conn.execute(delete(reservations).where(reservations.c.run_id == run.id,
                                                     reservations.c.annotator_id == me))
             token = uuid.uuid4().hex
@@ -527,24 +642,38 @@ class LabelStore:
 
     # -- reading labels ----------------------------------------------------------------------------
 
-    def progress(self, run_id: int, annotator: str | None = None) -> Progress:
+    def progress(self, run_id: int, annotator: str | None = None, max_age_s: float = 0.0,
+                 mine: int | None = None) -> Progress:
+        """Counts of the run (and of `annotator`'s labels in it). With `max_age_s` > 0 the run-wide
+        totals may be that many seconds old (one query per run and interval instead of one per
+        request: they scan every label); the annotator's own count is always exact."""
         run = self.get_run(run_id)
-        per_item = (select(func.count().label("c")).select_from(labels)
-                    .where(labels.c.run_id == run.id, labels.c.kind == "label")
-                    .group_by(labels.c.item_id).subquery())
-        totals = select(func.coalesce(func.sum(per_item.c.c), 0),
-                        func.coalesce(func.sum(case((per_item.c.c > run.k, run.k), else_=per_item.c.c)), 0),
-                        func.coalesce(func.sum(case((per_item.c.c >= run.k, 1), else_=0)), 0))
-        with self._read() as conn:
-            n_labels, filled, complete = conn.execute(totals).one()
+        cached = self._totals.get(run.id)
+        if cached is None or max_age_s <= 0 or time.monotonic() - cached[0] > max_age_s:
+            per_item = (select(func.count().label("c")).select_from(labels)
+                        .where(labels.c.run_id == run.id, labels.c.kind == "label")
+                        .group_by(labels.c.item_id).subquery())
+            totals = select(func.coalesce(func.sum(per_item.c.c), 0),
+                            func.coalesce(func.sum(case((per_item.c.c > run.k, run.k), else_=per_item.c.c)), 0),
+                            func.coalesce(func.sum(case((per_item.c.c >= run.k, 1), else_=0)), 0))
+            with self._read() as conn:
+                n_labels, filled, complete = conn.execute(totals).one()
+                drawn = conn.execute(select(runs.c.rendered).where(runs.c.id == run.id)).scalar()
+            cached = (time.monotonic(), (int(n_labels), int(filled), int(complete), drawn))
+            self._totals[run.id] = cached
+        n_labels, filled, complete, drawn = cached[1]
+        if mine is None and not annotator:
             mine = 0
-            if annotator:
-                mine = conn.execute(
-                    select(func.count()).select_from(labels.join(annotators, annotators.c.id == labels.c.annotator_id))
-                    .where(labels.c.run_id == run.id, labels.c.kind == "label",
-                           annotators.c.name == annotator)).scalar_one()
-        return Progress(mine=int(mine), labels=int(n_labels), slots_filled=int(filled), slots=run.n * run.k,
-                        items_complete=int(complete), n=run.n, k=run.k)
+        if mine is None:
+            with self._read() as conn:
+                me = self._annotators.get(annotator)
+                if me is None:
+                    me = conn.execute(select(annotators.c.id).where(annotators.c.name == annotator)).scalar()
+                mine = 0 if me is None else conn.execute(select(func.count()).select_from(labels).where(
+                    labels.c.run_id == run.id, labels.c.annotator_id == me, labels.c.kind == "label")).scalar_one()
+        return Progress(mine=int(mine), labels=n_labels, slots_filled=filled, slots=run.n * run.k,
+                        items_complete=complete, n=run.n, k=run.k,
+                        rendered=None if drawn is None or drawn >= run.n else int(drawn))
 
     def labels_frame(self, run_id: int, include_skips: bool = False) -> pd.DataFrame:
         """One row per label: label_id, item_id, idx, annotator, kind, created_at, then one column per

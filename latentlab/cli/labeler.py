@@ -68,14 +68,15 @@ def _read_users(path: str | None) -> list[tuple[str, str]]:
 
 
 def _cmd_serve(args: argparse.Namespace) -> None:
-    from labeler.runs import create_run, ensure_run_images
+    from labeler.runs import draw_in_background, ensure_run_images, start_run
     from labeler.service import LabelerOptions
     from labeler.store import open_store
     from latentlab.ui.app import launch_app
     from latentlab.ui.context import AppContext
 
     options = LabelerOptions(run_id=args.run, annotator_auth=args.annotator_auth,
-                             admin_password=args.admin_password or os.environ.get(ADMIN_ENV) or None)
+                             admin_password=args.admin_password or os.environ.get(ADMIN_ENV) or None,
+                             **({} if args.gold_rate is None else {"gold_rate": args.gold_rate}))
     auth = _read_users(args.users) if args.annotator_auth == "gradio" else None
     folder = workspace(args)
     url = db_url(args)
@@ -91,10 +92,10 @@ def _cmd_serve(args: argparse.Namespace) -> None:
             run = same[-1]
         else:
             log.info(f"no run with schema {schema.name!r} in {store.display_url} yet: creating one "
-                     f"({args.n} faces, seed {args.seed})")
-            run_id = create_run(url, generator, n=args.n, seed=args.seed, truncation_psi=args.truncation_psi,
-                                schema=schema, k=args.k or 3, generator_path=args.generator, workspace=folder,
-                                progress=True)
+                     f"({args.n} faces, seed {args.seed}); its faces are drawn in the background while the "
+                     f"app already serves the first ones")
+            run_id = start_run(url, generator, n=args.n, seed=args.seed, truncation_psi=args.truncation_psi,
+                               schema=schema, k=args.k or 3, generator_path=args.generator, workspace=folder)
             run = store.get_run(run_id)
     if args.k is not None and args.k != run.k:
         store.set_k(run.id, args.k)
@@ -104,9 +105,63 @@ def _cmd_serve(args: argparse.Namespace) -> None:
     options.run_id = run.id
     ctx = AppContext(generator=generator, generator_path=Path(args.generator) if args.generator else None,
                      device=generator.device, workspace=folder, db_url=url, schema=run.schema)
+    to_draw = run.n - store.rendered(run.id)
+    if to_draw and generator.generator_id != run.generator_id:
+        raise UserError(f"run {run.id} has {to_draw} faces still to draw and needs its generator "
+                        f"{run.generator_id}; start with --generator pointing to it")
     log.info(f"label store: {store.display_url} · run {run.id} ({run.n} faces, k={store.get_run(run.id).k}) · "
              f"admin view {'on' if options.admin_password else 'off (set --admin-password)'}")
-    launch_app(ctx, options, host=args.host, port=args.port, auth=auth, block=True)
+    if to_draw:
+        log.info(f"drawing {to_draw} faces of run {run.id} in the background; the Label tab shows how far it is")
+
+    def after_start() -> None:  # once the server listens
+        if to_draw:
+            draw_in_background(url, run.id, generator)
+        if args.active_every:
+            from labeler.active import ActiveLearner
+
+            ActiveLearner(url, run.id, every=args.active_every).start()
+
+    launch_app(ctx, options, host=args.host, port=args.port, auth=auth, block=True, after_start=after_start)
+
+
+def _cmd_gold(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from labeler.service import LabelService, parse_faces
+    from labeler.store import open_store
+
+    url = db_url(args)
+    store = open_store(url)
+    run = store.get_run(args.run)
+    service = LabelService(url)
+    if args.csv:
+        file = Path(args.csv)
+        if not file.is_file():
+            raise UserError(f"{file} does not exist; write a CSV with a `face` column and one per attribute")
+        table = pd.read_csv(file, dtype=str, keep_default_na=False)
+        missing = [c for c in ("face", *run.schema.names) if c not in table.columns]
+        if missing:
+            raise UserError(f"{file} lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+        items = store.item_table(run.id)
+        item_of = dict(zip(items["idx"], items["item_id"]))
+        answers = {}
+        for line, row in enumerate(table.itertuples(index=False), start=2):
+            try:
+                idx = parse_faces(str(row.face), run.n)
+            except UserError as e:
+                raise UserError(f"{file} line {line}: {e}") from None
+            answers[item_of[idx[0]]] = {a: getattr(row, a) for a in run.schema.names}
+        try:
+            store.set_gold(run.id, answers)
+        except UserError as e:
+            raise UserError(f"{file}: {e}") from None
+        print(f"run {run.id}: {len(answers)} gold faces from {file}")
+    elif args.faces:
+        print(f"run {run.id}: {service.mark_gold(run.id, args.faces, unmark=args.unmark)}")
+    gold = service.gold_table(run.id)
+    print(f"run {run.id} has {len(gold)} gold face{'' if len(gold) == 1 else 's'}"
+          + (f": {', '.join(map(str, gold['face'][:20]))}{' …' if len(gold) > 20 else ''}" if len(gold) else ""))
 
 
 def _cmd_export_labels(args: argparse.Namespace) -> None:
@@ -164,16 +219,33 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--users", default=None, help="file of `name:password` lines for --annotator-auth gradio")
     v.add_argument("--admin-password", default=None,
                    help=f"unlocks the Admin tab (default: ${ADMIN_ENV}; unset = admin view off)")
+    v.add_argument("--active-every", type=int, default=100,
+                   help="active learning: every this many new labels, refit a model on the labels and serve next "
+                        "the unlabeled faces it is least sure about (0 = serve in the run's order)")
+    v.add_argument("--gold-rate", type=float, default=None,
+                   help="share of faces served from the admin's gold faces, to measure annotators "
+                        "(default 0.05; 0 = never)")
     _add_sampling_args(v, "faces in the default run created when none exists")
     add_generator_options(v)
     add_store_options(v)
     v.set_defaults(func=_cmd_serve)
 
+    g = sub.add_parser("gold", help="mark faces with known answers (gold), to measure annotators",
+                       description="Gold faces have known answers: annotators meet them at serve's --gold-rate, the "
+                                   "admin view shows each annotator's accuracy on them, and --what gold_weighted "
+                                   "aggregation weighs votes by it. Without --csv or --faces it lists them.")
+    g.add_argument("--run", type=int, required=True, help="run id")
+    g.add_argument("--csv", default=None, help="CSV with a `face` column (face numbers) and one column per attribute")
+    g.add_argument("--faces", default=None, help="face numbers (e.g. 3,17,40-45) to mark with their majority answers")
+    g.add_argument("--unmark", action="store_true", help="with --faces: make them ordinary faces again")
+    add_store_options(g)
+    g.set_defaults(func=_cmd_gold)
+
     e = sub.add_parser("export-labels", help="write raw and aggregated labels as CSV or Parquet",
                        description="Export a run's labels: raw (one row per label) or aggregated per face by "
                                    "majority vote or Dawid-Skene.")
     e.add_argument("--run", type=int, default=None, help="run id (default: the newest)")
-    e.add_argument("--what", choices=("raw", "majority", "dawid_skene", "all"), default="all",
+    e.add_argument("--what", choices=("raw", "majority", "dawid_skene", "gold_weighted", "all"), default="all",
                    help="raw labels, labels aggregated per face, or all of them")
     e.add_argument("--format", choices=("csv", "parquet", "both"), default="both", help="file format")
     e.add_argument("--out", default=None, help="output folder (default: <workspace>/exports)")

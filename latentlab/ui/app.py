@@ -8,6 +8,7 @@ Annotators only label: every action that writes to the workspace asks for the ad
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import gradio as gr
@@ -65,8 +66,10 @@ def build_app(ctx: AppContext, options: LabelerOptions | None = None) -> BuiltAp
 
 
 def launch_app(ctx: AppContext, options: LabelerOptions, host: str = "127.0.0.1", port: int | None = None,
-               auth: list[tuple[str, str]] | None = None, block: bool = True) -> tuple[BuiltApp, str]:
-    """Start the server; returns the app and its local URL (blocks until Ctrl-C when `block`)."""
+               auth: list[tuple[str, str]] | None = None, block: bool = True,
+               after_start: Callable[[], object] | None = None) -> tuple[BuiltApp, str]:
+    """Start the server; returns the app and its local URL (blocks until Ctrl-C when `block`).
+    `after_start` runs once the server listens (e.g. drawing a new run's faces in the background)."""
     built = build_app(ctx, options)
     try:
         _, url, _ = built.blocks.launch(server_name=host, server_port=port, auth=auth, max_threads=MAX_THREADS,
@@ -76,6 +79,8 @@ def launch_app(ctx: AppContext, options: LabelerOptions, host: str = "127.0.0.1"
     except OSError as e:
         why = "it is in use" if "empty port" in str(e) else str(e)
         raise UserError(f"cannot listen on {host}:{port or '7860-7959'} ({why}); choose another with --port") from None
+    if after_start is not None:
+        after_start()
     if block:
         print(f"latentlab is serving on {url}  (Ctrl-C stops it)", flush=True)
         built.blocks.block_thread()

@@ -11,6 +11,7 @@ import html
 import json
 import math
 from pathlib import Path
+from urllib.parse import quote
 
 import gradio as gr
 
@@ -22,26 +23,67 @@ from labeler.service import ItemView, LabelService
 from labeler.text import check_annotator_name
 
 CONCURRENCY = 128  # simultaneous calls per labeling event; threads are bounded by launch(max_threads=...)
-IMAGE_HEIGHT = 512
+WAIT_S = 2.0  # how often a page without a face asks again while the run's faces are being drawn
 
 CSS = """
-#ll-image { min-height: 320px; }
+/* The Label tab fits one screen: every attribute, the progress and the key help without scrolling
+   at 1366x768 and on a phone in portrait (390x844); tests/labeler/test_app_browser.py checks both. */
+#ll-header { align-items: center; gap: 8px; }
 #ll-intro p { margin: 0; }
-#ll-attrs { gap: 6px; }
-.ll-attr { --block-padding: 6px 10px; --checkbox-label-padding: 3px 10px; --block-label-margin: 0;
-  --checkbox-label-gap: 6px; }
-.ll-attr [data-testid="block-info"] { display: inline-block; margin-bottom: 4px; }
-.ll-attr .info-text { display: inline-block; margin: 0 0 4px 10px; font-size: 0.8rem; }
-#ll-image img { image-rendering: auto; object-fit: contain; }
+#ll-panel, #ll-side, #ll-attrs, #ll-attrs > .form { gap: 6px; }
+#ll-main { gap: 12px; }
+#ll-image { min-height: 0; padding: 0; }
+#ll-image .html-container { padding: 0; }
+#ll-image img { display: block; width: clamp(120px, 34vh, 420px); height: clamp(120px, 34vh, 420px); margin: 0 auto;
+  object-fit: contain; image-rendering: auto; border-radius: 6px; background: var(--neutral-100); }
+#ll-buttons { gap: 6px; }
+#ll-buttons button { padding: 6px 8px; }
+#ll-status, #ll-caption { padding: 0 4px; min-height: 0; }
+#ll-status p { margin: 0; }
+#ll-caption { font-size: 0.8rem; opacity: 0.75; }
+#ll-caption p { margin: 0; }
+#ll-progress .html-container, #ll-keys .html-container { padding: 0 4px; }
+.ll-attr { --block-padding: 4px 10px; --checkbox-label-padding: 2px 8px; --block-label-margin: 0;
+  --checkbox-label-gap: 5px; --checkbox-label-text-size: 0.92rem; }
+.ll-attr [data-testid="block-info"] { display: inline-block; margin-bottom: 3px; }
+.ll-attr .info-text { display: inline-block; margin: 0 0 3px 10px; font-size: 0.8rem; }
+.ll-attr .wrap { gap: 4px; }
 .ll-attr { border-left: 4px solid transparent !important; padding-left: 8px !important; transition: background 80ms; }
 .ll-attr.ll-active { border-left-color: var(--color-accent) !important; background: var(--color-accent-soft) !important; }
-.ll-progress { font-size: 0.95rem; line-height: 1.5; }
-.ll-progress .ll-bar { height: 8px; border-radius: 4px; background: var(--neutral-200); overflow: hidden; margin: 2px 0 6px; }
+.ll-progress { font-size: 0.85rem; line-height: 1.4; }
+.ll-progress .ll-bar { height: 6px; border-radius: 3px; background: var(--neutral-200); overflow: hidden; margin: 2px 0 3px; }
 .ll-progress .ll-bar > div { height: 100%; background: var(--color-accent); }
-.ll-keys { font-size: 0.9rem; opacity: 0.85; }
+.ll-progress .ll-alpha { opacity: 0.85; }
+.ll-drawing { margin-bottom: 3px; font-weight: 600; }
+.ll-keys { font-size: 0.8rem; line-height: 1.5; opacity: 0.85; }
+.ll-keys-short { display: none; }
 .ll-keys kbd, .ll-progress kbd { border: 1px solid var(--neutral-300); border-bottom-width: 2px; border-radius: 4px;
-  padding: 0 5px; font-size: 0.85em; background: var(--neutral-50); }
-#ll-status { min-height: 1.5em; }
+  padding: 0 4px; font-size: 0.85em; background: var(--neutral-50); }
+@media (max-width: 640px) {
+  #ll-header, #ll-panel, #ll-login { margin-left: -24px; margin-right: -24px; width: calc(100% + 48px) !important; max-width: none; }
+  #ll-intro { display: none; }
+  #ll-run { min-width: 0 !important; flex-grow: 1 !important; }
+  #ll-side { display: grid; grid-template-columns: 112px 1fr; gap: 4px 8px; align-items: start; }
+  #ll-side > * { min-width: 0; }
+  #ll-image { grid-column: 1; grid-row: 1 / span 3; }
+  #ll-image img { width: 112px; height: 112px; }
+  #ll-buttons { grid-column: 2; grid-row: 1; flex-wrap: wrap; }
+  #ll-buttons button { min-width: 0 !important; padding: 4px 6px; font-size: 0.85rem; }
+  #ll-caption { grid-column: 2; grid-row: 2; }
+  #ll-status { grid-column: 2; grid-row: 3; font-size: 0.85rem; }
+  #ll-progress, #ll-keys { grid-column: 1 / -1; }
+  .ll-progress { font-size: 0.75rem; line-height: 1.3; }
+  .ll-progress .ll-wide { display: none; }
+  .ll-keys { font-size: 0.72rem; }
+  .ll-keys-long { display: none; }
+  .ll-keys-short { display: inline; }
+  .ll-attr { --block-padding: 2px 6px; --checkbox-label-padding: 0px 5px; --checkbox-label-gap: 3px;
+    --checkbox-label-text-size: 0.78rem; display: flex; flex-wrap: wrap; align-items: center; gap: 3px; }
+  .ll-attr [data-testid="block-info"] { margin: 0 2px 0 0; font-size: 0.8rem; }
+  .ll-attr .info-text { display: none; }
+  .ll-attr .wrap { display: contents; }
+  .ll-attr input[type=radio] { width: 12px; height: 12px; }
+}
 """
 
 
@@ -130,25 +172,42 @@ def _bar(fraction: float) -> str:
 
 def progress_html(view: ItemView, annotator: str) -> str:
     p = view.progress
-    alpha = "not enough overlapping labels yet" if math.isnan(view.agreement) else f"α = {view.agreement:.2f}"
-    return (f'<div class="ll-progress">'
-            f'<b>{html.escape(annotator)}</b>: {p.mine} labeled in this run'
-            f'{_bar(p.mine / max(1, p.n))}'
-            f'Run: {p.slots_filled} / {p.slots} labels ({100 * p.fraction:.0f}%) · '
-            f'{p.items_complete} of {p.n} faces done (k = {p.k}){_bar(p.fraction)}'
-            f'Agreement so far (Krippendorff, mean over attributes): {alpha}</div>')
+    if math.isnan(view.agreement):
+        alpha = ("agreement: shown once two people have labeled the same faces"
+                 f"<span class='ll-wide'> (each face gets k = {p.k} labels)</span>")
+    else:
+        alpha = (f"agreement so far: α = {view.agreement:.2f}<span class='ll-wide'> (Krippendorff, 1 = perfect, "
+                 "0 = chance)</span>")
+    drawing = ""
+    if p.drawing:
+        drawing = (f'<div class="ll-drawing">Drawing faces: {p.rendered} of {p.n} ready; label these '
+                   f'meanwhile.{_bar(p.rendered / max(1, p.n))}</div>')
+    return (f'<div class="ll-progress">{drawing}'
+            f'<b>{html.escape(annotator)}</b>: {p.mine} labeled · run: {p.slots_filled} / {p.slots} labels '
+            f'({100 * p.fraction:.0f}%), {p.items_complete} of {p.n} faces done{_bar(p.fraction)}'
+            f'<span class="ll-alpha">{alpha}</span></div>')
 
 
 def keys_help(schema: Schema) -> str:
     first = schema.attributes[0].keys[0]
-    return ("<div class='ll-keys'><kbd>↑</kbd>/<kbd>↓</kbd> highlight an attribute · "
-            f"<kbd>{html.escape(first)}</kbd>… the key before an option picks it (the highlight then moves on) · "
+    return ("<div class='ll-keys'><span class='ll-keys-long'><kbd>↑</kbd>/<kbd>↓</kbd> highlight an attribute · "
+            f"<kbd>{html.escape(first)}</kbd>… the key before an option picks it (the highlight moves on) · "
             f"<kbd>{UNSURE_KEY}</kbd> not sure · <kbd>Enter</kbd> submit · <kbd>Esc</kbd> skip · "
-            "<kbd>Backspace</kbd> undo the last one · clicking works too</div>")
+            "<kbd>Backspace</kbd> undo the last one · clicking works too</span>"
+            f"<span class='ll-keys-short'>Tap an option per attribute, then Submit. Keys: <kbd>{html.escape(first)}</kbd>… "
+            f"pick · <kbd>{UNSURE_KEY}</kbd> not sure · <kbd>⏎</kbd> submit · <kbd>Esc</kbd> skip · <kbd>⌫</kbd> undo"
+            "</span></div>")
 
 
 def _run_choices(service: LabelService) -> list[tuple[str, int]]:
-    return [(f"#{r.id} · {r.name} · {r.n} faces · k={r.k}", r.id) for r in service.runs()]
+    return [(f"#{r.id} · {r.name} · k={r.k}", r.id) for r in service.runs()]
+
+
+def image_html(path: Path, idx: int) -> str:
+    """The face as a plain <img> served from the run's image folder (an allowed path of the app).
+    The URL is relative, so the page works under a reverse proxy's path prefix too."""
+    return f'<img src="gradio_api/file={quote(str(path))}" alt="face #{idx}" draggable="false">'
+
 
 
 def build_label_tab(demo: gr.Blocks, service: LabelService, schema: Schema) -> None:
@@ -160,10 +219,11 @@ def build_label_tab(demo: gr.Blocks, service: LabelService, schema: Schema) -> N
     saved_name = gr.BrowserState(None, storage_key="latentlab-annotator")
 
     with gr.Row(equal_height=True, elem_id="ll-header"):
-        gr.Markdown("### Label faces\nAnswer every attribute for the face, then submit. Keys do it all: the "
-                    "highlighted attribute takes the next key.", elem_id="ll-intro")
+        gr.Markdown("**Label faces**: answer every attribute, then submit. The highlighted attribute takes "
+                    "the next key.", elem_id="ll-intro")
         run_dd = gr.Dropdown(choices=_run_choices(service), value=service.default_run_id(), label="Run",
-                             interactive=True, scale=0, min_width=380, elem_id="ll-run")
+                             show_label=False, container=False, interactive=True, scale=0, min_width=330,
+                             elem_id="ll-run")
 
     with gr.Column(visible=not gradio_auth, elem_id="ll-login") as login_panel:
         gr.Markdown("#### Who is labeling?\nYour name is stored with your labels (letters of any script, digits, spaces, . _ @ -).")
@@ -174,44 +234,52 @@ def build_label_tab(demo: gr.Blocks, service: LabelService, schema: Schema) -> N
         login_msg = gr.Markdown("", elem_id="ll-login-msg")
 
     with gr.Column(visible=False, elem_id="ll-panel") as label_panel:
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=5, min_width=320):
-                image = gr.Image(type="filepath", format="png", height=IMAGE_HEIGHT, show_label=False,
-                                 interactive=False, buttons=["fullscreen"], elem_id="ll-image")
-                with gr.Row():
-                    submit_btn = gr.Button("Submit  ⏎", variant="primary", elem_id="ll-submit", scale=2)
-                    skip_btn = gr.Button("Skip  Esc", elem_id="ll-skip", scale=1)
-                    undo_btn = gr.Button("Undo last  ⌫", elem_id="ll-undo", scale=1)
+        with gr.Row(equal_height=False, elem_id="ll-main"):
+            with gr.Column(scale=4, min_width=300, elem_id="ll-side"):
+                # plain <img> of the cached PNG (an allowed path): no per-face copy into Gradio's cache
+                image = gr.HTML("", elem_id="ll-image")
+                with gr.Row(elem_id="ll-buttons"):
+                    submit_btn = gr.Button("Submit ⏎", variant="primary", elem_id="ll-submit", scale=2, min_width=90)
+                    skip_btn = gr.Button("Skip", elem_id="ll-skip", scale=1, min_width=60)
+                    undo_btn = gr.Button("Undo", elem_id="ll-undo", scale=1, min_width=60)
                 status = gr.Markdown("", elem_id="ll-status")
                 progress = gr.HTML("", elem_id="ll-progress")
                 caption = gr.Markdown("", elem_id="ll-caption")
-            with gr.Column(scale=6, min_width=420, elem_id="ll-attrs"):
+                gr.HTML(keys_help(schema), elem_id="ll-keys")
+            with gr.Column(scale=7, min_width=300, elem_id="ll-attrs"):
                 radios = [gr.Radio(choices=_radio_choices(a), label=a.title, info=a.help or None,
                                    elem_id=f"ll-attr-{a.name}", elem_classes=["ll-attr"])
                           for a in schema.attributes]
-                gr.HTML(keys_help(schema))
                 switch_btn = gr.Button("Switch annotator", size="sm", variant="secondary",
                                        visible=not gradio_auth, elem_id="ll-switch")
+    # while the run's faces are still being drawn and none is free, ask again every WAIT_S seconds
+    waiter = gr.Timer(WAIT_S, active=False)
 
-    item_outputs = [current, image, caption, *radios, progress, status]
+    item_outputs = [current, image, caption, *radios, progress, status, waiter]
 
     def show(view: ItemView, who: str) -> list:
         a = view.assignment
+        waiting = a is None and view.progress.drawing
         if a is None:
-            state, img, cap = None, None, ""
+            state, img, cap = None, "", ""
             values = [None] * n_out
-            msg = (f"{view.message} " if view.message else "") + \
-                "**You have labeled every face this run needs from you — thank you!** Undo still works."
+            if waiting:
+                msg = (f"{view.message} " if view.message else "") + \
+                    (f"**The faces are still being drawn** ({view.progress.rendered} of {view.progress.n} so far) "
+                     "and every drawn one is taken; the next one appears here by itself in a few seconds.")
+            else:
+                msg = (f"{view.message} " if view.message else "") + \
+                    "**You have labeled every face this run needs from you — thank you!** Undo still works."
         else:
             state = {"run_id": a.run_id, "item_id": a.item_id, "token": a.token}
-            img, cap = str(a.image_path), f"face #{a.idx} of run {a.run_id}"
+            img, cap = image_html(a.image_path, a.idx), f"face #{a.idx} of run {a.run_id}"
             values = [(a.prefill or {}).get(attr.name) for attr in schema.attributes]
             msg = view.message
-        return [state, img, cap, *values, progress_html(view, who), msg]
+        return [state, img, cap, *values, progress_html(view, who), msg, gr.Timer(active=waiting)]
 
     def refuse(message: str) -> list:
         gr.Warning(message)
-        return [gr.skip()] * (len(item_outputs) - 1) + [f"⚠️ {html.escape(message)}"]
+        return [gr.skip()] * (len(item_outputs) - 2) + [f"⚠️ {html.escape(message)}", gr.skip()]
 
     def whoami(name: str | None) -> str:
         # `annotator` is server-side session state, set only by start(): the client cannot forge it
@@ -262,6 +330,12 @@ def build_label_tab(demo: gr.Blocks, service: LabelService, schema: Schema) -> N
     def undo(name, run_id):
         return act(name, lambda who: service.undo(who, run_id))
 
+    def poll(name, cur, run_id):
+        """A timer tick while waiting for faces to be drawn: serve one as soon as it exists."""
+        if not name or cur:
+            return [gr.skip()] * (len(item_outputs) - 1) + [gr.Timer(active=False)]
+        return act(name, lambda who: service.next_item(who, run_id))
+
     def change_run(name, run_id):
         if not name:
             return [gr.skip()] * len(item_outputs)
@@ -271,15 +345,18 @@ def build_label_tab(demo: gr.Blocks, service: LabelService, schema: Schema) -> N
         if name and run_id is not None:
             service.release(name, run_id)
         return [None, None, gr.update(visible=True), gr.update(visible=False), "", "",
-                None, None, "", *[None] * n_out, "", ""]
+                None, "", "", *[None] * n_out, "", "", gr.Timer(active=False)]
 
     events = {"concurrency_limit": CONCURRENCY, "api_visibility": "private"}
+    # the per-face events skip Gradio's queue (one POST, no event stream): a few ms less per face
+    fast = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
     start_btn.click(start, [name_box, run_dd], login_outputs, **events)
     name_box.submit(start, [name_box, run_dd], login_outputs, **events)
-    submit_btn.click(submit, [annotator, current, *radios], item_outputs, show_progress="hidden", **events)
-    skip_btn.click(skip, [annotator, current], item_outputs, show_progress="hidden", **events)
-    undo_btn.click(undo, [annotator, run_dd], item_outputs, show_progress="hidden", **events)
+    submit_btn.click(submit, [annotator, current, *radios], item_outputs, **fast)
+    skip_btn.click(skip, [annotator, current], item_outputs, **fast)
+    undo_btn.click(undo, [annotator, run_dd], item_outputs, **fast)
     run_dd.input(change_run, [annotator, run_dd], item_outputs, **events)
+    waiter.tick(poll, [annotator, current, run_dd], item_outputs, **fast)
     switch_btn.click(switch, [annotator, run_dd], login_outputs, **events)
     demo.load(restore, [saved_name, run_dd], login_outputs, **events)
 
@@ -306,16 +383,29 @@ def build_admin_tab(service: LabelService, export_dir: Path) -> None:
         with gr.Row():
             agreement = gr.Dataframe(label="Agreement per attribute (Krippendorff's alpha)", interactive=False,
                                      elem_id="ll-admin-agreement")
-            annotators = gr.Dataframe(label="Annotators: volume and agreement with the others' majority",
-                                      interactive=False, elem_id="ll-admin-annotators")
+            annotators = gr.Dataframe(label="Annotators: volume, agreement with the others' majority, "
+                                            "accuracy on gold faces", interactive=False,
+                                      elem_id="ll-admin-annotators")
         balance = gr.Dataframe(label="Class balance of the answers", interactive=False, max_height=360,
                                elem_id="ll-admin-balance")
         with gr.Row():
             what = gr.Radio(choices=[("raw labels", "raw"), ("majority vote", "majority"),
-                                     ("Dawid–Skene", "dawid_skene")], value="raw", label="Export", scale=2)
+                                     ("Dawid–Skene", "dawid_skene"), ("weighted by gold accuracy", "gold_weighted")],
+                            value="raw", label="Export", scale=2)
             fmt = gr.Radio(choices=["csv", "parquet"], value="csv", label="Format", scale=1)
             export_btn = gr.Button("Export", variant="primary", scale=1, elem_id="ll-admin-export")
         export_file = gr.File(label="Exported file", interactive=False, elem_id="ll-admin-file")
+        gr.Markdown("#### Gold faces\nFaces whose answers you know: annotators meet them now and then "
+                    "(`--gold-rate`), and the table above shows each one's accuracy on them. Give face numbers "
+                    "(e.g. `3, 17, 40-45`); a face becomes gold with its current majority answers, so label "
+                    "it yourself first (or load answers with `latentlab gold --csv`).")
+        with gr.Row():
+            gold_faces = gr.Textbox(label="Face numbers", max_lines=1, scale=3, elem_id="ll-admin-gold-faces")
+            gold_btn = gr.Button("Mark gold", variant="primary", scale=1, elem_id="ll-admin-gold")
+            ungold_btn = gr.Button("Unmark", scale=1, elem_id="ll-admin-ungold")
+        gold_msg = gr.Markdown("", elem_id="ll-admin-gold-msg")
+        gold_table = gr.Dataframe(label="Gold faces and their known answers", interactive=False, max_height=300,
+                                  elem_id="ll-admin-gold-table")
 
     def tables(ok: bool, run_id):
         if not ok:
@@ -333,6 +423,15 @@ def build_admin_tab(service: LabelService, export_dir: Path) -> None:
             return [False, f"⚠️ {html.escape(message(e))}", gr.update(visible=False), ""] + [gr.skip()] * 4
         return [True, "Unlocked.", gr.update(visible=True), ""] + list(tables(True, run_id))
 
+    def mark(ok: bool, run_id, faces: str, unmark: bool = False):
+        if not ok:
+            raise gr.Error("admin actions need the admin password; unlock the Admin tab first")
+        try:
+            said = service.mark_gold(run_id, faces, unmark=unmark)
+            return [said, service.gold_table(run_id), *tables(True, run_id)]
+        except UserError as e:
+            return [f"⚠️ {html.escape(message(e))}", gr.skip(), *[gr.skip()] * 4]
+
     def export(ok: bool, run_id, what_: str, fmt_: str):
         if not ok:
             raise gr.Error("admin actions need the admin password; unlock the Admin tab first")
@@ -348,10 +447,16 @@ def build_admin_tab(service: LabelService, export_dir: Path) -> None:
     refresh_btn.click(tables, [unlocked, run_dd], table_outputs, **events)
     run_dd.input(tables, [unlocked, run_dd], table_outputs, **events)
     export_btn.click(export, [unlocked, run_dd, what, fmt], export_file, **events)
+    gold_outputs = [gold_msg, gold_table, *table_outputs]
+    gold_btn.click(mark, [unlocked, run_dd, gold_faces], gold_outputs, **events)
+    ungold_btn.click(lambda ok, run_id, faces: mark(ok, run_id, faces, True), [unlocked, run_dd, gold_faces],
+                     gold_outputs, **events)
 
 
 def register_api(service: LabelService) -> None:
-    """HTTP endpoints for scripts and load tests: POST /gradio_api/call/<name>, then GET the result.
+    """HTTP endpoints for scripts and load tests: POST /gradio_api/run/<name> answers in one request
+    (they skip Gradio's queue: no event stream to open); POST /gradio_api/call/<name>, then GET the
+    result, works too.
 
     They do what the Label tab does, with the same checks; in annotator_auth="gradio" mode the
     caller must be logged in as the annotator it names.
@@ -370,7 +475,8 @@ def register_api(service: LabelService) -> None:
             item["image_url"] = f"/gradio_api/file={item['image']}"
         return {"item": item, "message": view.message,
                 "progress": {"mine": p.mine, "labels": p.labels, "slots_filled": p.slots_filled, "slots": p.slots,
-                             "items_complete": p.items_complete, "n": p.n, "k": p.k},
+                             "items_complete": p.items_complete, "n": p.n, "k": p.k,
+                             "rendered": p.rendered},  # faces drawn so far; None once all n are
                 "agreement": None if math.isnan(view.agreement) else view.agreement}
 
     def call(fn, *args):
@@ -398,4 +504,4 @@ def register_api(service: LabelService) -> None:
         return call(service.undo, who(annotator, request), run_id)
 
     for fn in (next_item, submit_label, skip_item, undo_last):
-        gr.api(fn, api_name=fn.__name__, concurrency_limit=CONCURRENCY)
+        gr.api(fn, api_name=fn.__name__, concurrency_limit=CONCURRENCY, queue=False)

@@ -67,7 +67,7 @@ class Server:
             self._answered = True
         return self
 
-    def _wait(self, timeout: float = 120.0) -> None:
+    def _wait(self, timeout: float = 300.0) -> None:  # a deadline against a hang: start-up is slow on a busy machine
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

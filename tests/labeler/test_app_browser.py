@@ -167,3 +167,96 @@ def test_label_with_keyboard_and_mouse_undo_reload_admin_and_export(server_facto
     labeled = exported[exported.kind == "label"]
     assert {r.idx: {a: getattr(r, a) for a in SCHEMA.names} for r in labeled.itertuples()} == expected
     assert list(exported[exported.kind == "skip"].idx) == [fourth]
+
+
+# -- one screen: every attribute, the progress and the key help without scrolling ------------------
+
+SCREENS = {"laptop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
+
+
+def outside_viewport(page, selector: str) -> list[str]:
+    """The visible elements matching `selector` that do not lie wholly inside the viewport."""
+    return page.evaluate("""(sel) => {
+        const W = window.innerWidth, H = window.innerHeight, out = [];
+        for (const e of document.querySelectorAll(sel)) {
+            const r = e.getBoundingClientRect();
+            if (r.width === 0 && r.height === 0) continue;  // not displayed (e.g. the other key help)
+            if (r.left < 0 || r.top < 0 || r.right > W + 0.5 || r.bottom > H + 0.5)
+                out.push(`${e.closest('[id]') ? e.closest('[id]').id : sel}: ${e.innerText.trim().slice(0, 30)} ` +
+                         `at ${Math.round(r.left)},${Math.round(r.top)}-${Math.round(r.right)},${Math.round(r.bottom)}`);
+        }
+        return out;
+    }""", selector)
+
+
+@pytest.mark.parametrize("screen", SCREENS)
+def test_every_attribute_the_progress_and_the_key_help_fit_one_screen(server_factory, tmp_path, browser, screen):
+    server = server_factory(f"sqlite:///{tmp_path / 'screen.sqlite'}", n=12, k=3)
+    page = browser.new_page(viewport=SCREENS[screen])
+    page.goto(server.url)
+    page.wait_for_selector("#ll-name textarea, #ll-name input", timeout=30_000)
+    page.locator("#ll-name textarea, #ll-name input").first.fill("Zoë")
+    page.click("#ll-start")
+    page.wait_for_selector("#ll-image img", timeout=20_000)
+    page.wait_for_function("() => document.querySelector('#ll-image img').complete")
+    options = page.locator(".ll-attr label")
+    assert options.count() == sum(len(a.choices) for a in SCHEMA.attributes)  # every option of every attribute
+    assert page.evaluate("() => window.scrollY") == 0
+    assert outside_viewport(page, ".ll-attr label") == []
+    assert outside_viewport(page, "#ll-progress .ll-progress, .ll-keys > span, #ll-submit, #ll-image img") == []
+    assert page.locator(".ll-keys > span:visible").count() == 1  # the long help on a laptop, the short on a phone
+    # before two people label the same face, the agreement line says why it is empty
+    assert "shown once two people have labeled the same faces" in page.inner_text("#ll-progress")
+    # the run's name is not cut off in the run picker
+    assert page.eval_on_selector("#ll-run input", "i => i.scrollWidth <= i.clientWidth + 1")
+    # after a submit (a status line appears) everything still fits
+    for a in SCHEMA.attributes:
+        page.click(f"#ll-attr-{a.name} label:has(input[value='{a.options[0]}'])")
+    first = face_idx(page)
+    page.click("#ll-submit")
+    wait_for_new_face(page, first)
+    page.wait_for_function("() => document.querySelector('#ll-status').innerText.includes('Saved')")
+    assert outside_viewport(page, ".ll-attr label, #ll-progress .ll-progress, .ll-keys > span, #ll-submit") == []
+    page.screenshot(path=str(tmp_path / f"label-{screen}.png"))
+
+
+# -- the first start: the app listens at once and serves faces as they are drawn -------------------
+
+def test_the_first_start_serves_faces_while_the_rest_are_drawn(tmp_path, browser):
+    """The default generator and a 2000-face run: drawing takes minutes on a CPU, the app answers
+    within seconds, and the first faces are labeled while the page shows how far the drawing is."""
+    from labeler_testing import REPO, Server
+
+    server = Server(REPO / "data" / "default_generator.safetensors", f"sqlite:///{tmp_path / 'first.sqlite'}",
+                    tmp_path / "ws", n=2000, k=3)  # returns once GET / answers
+    try:
+        reply = server.call("next_item", "early", 1)
+        drawn = reply["progress"]["rendered"]
+        assert drawn is not None and drawn < 2000, "the app waited for the drawing instead of listening at once"
+        assert reply["item"]["idx"] < drawn  # only a face that exists is served
+        page = browser.new_page(viewport=SCREENS["laptop"])
+        page.goto(server.url)
+        page.wait_for_selector("#ll-name textarea, #ll-name input", timeout=30_000)
+        page.locator("#ll-name textarea, #ll-name input").first.fill("alice")
+        page.click("#ll-start")
+        page.wait_for_selector("#ll-image img", timeout=20_000)
+        assert page.evaluate("() => document.querySelector('#ll-image img').naturalWidth") == 64  # the PNG loaded
+        assert re.search(r"Drawing faces: \d+ of 2000 ready", page.inner_text("#ll-progress"))
+        page.locator("body").click(position={"x": 3, "y": 3})
+        type_answers(page, answers(0))
+        first = face_idx(page)
+        page.keyboard.press("Enter")
+        wait_for_new_face(page, first)
+        frame = open_store(server.db_url).labels_frame(1)
+        assert list(frame.annotator) == ["alice"] and frame.idx.iloc[0] == first
+        # on a phone the drawing line fits on the one screen too
+        phone = browser.new_page(viewport=SCREENS["phone"])
+        phone.goto(server.url)
+        phone.wait_for_selector("#ll-name textarea, #ll-name input", timeout=30_000)
+        phone.locator("#ll-name textarea, #ll-name input").first.fill("bob")
+        phone.click("#ll-start")
+        phone.wait_for_selector("#ll-image img", timeout=20_000)
+        assert "Drawing faces" in phone.inner_text("#ll-progress")
+        assert outside_viewport(phone, ".ll-attr label, #ll-progress .ll-progress, .ll-keys > span, #ll-submit") == []
+    finally:
+        server.stop()

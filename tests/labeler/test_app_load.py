@@ -179,7 +179,7 @@ def test_admin_actions_refuse_without_the_password(sqlite_server):
     # the Label tab's submit takes the annotator from session state, which a caller cannot set either
     forged = s.call("submit", "mallory", {"run_id": 1, "item_id": 1, "token": "forged-token-1"},
                     *[a.options[0] for a in SCHEMA.attributes], every_output=True)
-    assert "enter your name first" in forged[-1]
+    assert "enter your name first" in forged[-2]  # the status line (the last output is the waiting timer)
     assert "mallory" not in set(open_store(s.db_url).labels_frame(1).annotator)
     wrong = _queue_call(s, "unlock", ["not-the-password", 1])
     assert wrong["success"] is True  # answered with a refusal, and the admin panel stays hidden
@@ -193,15 +193,14 @@ WALK = ["walk", None, None, -3, 3, 8, 8, False, "0,1", 0.8, "z", 64]
 
 
 def _writing_call(server: Server, api_name: str, password: str | None, *data):
-    """Call a writing endpoint with `password` first and `data` (default: the page's initial value of
-    every other input; gr.State inputs are the server's and take no value)."""
-    if not data:
-        config = httpx.get(server.url + "/config").json()
-        dep = next(d for d in config["dependencies"] if d.get("api_name") == api_name)
-        components = {c["id"]: c for c in config["components"]}
-        data = [components[i].get("props", {}).get("value") for i in dep["inputs"][1:]
+    """Call a writing endpoint with `password` first, then `data`, then the page's initial value of
+    every further input (gr.State inputs are the server's and take no value)."""
+    config = httpx.get(server.url + "/config").json()
+    dep = next(d for d in config["dependencies"] if d.get("api_name") == api_name)
+    components = {c["id"]: c for c in config["components"]}
+    defaults = [components[i].get("props", {}).get("value") for i in dep["inputs"][1:]
                 if components[i]["type"] != "state"]
-    return server.call(api_name, password, *data, every_output=True)
+    return server.call(api_name, password, *data, *defaults[len(data):], every_output=True)
 
 
 def _written(server: Server) -> list:

@@ -27,7 +27,8 @@ def test_sample_run_then_export_raw_and_aggregated(tiny_generator_file, sqlite_u
     assert "24 labels, 12 faces done" in capsys.readouterr().out
     assert main(["export-labels", "--db", sqlite_url, "--out", str(tmp_path / "ex")]) == 0
     written = sorted(p.name for p in (tmp_path / "ex").iterdir())
-    assert written == sorted(f"run1_{w}.{f}" for w in ("raw", "majority", "dawid_skene") for f in ("csv", "parquet"))
+    assert written == sorted(f"run1_{w}.{f}" for w in ("raw", "majority", "dawid_skene", "gold_weighted")
+                             for f in ("csv", "parquet"))
 
     raw = pd.read_csv(tmp_path / "ex" / "run1_raw.csv")
     assert len(raw) == 25 and (raw.kind == "skip").sum() == 1
@@ -62,7 +63,7 @@ def test_cli_refusals_are_one_line(tiny_generator_file, sqlite_url, workspace, c
     assert "at least 6 characters" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["sample-run", "serve", "export-labels", "list-runs"])
+@pytest.mark.parametrize("command", ["sample-run", "serve", "export-labels", "list-runs", "gold"])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as e:
         main([command, "--help"])

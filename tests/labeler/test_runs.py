@@ -1,7 +1,10 @@
 """Sampling runs: latents stored exactly, faces cached as PNG, the schema and provenance recorded."""
 
+import threading
+
 import numpy as np
 import pytest
+from labeler_testing import random_answer
 from PIL import Image
 
 from latentlab.core.errors import UserError
@@ -56,3 +59,33 @@ def test_bad_run_parameters_are_refused_before_anything_is_stored(sqlite_url, ti
     with pytest.raises(UserError, match=words):
         create_run(sqlite_url, tiny_generator, schema=default_schema(), workspace=workspace, **args)
     assert open_store(sqlite_url).list_runs() == []
+
+
+def test_a_started_run_serves_only_drawn_faces_and_drawing_resumes(db_url, tiny_generator, workspace):
+    from labeler.runs import FIRST_CHUNK, draw_faces, start_run
+
+    run_id = start_run(db_url, tiny_generator, n=80, seed=4, truncation_psi=0.8, k=1, workspace=workspace)
+    store = open_store(db_url)
+    assert store.rendered(run_id) == 0
+    assert store.next_item(run_id, "early") is None  # nothing drawn yet: nothing to serve
+    progress = store.progress(run_id, "early")
+    assert progress.drawing and progress.rendered == 0
+    stop = threading.Event()
+    stop.set()  # a stopped drawing (a server that quits) draws nothing
+    assert draw_faces(db_url, run_id, tiny_generator, stop=stop) == 0
+    store.set_rendered(run_id, FIRST_CHUNK)  # as after the first chunk
+    served = []
+    while (a := store.next_item(run_id, "early")) is not None:
+        served.append(a.idx)
+        store.submit(run_id, "early", a.item_id, random_answer(store.get_run(run_id).schema, np.random.default_rng(0)),
+                     a.token)
+    assert sorted(served) == list(range(FIRST_CHUNK))  # only the drawn faces, each once (k = 1)
+    assert draw_faces(db_url, run_id, tiny_generator) == 80 - FIRST_CHUNK  # resumes where it stopped
+    assert store.rendered(run_id) == 80 and not store.progress(run_id).drawing
+    files = sorted(p.name for p in store.get_run(run_id).image_dir.iterdir())
+    assert files == [f"{i:06d}.png" for i in range(FIRST_CHUNK, 80)]  # the ones not drawn before, in order
+    # the same latents as a run created in one go with the same seed
+    _, _, w = store.latents(run_id)
+    other = create_run(db_url, tiny_generator, n=80, seed=4, truncation_psi=0.8, workspace=workspace)
+    assert np.array_equal(store.latents(other)[2], w)
+    assert store.next_item(run_id, "late").idx == FIRST_CHUNK  # the drawn faces before it have k labels

@@ -217,8 +217,11 @@ def test_an_older_layout_is_migrated_in_place(db_url, make_run):
     store = open_store(db_url)
     a = store.next_item(run_id, "alice")
     store.submit(run_id, "alice", a.item_id, answer(store, run_id), a.token)
-    with store.engine.begin() as conn:  # turn the store back into layout v1: no items.priority
-        conn.execute(text("ALTER TABLE items DROP COLUMN priority"))
+    with store.engine.begin() as conn:  # turn the store back into layout v1: no priority, counts, gold, drawing
+        conn.execute(text("DROP INDEX ix_items_queue"))
+        for table, column in (("items", "priority"), ("items", "n_labels"), ("items", "gold_json"),
+                              ("runs", "rendered")):
+            conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
         conn.execute(text("DELETE FROM latentlab_schema_version"))
         conn.execute(text("INSERT INTO latentlab_schema_version (version, applied_at) VALUES (1, 0)"))
     close_store(db_url)
@@ -226,8 +229,11 @@ def test_an_older_layout_is_migrated_in_place(db_url, make_run):
     with store.engine.connect() as conn:
         assert conn.execute(text("SELECT max(version) FROM latentlab_schema_version")).scalar() == SCHEMA_VERSION
     assert len(store.labels_frame(run_id)) == 1  # nothing lost
+    assert store.rendered(run_id) == 3  # an old run was drawn whole
+    assert store.progress(run_id).labels == 1
     store.set_priorities(run_id, {store.item_table(run_id).item_id[2]: 1.0})
     assert store.next_item(run_id, "alice").idx == 2
+    assert store.next_item(run_id, "bob").idx != a.idx  # the label counted before the migration still counts (k=1)
 
 
 def test_labels_survive_closing_and_reopening_the_store(db_url, make_run):
