@@ -91,22 +91,83 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 def _cmd_train_oracle(args: argparse.Namespace) -> None:
     from latentlab.core.paths import DEFAULT_ORACLE, data_path
     from latentlab.generator.synthetic.oracle import save_oracle, train_oracle
+    from latentlab.generator.synthetic.renderer import TRAINING_STYLES
 
     set_threads(args.threads)
-    net, acc = train_oracle(n_train=args.n, epochs=args.epochs, seed=args.seed)
-    out = save_oracle(net, Path(args.out) if args.out else data_path(DEFAULT_ORACLE), acc)
+    styles = _style_list(args.styles) if args.styles else TRAINING_STYLES
+    net, acc = train_oracle(n_train=args.n, epochs=args.epochs, seed=args.seed, styles=styles, mixed=args.mixed,
+                            augment=args.augment, heavy_share=args.heavy_share, lr=args.lr,
+                            init=Path(args.init) if args.init else None,
+                            checkpoint=Path(args.checkpoint) if args.checkpoint else None)
+    out = save_oracle(net, Path(args.out) if args.out else data_path(DEFAULT_ORACLE), acc, styles=styles)
     print(f"wrote {out}")
+
+
+def _style_list(text: str) -> tuple[str, ...]:
+    from latentlab.generator.synthetic.renderer import STYLES
+
+    styles = tuple(s.strip() for s in text.split(",") if s.strip())
+    unknown = [s for s in styles if s not in STYLES]
+    if unknown or not styles:
+        raise UserError(f"unknown drawing style {', '.join(unknown) or '(none)'}; choose from {', '.join(STYLES)}")
+    return styles
+
+
+def _cmd_oracle_report(args: argparse.Namespace) -> None:
+    from latentlab.generator.synthetic.oracle import load_oracle, oracle_report, report_markdown
+    from latentlab.generator.synthetic.renderer import HELD_OUT_STYLE, STYLES
+
+    set_threads(args.threads)
+    styles = _style_list(args.styles) if args.styles else STYLES
+    report = oracle_report(load_oracle(path=args.oracle), styles=styles, n=args.n, start_seed=args.seed)
+    text = report_markdown(report, held_out=HELD_OUT_STYLE)
+    print(text)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text)
+        print(f"wrote {args.out}")
+
+
+# Named here without importing the renderer (building the parser imports no heavy library);
+# tests check that they match renderer.STYLES and renderer.HELD_OUT_STYLE.
+STYLE_NAMES = ("classic", "cel", "soft", "chibi", "ink")
+HELD_OUT_STYLE = "ink"
 
 
 def _add_oracle_command(sub: argparse._SubParsersAction) -> None:
     o = sub.add_parser("train-oracle", help="train the attribute classifier used by every benchmark",
-                       description="Render faces with known attributes and train the oracle on them.")
-    o.add_argument("--n", type=int, default=30_000, help="number of training renders")
+                       description="Render faces with known attributes and train the oracle on them "
+                                   f"(every drawing style but the held-out {HELD_OUT_STYLE!r}; resumable with "
+                                   "--checkpoint).")
+    o.add_argument("--n", type=int, default=40_000, help="number of training renders")
     o.add_argument("--epochs", type=int, default=5, help="passes over the training renders")
     o.add_argument("--seed", type=int, default=0, help="seed of the renders and the weights")
+    o.add_argument("--styles", default=None,
+                   help=f"drawing styles of the training faces, comma-separated (of {', '.join(STYLE_NAMES)}; "
+                        f"default: all but {HELD_OUT_STYLE})")
+    o.add_argument("--mixed", type=float, default=0.3, help="share of faces whose parts mix those styles")
+    o.add_argument("--augment", choices=("heavy", "mild"), default="heavy",
+                   help="heavy: pose, colour, line width, rescaling, blur, noise, JPEG; mild: blur and noise")
+    o.add_argument("--heavy-share", type=float, default=1.0,
+                   help="share of each batch that gets the heavy augmentation (the rest: mild)")
+    o.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (one-cycle schedule)")
+    o.add_argument("--init", default=None, help="oracle file to start from (fine-tuning) instead of random weights")
+    o.add_argument("--checkpoint", default=None,
+                   help="training state written after every epoch; rerun the same command to resume")
     add_threads_option(o)
     o.add_argument("--out", default=None, help="oracle file to write (default: the shipped data/oracle.safetensors)")
     o.set_defaults(func=_cmd_train_oracle)
+
+    r = sub.add_parser("oracle-report", help="oracle accuracy and calibration per drawing style (leave-one-style-out)",
+                       description=f"Accuracy and expected calibration error per attribute on held-out seeds, "
+                                   f"for every drawing style; {HELD_OUT_STYLE!r} is never trained on.")
+    r.add_argument("--n", type=int, default=2000, help="faces per style")
+    r.add_argument("--seed", type=int, default=0, help="first seed (held-out seeds lie below 100000)")
+    r.add_argument("--styles", default=None, help="comma-separated drawing styles to score (default: all)")
+    r.add_argument("--oracle", default=None, help="oracle file (default: the shipped one)")
+    r.add_argument("--out", default=None, help="also write the markdown tables here")
+    add_threads_option(r)
+    r.set_defaults(func=_cmd_oracle_report)
 
 
 def _cmd_sample(args: argparse.Namespace) -> None:
@@ -134,7 +195,8 @@ def _cmd_sample(args: argparse.Namespace) -> None:
     npz = out.with_suffix(".npz")
     save_latents(npz, Latents(generator_id=gen.generator_id, z=z, w=w, meta={
         "seed": args.seed, "truncation_psi": args.truncation_psi, "n": args.n, "source": "sample",
-        "generator_path": str(args.generator) if args.generator else "default"}))
+        "generator_path": str(args.generator) if args.generator else "default",
+        **({"class_label": int(gen.class_label)} if getattr(gen, "c_dim", 0) else {})}))
     print(f"wrote {out} and {npz} ({args.n} faces, generator {gen.generator_id})")
 
 

@@ -4,10 +4,16 @@ It is the measuring instrument of every benchmark: it reads the attributes of ge
 edited and inverted faces. Training images get mild blur and noise so that the oracle also
 reads the slightly soft images a GAN draws. Seeds: the oracle trains on renders with seeds in
 [ORACLE_SEEDS_START, +n) and is evaluated on held-out seeds below 100 000.
+
+Styles: the shipped oracle trains on every drawing style but renderer.HELD_OUT_STYLE (plus faces
+whose parts mix those styles) under heavy augmentation (`style_augment`: pose, flips, colour
+jitter, line-width changes, rescaling, blur, noise, JPEG), so that it reads drawings it has never
+seen; `oracle_report` measures accuracy and calibration per style, the held-out one included.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import time
@@ -17,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
@@ -24,7 +31,7 @@ from torch import nn
 from latentlab.core.errors import UserError
 from latentlab.core.paths import DEFAULT_ORACLE, data_path
 from latentlab.generator.synthetic.attributes import ATTRIBUTES, visible_mask
-from latentlab.generator.synthetic.renderer import render_batch
+from latentlab.generator.synthetic.renderer import DEFAULT_STYLE, STYLES, TRAINING_STYLES, render_batch
 
 ORACLE_SEEDS_START = 500_000
 HELDOUT_SEEDS_END = 100_000
@@ -112,28 +119,143 @@ def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return (xb + noise).clamp(-1, 1)
 
 
-def train_oracle(n_train: int = 30_000, epochs: int = 5, batch: int = 128, lr: float = 2e-3, seed: int = 0,
-                 bf16: bool = False, log=print) -> tuple[OracleNet, dict]:
-    """Render the training set, train the CNN, return it with held-out accuracy per attribute."""
+def style_augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Heavy augmentation for reading unseen drawing styles; float [-1, 1] NCHW in and out.
+
+    Pose (rotation, rescale, shift, mirror), colour jitter that keeps hues (brightness, contrast,
+    saturation, white balance), line-width changes (darks or lights spread by a pixel), rescaling
+    through a low resolution, then blur and noise (_augment) and JPEG compression.
+    """
+    n = x.shape[0]
+
+    def u(lo, hi, *shape):
+        return lo + (hi - lo) * torch.rand(*(shape or (n,)), generator=gen)
+
+    # pose: one affine warp per image (70 %), and a mirror (50 %)
+    ang, zoom = u(-12, 12) * math.pi / 180, 1 / u(0.88, 1.12)
+    zoom = torch.where(torch.rand(n, generator=gen) < 0.7, zoom, torch.ones(n))
+    ang = torch.where(zoom != 1, ang, torch.zeros(n))
+    shift = u(-0.1, 0.1, n, 2) * (zoom != 1)[:, None]
+    flip = torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0)
+    theta = torch.stack([torch.stack([zoom * torch.cos(ang) * flip, -zoom * torch.sin(ang), shift[:, 0]], 1),
+                         torch.stack([zoom * torch.sin(ang) * flip, zoom * torch.cos(ang), shift[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    # colour (80 %): brightness, contrast, saturation, per-channel gain
+    on = (torch.rand(n, 1, 1, 1, generator=gen) < 0.8).float()
+    grey = x.mean(1, keepdim=True)
+    sat = 1 + on * (u(0.6, 1.3)[:, None, None, None] - 1)
+    x = grey + sat * (x - grey)
+    mean = x.mean((1, 2, 3), keepdim=True)
+    x = mean + (1 + on * (u(0.75, 1.25)[:, None, None, None] - 1)) * (x - mean)
+    x = x + on * u(-0.12, 0.12)[:, None, None, None] + on * u(-0.06, 0.06, n, 3)[:, :, None, None]
+    # line width (30 %): darks spread (thicker lines) or lights spread (thinner lines), partly blended
+    mode = torch.rand(n, generator=gen)
+    thick, thin = -F.max_pool2d(-x, 3, 1, 1), F.max_pool2d(x, 3, 1, 1)
+    a = u(0.3, 0.8)[:, None, None, None]
+    x = torch.where((mode < 0.2)[:, None, None, None], x + a * (thick - x), x)
+    x = torch.where(((mode >= 0.2) & (mode < 0.3))[:, None, None, None], x + 0.6 * a * (thin - x), x)
+    # rescale through a lower resolution (25 %)
+    size = x.shape[-1]
+    low = torch.rand(n, generator=gen) < 0.25
+    if low.any():
+        side = int(u(34, 56, 1).item())
+        small = F.interpolate(x[low], size=(side, side), mode="bilinear", antialias=True, align_corners=False)
+        x[low] = F.interpolate(small, size=(size, size), mode="bilinear", align_corners=False)
+    x = _augment(x.clamp(-1, 1), gen)
+    # JPEG (30 %)
+    jpeg = torch.nonzero(torch.rand(n, generator=gen) < 0.3).flatten().tolist()
+    if jpeg:
+        arr = ((x[jpeg] + 1) * 127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
+        out = []
+        for img, q in zip(arr, u(25, 90, len(jpeg)).tolist()):
+            buf = io.BytesIO()
+            Image.fromarray(img).save(buf, format="JPEG", quality=int(q))
+            out.append(np.asarray(Image.open(buf).convert("RGB")))
+        x[jpeg] = images_to_tensor(np.stack(out), size)
+    return x
+
+
+MIXED_SHARE = 0.3
+
+
+def training_styles(seeds, styles=TRAINING_STYLES, mixed: float = MIXED_SHARE) -> list:
+    """The drawing style of each training seed: one of `styles`, or with probability `mixed` a face
+    whose parts are mixed from them (styles.mixed_style)."""
+    from latentlab.generator.synthetic.styles import mixed_style
+
+    out = []
+    for seed in seeds:
+        rng = np.random.default_rng([int(seed), 0x57])
+        out.append(mixed_style(rng, styles) if rng.random() < mixed else styles[int(rng.integers(len(styles)))])
+    return out
+
+
+def _render_styled(seeds, styles, mixed: float) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    if tuple(styles) == (DEFAULT_STYLE,) and mixed == 0:
+        return render_batch(seeds)
+    return render_batch(seeds, style=training_styles(seeds, styles, mixed))
+
+
+def train_oracle(n_train: int = 40_000, epochs: int = 5, batch: int = 128, lr: float = 2e-3, seed: int = 0,
+                 bf16: bool = False, styles=TRAINING_STYLES, mixed: float = MIXED_SHARE, augment: str = "heavy",
+                 heavy_share: float = 1.0, init: Path | None = None, checkpoint: Path | None = None,
+                 calibrate: bool = True, log=print) -> tuple[OracleNet, dict]:
+    """Render the training set, train the CNN, return it with held-out accuracy per attribute.
+
+    styles / mixed: the drawing styles of the training faces (see training_styles); ("classic",) with
+    mixed=0 and augment="mild" is the original recipe; heavy_share: the share of each batch that gets the
+    heavy augmentation (the rest gets the mild one). init: an oracle file to start from (fine-tuning).
+    checkpoint: a file written after every epoch;
+    the same call resumes from it. calibrate: fit a temperature per attribute on unseen renders of the
+    training styles and fold it into the heads, so probabilities mean what they say.
+    """
+    if augment not in ("mild", "heavy"):
+        raise ValueError("augment must be 'mild' or 'heavy'")
     torch.manual_seed(seed)
-    log(f"rendering {n_train} training faces")
-    imgs, labels = render_batch(range(ORACLE_SEEDS_START, ORACLE_SEEDS_START + n_train))
+    config = dict(n_train=n_train, epochs=epochs, batch=batch, lr=lr, seed=seed, styles=list(styles),
+                  mixed=mixed, augment=augment, heavy_share=heavy_share, init=str(init) if init else None)
+    log(f"rendering {n_train} training faces in styles {', '.join(styles)} (+{mixed:.0%} mixed)")
+    imgs, labels = _render_styled(range(ORACLE_SEEDS_START, ORACLE_SEEDS_START + n_train), styles, mixed)
     x_all = torch.from_numpy(imgs)  # uint8 NHWC; converted per batch to keep memory small
     y_all = {k: torch.from_numpy(v) for k, v in labels.items()}
-    net = OracleNet()
+    net = load_oracle(path=init).net.train() if init else OracleNet()
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     steps = epochs * math.ceil(n_train / batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
     gen = torch.Generator().manual_seed(seed)
+    def aug(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        if augment == "mild" or heavy_share <= 0:
+            return _augment(x, gen)
+        heavy = torch.rand(len(x), generator=gen) < heavy_share
+        x = x.clone()
+        if heavy.any():
+            x[heavy] = style_augment(x[heavy], gen)
+        if (~heavy).any():
+            x[~heavy] = _augment(x[~heavy], gen)
+        return x
+
+    first = 0
+    if checkpoint is not None and Path(checkpoint).exists():
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        if state["config"] != config:
+            raise UserError(f"{checkpoint} belongs to another training setup; delete it or use another --checkpoint")
+        net.load_state_dict(state["net"])
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        gen.set_state(state["gen"])
+        first = state["epoch"]
+        log(f"resuming after epoch {first}")
     t0 = time.time()
-    for epoch in range(epochs):
+    for epoch in range(first, epochs):
         net.train()
         perm = torch.randperm(n_train, generator=gen)
         total = 0.0
         for i in range(0, n_train, batch):
             idx = perm[i: i + batch]
+            x = aug(images_to_tensor(x_all[idx].numpy()), gen)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                logits = net(_augment(images_to_tensor(x_all[idx].numpy()), gen))
+                logits = net(x)
             logits = {k: v.float() for k, v in logits.items()}
             loss = sum(F.cross_entropy(logits[k], y_all[k][idx]) for k in ATTRIBUTES)
             opt.zero_grad(set_to_none=True)
@@ -142,28 +264,105 @@ def train_oracle(n_train: int = 30_000, epochs: int = 5, batch: int = 128, lr: f
             sched.step()
             total += float(loss.detach()) * len(idx)
         log(f"epoch {epoch + 1}/{epochs}  loss {total / n_train:.4f}  {time.time() - t0:.0f}s")
+        if checkpoint is not None:
+            tmp = Path(checkpoint).with_name(Path(checkpoint).name + ".tmp")
+            torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                        "gen": gen.get_state(), "epoch": epoch + 1, "config": config}, tmp)
+            tmp.replace(checkpoint)
     net.eval()
+    del x_all, imgs
+    if calibrate:
+        temps = calibrate_temperature(net, range(ORACLE_SEEDS_START + n_train, ORACLE_SEEDS_START + n_train + 3000),
+                                      styles, mixed)
+        log("temperatures: " + ", ".join(f"{k} {v:.2f}" for k, v in temps.items()))
     acc = evaluate_oracle(Oracle(net, torch.device("cpu"), {}))
     log("held-out accuracy: " + ", ".join(f"{k} {v:.3f}" for k, v in acc.items()))
     return net, acc
 
 
-def evaluate_oracle(oracle: Oracle, n: int = 5000, start_seed: int = 0) -> dict[str, float]:
-    """Accuracy per attribute on held-out renders (seeds start_seed .. start_seed + n).
+def calibrate_temperature(net: OracleNet, seeds, styles=TRAINING_STYLES, mixed: float = MIXED_SHARE,
+                          seed: int = 1) -> dict[str, float]:
+    """Fit one softmax temperature per attribute (least NLL) on renders of the training styles, half of
+    them heavily augmented, and fold it into the heads (logits / T). Returns the temperatures."""
+    imgs, labels = _render_styled(seeds, styles, mixed)
+    x = images_to_tensor(imgs)
+    half = len(x) // 2
+    x[half:] = style_augment(x[half:], torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        outs = [net(x[i: i + 256]) for i in range(0, len(x), 256)]
+    logits = {k: torch.cat([o[k] for o in outs]) for k in ATTRIBUTES}
+    temps = {}
+    for k in ATTRIBUTES:
+        y = torch.from_numpy(labels[k])
+        keep = torch.from_numpy(visible_mask(k, labels))
+        grid = torch.exp(torch.linspace(math.log(0.5), math.log(5.0), 80))
+        nll = torch.stack([F.cross_entropy(logits[k][keep] / t, y[keep]) for t in grid])
+        temps[k] = float(grid[nll.argmin()])
+        with torch.no_grad():
+            net.heads[k].weight /= temps[k]
+            net.heads[k].bias /= temps[k]
+    return temps
+
+
+def evaluate_oracle(oracle: Oracle, n: int = 5000, start_seed: int = 0, style=DEFAULT_STYLE) -> dict[str, float]:
+    """Accuracy per attribute on held-out renders (seeds start_seed .. start_seed + n) in one style.
 
     An attribute that is invisible on some faces (eye colour with closed eyes) is scored only
     where it is visible.
     """
     if start_seed + n > HELDOUT_SEEDS_END:
         raise ValueError("held-out seeds must stay below HELDOUT_SEEDS_END")
-    imgs, labels = render_batch(range(start_seed, start_seed + n))
+    imgs, labels = render_batch(range(start_seed, start_seed + n), style=style)
     pred = oracle.predict(imgs)
     return {k: float((pred[k] == labels[k])[visible_mask(k, labels)].mean()) for k in ATTRIBUTES}
 
 
-def save_oracle(net: OracleNet, path: Path, accuracy: dict[str, float]) -> Path:
+def expected_calibration_error(proba: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
+    """ECE: the mean gap between confidence (top probability) and accuracy over equal-width
+    confidence bins, weighted by the share of faces in each bin."""
+    conf, correct = proba.max(1), proba.argmax(1) == labels
+    idx = np.clip(np.digitize(conf, np.linspace(0, 1, bins + 1)[1:-1]), 0, bins - 1)
+    return float(sum(abs(correct[idx == b].mean() - conf[idx == b].mean()) * np.mean(idx == b)
+                     for b in range(bins) if np.any(idx == b)))
+
+
+def oracle_report(oracle: Oracle, styles=STYLES, n: int = 1000, start_seed: int = 0) -> dict[str, dict]:
+    """{style: {"accuracy": {attribute: ...}, "ece": {attribute: ...}}} on held-out seeds."""
+    if start_seed + n > HELDOUT_SEEDS_END:
+        raise ValueError("held-out seeds must stay below HELDOUT_SEEDS_END")
+    out = {}
+    for style in styles:
+        imgs, labels = render_batch(range(start_seed, start_seed + n), style=style)
+        proba = oracle.predict_proba(imgs)
+        acc, ece = {}, {}
+        for k in ATTRIBUTES:
+            keep = visible_mask(k, labels)
+            acc[k] = float((proba[k].argmax(1) == labels[k])[keep].mean())
+            ece[k] = expected_calibration_error(proba[k][keep], labels[k][keep])
+        out[style] = {"accuracy": acc, "ece": ece}
+    return out
+
+
+def report_markdown(report: dict[str, dict], held_out: str | None = None) -> str:
+    """The report as two markdown tables (accuracy, ECE): a row per style, a column per attribute."""
+    lines = []
+    for key, title in (("accuracy", "accuracy"), ("ece", "expected calibration error (15 bins)")):
+        lines += [f"**{title}**", "", "| style | " + " | ".join(ATTRIBUTES) + " | worst |",
+                  "|---|" + "---|" * (len(ATTRIBUTES) + 1)]
+        for style, r in report.items():
+            vals = [r[key][k] for k in ATTRIBUTES]
+            worst = min(vals) if key == "accuracy" else max(vals)
+            name = f"{style} (held out)" if style == held_out else style
+            lines.append(f"| {name} | " + " | ".join(f"{v:.3f}" for v in vals) + f" | {worst:.3f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def save_oracle(net: OracleNet, path: Path, accuracy: dict[str, float], styles=None) -> Path:
     meta = {"format": ORACLE_FORMAT, "version": "1", "attributes": json.dumps(ATTRIBUTES),
             "heldout_accuracy": json.dumps(accuracy)}
+    if styles is not None:  # the drawing styles it trained on
+        meta["training_styles"] = json.dumps(list(styles))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(tmp), metadata=meta)

@@ -5,6 +5,11 @@ with the exact attributes that produced it, which makes it the training data of 
 generator and the ground truth of every benchmark. Drawing happens in a face-centred frame
 (unit = half the face width, y pointing down) that is rotated, scaled and shifted as a whole,
 rendered at `supersample` times the output size and downsampled with a Lanczos filter.
+
+Faces come in drawing styles (STYLES, drawn in styles.py): the same seed gives the same attributes,
+pose and colours in every style. "classic" is the original drawing and the default; its pixels never
+change, because generators train on it. HELD_OUT_STYLE is never trained on by any model: it stands for
+"someone else's drawing" in tests and benchmarks.
 """
 
 from __future__ import annotations
@@ -39,6 +44,11 @@ EYE_RGB: tuple[Color, ...] = (
 )
 SKIN_RGB: tuple[Color, ...] = ((255, 232, 216), (252, 222, 198), (240, 204, 176), (214, 170, 134))
 OUTLINE: Color = (52, 36, 40)
+
+DEFAULT_STYLE = "classic"
+STYLES: tuple[str, ...] = ("classic", "cel", "soft", "chibi", "ink")
+HELD_OUT_STYLE = "ink"  # no model trains on it
+TRAINING_STYLES: tuple[str, ...] = tuple(s for s in STYLES if s != HELD_OUT_STYLE)
 
 # Per age (child, teen, adult): face height, chin half-width, eye height, eye size (w, h).
 FACE_HEIGHT = (0.98, 1.10, 1.24)
@@ -239,8 +249,16 @@ def _draw_accessory(cv: _Canvas, attrs: FaceAttributes, nz: Nuisance, eye_y: flo
         cv.line([(-0.42 + w * 1.35, eye_y - 0.02), (0.42 - w * 1.35, eye_y - 0.02)], color, 0.045)
 
 
-def render_face(attrs: FaceAttributes, nuisance: Nuisance, size: int = 64, supersample: int = 2) -> np.ndarray:
-    """Draw one portrait; returns uint8 RGB [size, size, 3]."""
+def render_face(attrs: FaceAttributes, nuisance: Nuisance, size: int = 64, supersample: int = 2,
+                style=DEFAULT_STYLE) -> np.ndarray:
+    """Draw one portrait; returns uint8 RGB [size, size, 3].
+
+    `style` is a name in STYLES or a styles.DrawingStyle; "classic" is drawn by the code below.
+    """
+    if not (isinstance(style, str) and style == "classic"):
+        from latentlab.generator.synthetic.styles import render_styled
+
+        return render_styled(attrs, nuisance, style, size, supersample)
     cv = _Canvas(size * supersample, nuisance)
     hair = _shade(HAIR_RGB[attrs.hair_color], 1 + nuisance.hair_jitter) if nuisance.hair_jitter > 0 else \
         _shade(HAIR_RGB[attrs.hair_color], 1 + nuisance.hair_jitter)
@@ -264,18 +282,30 @@ def render_face(attrs: FaceAttributes, nuisance: Nuisance, size: int = 64, super
     return np.asarray(image, dtype=np.uint8)
 
 
-def render_seed(seed: int, size: int = 64, supersample: int = 2) -> tuple[np.ndarray, FaceAttributes]:
-    """The face of one seed: the same seed always gives the same image and attributes."""
+def render_seed(seed: int, size: int = 64, supersample: int = 2,
+                style=DEFAULT_STYLE) -> tuple[np.ndarray, FaceAttributes]:
+    """The face of one seed: the same seed always gives the same image and attributes.
+
+    The attributes, pose and colours of a seed are the same in every style.
+    """
     rng = np.random.default_rng([seed, 0x5EED])
     attrs = sample_attributes(rng)
-    return render_face(attrs, sample_nuisance(rng, attrs), size, supersample), attrs
+    return render_face(attrs, sample_nuisance(rng, attrs), size, supersample, style), attrs
 
 
-def render_batch(seeds, size: int = 64, supersample: int = 2) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Render many seeds; returns uint8 [N, size, size, 3] and one int64 label array per attribute."""
+def render_batch(seeds, size: int = 64, supersample: int = 2,
+                 style=DEFAULT_STYLE) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Render many seeds; returns uint8 [N, size, size, 3] and one int64 label array per attribute.
+
+    `style` is one style for all seeds, or a sequence with one style per seed.
+    """
+    seeds = list(seeds)
+    per_seed = [style] * len(seeds) if isinstance(style, str) or not hasattr(style, "__len__") else list(style)
+    if len(per_seed) != len(seeds):
+        raise ValueError("give one style, or one style per seed")
     images, labels = [], []
-    for seed in seeds:
-        img, attrs = render_seed(int(seed), size, supersample)
+    for seed, st in zip(seeds, per_seed):
+        img, attrs = render_seed(int(seed), size, supersample, st)
         images.append(img)
         labels.append(attrs.as_dict())
     keys = labels[0].keys() if labels else []
