@@ -20,6 +20,16 @@ every inverted face (W and W+ results of the metric loss) and, for reference, ge
 are moved --distance units towards another class of each attribute, and the oracle reads the result
 (flip rate = share reaching the target class, as in bench_directions.py).
 Prints markdown tables (pasted into docs/inversion.md) and writes a plot to --plot.
+
+`--suite tuning` measures what `latentlab invert` does now (a W pivot from the encoder's guess, then
+pivotal tuning) against the old default (W+, metric loss, encoder start, 300 steps) on faces drawn in a
+style the generator never saw (--source heldout: the renderer's held-out style; drawings: the test
+drawing; renders: the training style), uploaded at each of --upload-sizes px and prepared as uploads are:
+PSNR, SSIM, foreground/background PSNR, seconds per face (wall and CPU), seconds to reach 25 and 30 dB,
+flip rates of the fitted directions on the tuned faces against generated faces, and a picture
+(targets / old default / pivot / tuned / one edit each):
+
+    .venv/bin/python bench/bench_inversion.py --suite tuning --n 24 --upload-sizes 64,256
 """
 
 from __future__ import annotations
@@ -48,6 +58,15 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--plot", default=str(ROOT / "docs" / "inversion_bench.png"))
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--suite", default="projector", choices=("projector", "tuning"),
+                   help="projector: the methods above; tuning: pivotal tuning against the old default")
+    p.add_argument("--source", default="heldout", choices=("heldout", "drawings", "renders"),
+                   help="tuning suite: where the target faces come from")
+    p.add_argument("--upload-sizes", default="64,256", help="tuning suite: upload sizes in px")
+    p.add_argument("--tune-steps", type=int, default=None, help="tuning suite: tuning steps (default: invert's)")
+    p.add_argument("--pivot-steps", type=int, default=100, help="tuning suite: projection steps of the pivot")
+    p.add_argument("--baseline-steps", type=int, default=300, help="tuning suite: steps of the old default")
+    p.add_argument("--picture", default=str(ROOT / "docs" / "inversion_tuning.png"))
     return p.parse_args()
 
 
@@ -83,6 +102,8 @@ def ssim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def main() -> int:
     args = parse_args()
+    if args.suite == "tuning":
+        return tuning_suite(args)
     import torch
 
     torch.set_num_threads(args.threads)
@@ -274,6 +295,207 @@ def plot(path: str, curves: dict) -> None:
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
+
+
+# -- the tuning suite ---------------------------------------------------------------------------------
+def target_faces(source: str, n: int, seed: int, size: int) -> tuple[np.ndarray, str]:
+    """n uploads [n, size, size, 3] and a description: held-out-style renders, the test drawing, or renders."""
+    from latentlab.generator.synthetic import renderer
+
+    if source == "drawings":
+        sys.path.insert(0, str(ROOT / "tests"))
+        from drawings import draw_face
+
+        img = np.asarray(draw_face(4 * size).resize((size, size), 1))  # one drawing, shifted per face
+        return np.stack([np.roll(img, (i % 5 - 2, i // 5 % 5 - 2), (0, 1)) for i in range(n)]), "test drawing"
+    style = getattr(renderer, "HELD_OUT_STYLE", None) if source == "heldout" else renderer.DEFAULT_STYLE
+    if style is None:
+        return target_faces("drawings", n, seed, size)
+    return renderer.render_batch(range(seed, seed + n), size, style=style)[0], f"renders in style {style!r}"
+
+
+def foreground_mask(images: np.ndarray, threshold: int = 24) -> np.ndarray:
+    """bool [N, H, W]: pixels that differ from the background colour (median of the two top corner patches)."""
+    k = max(2, images.shape[1] // 16)
+    corners = np.concatenate([images[:, :k, :k], images[:, :k, -k:]], axis=1).reshape(len(images), -1, 3)
+    bg = np.median(corners, axis=1)[:, None, None, :]
+    return np.abs(images.astype(np.int16) - bg.astype(np.int16)).max(axis=-1) > threshold
+
+
+def masked_psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    err = ((a.astype(np.float64) - b.astype(np.float64)) ** 2).mean(axis=-1)
+    mse = np.array([e[m].mean() if m.any() else np.nan for e, m in zip(err, mask)])
+    return 10 * np.log10(255.0 ** 2 / np.maximum(mse, 1e-10))
+
+
+def first_time(curve: list[tuple[float, float]], level: float) -> float | None:
+    return next((t for t, p in curve if p >= level), None)
+
+
+def tuning_suite(args) -> int:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from latentlab.core.errors import UserError
+    from latentlab.core.workspace import workspace_dir
+    from latentlab.generator.interface import image_grid, map_latents, render, sample_z
+    from latentlab.generator.loading import load_generator
+    from latentlab.generator.synthetic.attributes import ATTRIBUTES
+    from latentlab.inversion.pipeline import judge, setup_inversion, tune_projection
+    from latentlab.inversion.preprocess import centre_box, crop_and_resize
+    from latentlab.inversion.projector import ProjectorConfig, psnr
+    from latentlab.inversion.tuning import TuningConfig
+    from PIL import Image
+
+    gen = load_generator(args.generator, args.device)
+    try:
+        from latentlab.generator.synthetic.oracle import load_oracle
+        oracle = load_oracle(args.device)
+    except (ModuleNotFoundError, UserError) as e:
+        print(f"cannot run the benchmark without the oracle: {e}", file=sys.stderr)
+        return 1
+    setup = setup_inversion(gen, "metric", None, workspace=workspace_dir())
+    tcfg = TuningConfig(preview_every=5, **({"steps": args.tune_steps} if args.tune_steps else {}))
+    print(f"generator {gen.generator_id}; loss {setup.loss.name}; encoder {'yes' if setup.encoder else 'no'}; "
+          f"pivot W {args.pivot_steps} steps + tuning {tcfg.steps} steps; old default W+ {args.baseline_steps} steps")
+    dset = fit_directions(args, gen, oracle, ATTRIBUTES)
+    rows, edit_rows, picture_rows = [], [], []
+    for size in [int(v) for v in args.upload_sizes.split(",") if v]:
+        uploads, what = target_faces(args.source, args.n, args.seed, size)
+        targets = np.stack([crop_and_resize(Image.fromarray(u), gen.resolution, centre_box(size, size))
+                            for u in uploads])
+        mask = foreground_mask(targets)
+        print(f"\n{args.n} uploads of {size} px: {what}; foreground share {mask.mean():.2f}", flush=True)
+
+        t0, c0 = time.time(), time.process_time()
+        old = setup.projector(gen, ProjectorConfig(space="w+", steps=args.baseline_steps))(targets)
+        old_wall, old_cpu = (time.time() - t0) / args.n, (time.process_time() - c0) / args.n
+
+        t0, c0 = time.time(), time.process_time()
+        pivots = setup.projector(gen, ProjectorConfig(space="w", steps=args.pivot_steps))(targets)
+        pivot_wall, pivot_cpu = (time.time() - t0) / args.n, (time.process_time() - c0) / args.n
+        tuned, gens, reach25, reach30, walls, cpus = [], [], [], [], [], []
+        for i in range(args.n):
+            curve = [(pivot_wall, float(psnr(pivots.images[i], targets[i])[0]))]
+            t1, c1 = time.time(), time.process_time()
+
+            def seen(step, i=i, t1=t1, curve=curve):
+                if step.image is not None:
+                    curve.append((pivot_wall + time.time() - t1, float(psnr(step.image, targets[i])[0])))
+
+            one = type(pivots)(ws=pivots.ws[i:i + 1], w=None, images=pivots.images[i:i + 1],
+                               loss_history=pivots.loss_history[:, i:i + 1], final_loss=pivots.final_loss[i:i + 1],
+                               seconds=0.0, config=pivots.config)
+            t = tune_projection(gen, one, targets[i], setup, tcfg, seen)
+            walls.append(pivot_wall + time.time() - t1)
+            cpus.append(pivot_cpu + time.process_time() - c1)
+            tuned.append(t.image)
+            gens.append(t.generator)
+            reach25.append(first_time(curve, 25.0))
+            reach30.append(first_time(curve, 30.0))
+        tuned = np.stack(tuned)
+        for name, images, wall, cpu in (("old default: W+ metric + encoder", old.images, [old_wall], [old_cpu]),
+                                        ("pivot only: W metric + encoder", pivots.images, [pivot_wall], [pivot_cpu]),
+                                        ("pivot + tuning (new default)", tuned, walls, cpus)):
+            p = psnr(images, targets)
+            rows.append({"upload px": size, "method": name, "PSNR dB": float(p.mean()), "min PSNR": float(p.min()),
+                         "SSIM": float(ssim(images, targets).mean()),
+                         "fg PSNR": float(np.nanmean(masked_psnr(images, targets, mask))),
+                         "bg PSNR": float(np.nanmean(masked_psnr(images, targets, ~mask))),
+                         "close/approx/poor": "/".join(str(sum(judge(v).startswith(w) for v in p))
+                                                       for w in ("close", "approx", "poor")),
+                         "s/face wall": float(np.mean(wall)), "s/face CPU": float(np.mean(cpu))})
+        ok25 = [v for v in reach25 if v is not None]
+        ok30 = [v for v in reach30 if v is not None]
+        rows[-1]["s to 25 dB"] = f"{np.median(ok25):.1f} ({len(ok25)}/{args.n})" if ok25 else f"never (0/{args.n})"
+        rows[-1]["s to 30 dB"] = f"{np.median(ok30):.1f} ({len(ok30)}/{args.n})" if ok30 else f"never (0/{args.n})"
+        for r in rows[-3:-1]:
+            r["s to 25 dB"] = r["s to 30 dB"] = ""
+        edit_rows += [{"upload px": size, **r} for r in edit_flips(args, gen, oracle, dset, ATTRIBUTES,
+                                                                    pivots.ws[:, 0], gens, old.ws)]
+        if not picture_rows:
+            edits = edit_examples(gen, oracle, dset, ATTRIBUTES, pivots.ws[:, 0], gens, args.distance)
+            k = min(args.n, 8)
+            picture_rows = [targets[:k], old.images[:k], pivots.images[:k], tuned[:k], edits[:k]]
+    print("\n### Reconstruction of held-out-style uploads (means over faces; times on this machine)\n")
+    print(table(rows))
+    print(f"\n### Editability: flip rate after moving {args.distance:g} units towards another class\n")
+    print(table(edit_rows))
+    grid = np.concatenate([image_grid(r, cols=len(r)) for r in picture_rows])
+    Path(args.picture).parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(grid).resize((grid.shape[1] * 2, grid.shape[0] * 2), Image.Resampling.NEAREST).save(args.picture)
+    print(f"\npicture (rows: targets / old default / pivot / tuned / one edit each): {args.picture}")
+    return 0
+
+
+def fit_directions(args, gen, oracle, ATTRIBUTES):
+    import pandas as pd
+
+    from directions.fit import fit_direction_set
+    from labeler.schema import default_schema
+    from latentlab.generator.interface import map_latents, render, sample_z
+
+    schema = default_schema()
+    w_fit = map_latents(gen, sample_z(args.n_fit, 7, gen.z_dim), 0.8)
+    read = oracle.predict(render(gen, w_fit, batch_size=64))
+    labels = pd.DataFrame({a: [ATTRIBUTES[a][i] for i in read[a]] for a in ATTRIBUTES})
+    return fit_direction_set(w_fit, labels, schema.attributes, generator_id=gen.generator_id, space="w").direction_set
+
+
+def _moves(gen, oracle, dset, ATTRIBUTES, codes, render_with, distance, rng):
+    """{attribute: flip rate} of codes [N, ...] each drawn by render_with(i, codes)."""
+    from bench_directions import reached, targets_for
+    from directions.edit import offset
+    from labeler.schema import default_schema
+
+    kinds = {a.name: a.kind for a in default_schema().attributes}
+    before = oracle.predict(np.concatenate([render_with(i, codes[i:i + 1]) for i in range(len(codes))]))
+    flips = {}
+    for a, entry in dset.entries.items():
+        if a not in kinds:
+            continue
+        target, sign = targets_for(kinds[a], before[a], len(ATTRIBUTES[a]), rng)
+        if kinds[a] == "categorical":
+            off = np.stack([offset(entry, int(t), distance) for t in target])
+        else:
+            off = sign[:, None] * offset(entry, 0, distance)[None]
+        moved = (codes + (off[:, None, :] if codes.ndim == 3 else off)).astype(np.float32)
+        after = oracle.predict(np.concatenate([render_with(i, moved[i:i + 1]) for i in range(len(codes))]))
+        flips[a] = float(np.mean(reached(kinds[a], before[a], after[a], target)))
+    return flips
+
+
+def edit_flips(args, gen, oracle, dset, ATTRIBUTES, pivots, gens, old_ws) -> list[dict]:
+    from latentlab.generator.interface import map_latents, render, sample_z
+
+    reference = map_latents(gen, sample_z(max(args.n, 24), 99, gen.z_dim), 0.8)
+    cases = {"generated faces (reference)": (reference, lambda i, c: render(gen, c)),
+             "old default (W+, untuned)": (old_ws, lambda i, c: render(gen, c)),
+             "pivot, untuned": (pivots, lambda i, c: render(gen, c)),
+             "pivot, tuned generator (new)": (pivots, lambda i, c: render(gens[i], c))}
+    rows = []
+    for label, (codes, draw) in cases.items():
+        flips = _moves(gen, oracle, dset, ATTRIBUTES, codes, draw, args.distance, np.random.default_rng(1))
+        rows.append({"faces": label, "mean flip rate": float(np.mean(list(flips.values()))), **flips})
+    ref = rows[0]["mean flip rate"]
+    for r in rows:
+        r["vs generated"] = r["mean flip rate"] / ref if ref else float("nan")
+    return rows
+
+
+def edit_examples(gen, oracle, dset, ATTRIBUTES, pivots, gens, distance) -> np.ndarray:
+    """One edit per face, drawn by its tuned generator: age towards another class (or the first direction)."""
+    from directions.edit import offset
+    from latentlab.generator.interface import render
+
+    name = "age" if "age" in dset.entries else next(iter(dset.entries))
+    entry = dset.entries[name]
+    out = []
+    for i, w in enumerate(pivots):
+        k = len(entry.classes) if entry.kind == "categorical" else 1
+        off = offset(entry, (i % k) if entry.kind == "categorical" else 0, distance) * (1 if i % 2 == 0 or entry.kind == "categorical" else -1)
+        out.append(render(gens[i], (w + off)[None].astype(np.float32))[0])
+    return np.stack(out)
 
 
 if __name__ == "__main__":

@@ -18,9 +18,17 @@ def _cmd_invert(args: argparse.Namespace) -> None:
     from PIL import Image
 
     from latentlab.core.latents import save_latents
-    from latentlab.inversion.pipeline import file_digest, invert, setup_inversion, to_latents
-    from latentlab.inversion.preprocess import prepare_image, parse_box
+    from latentlab.inversion.pipeline import (
+        describe_verdict,
+        file_digest,
+        invert,
+        setup_inversion,
+        to_latents,
+        tune_projection,
+    )
+    from latentlab.inversion.preprocess import parse_box, prepare_image
     from latentlab.inversion.projector import ProjectorConfig
+    from latentlab.inversion.tuning import TuningConfig, delta_path, save_delta
 
     image_path = Path(args.image)
     box = parse_box(args.crop)
@@ -32,21 +40,32 @@ def _cmd_invert(args: argparse.Namespace) -> None:
         log.info(f"note: {note}")
     cfg = ProjectorConfig(space=args.space, steps=args.steps, lr=args.lr, seed=args.seed,
                           noise_regularize=args.noise_regularize)
+    tuning_cfg = TuningConfig(steps=args.tune_steps, seed=args.seed) if args.tune else None  # checks before work
     proj = invert(gen, target, setup, cfg, progress=progress_enabled())
+    tuning = tune_projection(gen, proj, target, setup, tuning_cfg) if tuning_cfg is not None else None
     source = {"source_image": image_path.name, "source_sha256": file_digest(image_path),
               "crop_box": list(box) if box else "centre"}
-    latents = to_latents(gen, proj, target, setup, source)
+    latents = to_latents(gen, proj, target, setup, source, tuning)
     out = Path(args.out) if args.out else workspace / "inversions" / f"{image_path.stem}.npz"
+    delta = delta_path(out)
+    if tuning is not None:  # the delta first: a latent file never claims a tuning that is not there
+        save_delta(delta, tuning, gen.generator_id, {"latent_file": out.name})
     save_latents(out, latents)
+    if tuning is None and delta.exists():
+        delta.unlink()  # an older tuning of another inversion under this name would no longer match
     recon_png = out.with_suffix(".png")
-    Image.fromarray(proj.images[0]).save(recon_png)
+    Image.fromarray(latents.images[0]).save(recon_png)  # the tuned reconstruction when tuned
     Image.fromarray(target).save(out.with_name(out.stem + "_target.png"))
     if proj.noise_maps is not None:
         import numpy as np
 
         np.savez_compressed(out.with_name(out.stem + "_noise.npz"), *proj.noise_maps)
+    tuned = (f", tuned {len(tuning.loss_history)} steps: PSNR {latents.meta['pivot_psnr_db'][0]:.2f} -> "
+             f"{latents.meta['psnr_db'][0]:.2f} dB, delta {delta.name}") if tuning is not None else ""
     print(f"wrote {out} ({latents.meta['space']}, loss {setup.loss.name}, init {latents.meta['init']}, "
-          f"PSNR {latents.meta['psnr_db'][0]:.2f} dB, {proj.seconds:.1f} s); reconstruction {recon_png}")
+          f"PSNR {latents.meta['psnr_db'][0]:.2f} dB, {latents.meta['seconds']:.1f} s{tuned}); "
+          f"reconstruction {recon_png}")
+    print(f"verdict: {describe_verdict(latents.meta['verdict'])}")
 
 
 def _cmd_train_network(args: argparse.Namespace) -> None:
@@ -102,10 +121,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     i.add_argument("image", help="the picture to invert")
     _common(i)
     i.add_argument("--out", default=None, help="latent file (default: <workspace>/inversions/<image name>.npz)")
-    i.add_argument("--space", choices=SPACES, default="w+",
-                   help="w: one w for all layers (best for editing); w+: one per layer, starting from the W "
-                        "result (closest reconstruction)")
-    i.add_argument("--steps", type=int, default=300, help="optimisation steps")
+    i.add_argument("--space", choices=SPACES, default="w",
+                   help="w: one w for all layers (best for editing; the default pivot for tuning); w+: one per "
+                        "layer, starting from the W result (closest without tuning)")
+    i.add_argument("--steps", type=int, default=100, help="projection steps (the pivot)")
+    i.add_argument("--tune", action=argparse.BooleanOptionalAction, default=True,
+                   help="pivotal tuning: fine-tune the generator around the found latent so details come back; "
+                        "writes <out stem>_tuning.safetensors next to the latent file, which edit, animate and "
+                        "the app use automatically (default: on)")
+    i.add_argument("--tune-steps", type=int, default=60, help="tuning steps")
     i.add_argument("--loss", choices=("auto",) + LOSSES, default="auto",
                    help="perceptual term: auto = vgg16 if its weights are installed, else metric, else pixel")
     i.add_argument("--encoder", action=argparse.BooleanOptionalAction, default=None,

@@ -9,7 +9,9 @@ The pieces, each usable alone:
 * `samples`: what both trainings share (a cached pool of the generator's samples, augmentation, the loop);
 * `weights`: the safetensors files of those two networks, tied to the generator they were trained for;
 * `projector`: `Projector`, the optimisation (W, then optionally W+), plus the "plain recipe" baseline;
-* `pipeline`: which loss and encoder files to use for a generator, `invert`, and the latent file it makes.
+* `tuning`: pivotal tuning around the found latent, its per-image delta file, and the tuned generator
+  that `edit`, `animate` and the app draw an inverted face with;
+* `pipeline`: which loss and encoder files to use for a generator, `invert`, the verdict, and the latent file it makes.
 
 The `invert`, `train-metric` and `train-encoder` subcommands live in `latentlab.cli.inversion`, the
 app's tab in `latentlab.ui.invert_tab`.

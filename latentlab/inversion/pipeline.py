@@ -8,6 +8,10 @@ Which files are used, in order:
   was trained for this generator; else none;
 * loss "auto": vgg16 when torchvision's VGG16 weights are installed, else metric when a metric net
   is found, else pixel.
+
+After the projection, `invert` can tune the generator around the found latent (pivotal tuning,
+`tuning.tune`); `to_latents` then records the tuned reconstruction, the target's hash (which ties the
+delta file to this picture) and a verdict in words (`judge`).
 """
 
 from __future__ import annotations
@@ -25,10 +29,21 @@ from latentlab.core.latents import Latents
 from latentlab.core.paths import data_path
 from latentlab.generator.interface import LatentGenerator
 from latentlab.inversion.encoder import Encoder, load_encoder
-from latentlab.inversion.losses import ReconstructionLoss, build_loss, vgg16_default_path
+from latentlab.inversion.losses import (
+    ReconstructionLoss,
+    build_loss,
+    vgg16_default_path,
+)
 from latentlab.inversion.metric import load_metric
 from latentlab.inversion.preprocess import to_tensor
 from latentlab.inversion.projector import Projection, Projector, ProjectorConfig, psnr
+from latentlab.inversion.tuning import (
+    Tuning,
+    TuningConfig,
+    image_sha256,
+    tune,
+    tuning_loss,
+)
 from latentlab.inversion.weights import GeneratorMismatchWarning, read_network
 
 SHIPPED = {"metric": "metric_default.safetensors", "encoder": "encoder_default.safetensors"}
@@ -157,10 +172,61 @@ def invert(gen: LatentGenerator, images_uint8: np.ndarray, setup: InversionSetup
     return setup.projector(gen, cfg)(images_uint8, callback=callback, progress=progress)
 
 
+def tune_projection(gen: LatentGenerator, proj: Projection, target: np.ndarray, setup: InversionSetup,
+                    cfg: TuningConfig | None = None, callback=None) -> Tuning:
+    """Pivotal tuning around the first projected latent (its W code in space "w", else its W+ codes)."""
+    target = target[0] if target.ndim == 4 else target
+    pivot = proj.ws[0, 0] if proj.config.space == "w" else proj.ws[0]
+    return tune(gen, pivot, target, tuning_loss(setup.loss), cfg, callback=callback)
+
+
+# -- the verdict --------------------------------------------------------------------------------------
+VERDICTS = ("close", "approximate", "poor: edits will be unreliable")
+CLOSE_PSNR, APPROXIMATE_PSNR = 30.0, 22.0  # dB
+CLOSE_PERCEPTUAL, APPROXIMATE_PERCEPTUAL = 0.10, 0.35  # the loss's perceptual distance, in [0, 4]
+
+
+def judge(psnr_db: float, perceptual: float | None = None) -> str:
+    """A reconstruction in words: "close" (>= 30 dB and perceptual <= 0.10: details kept), "approximate"
+    (>= 22 dB and <= 0.35: the face, not every detail), else "poor: edits will be unreliable"."""
+    if psnr_db >= CLOSE_PSNR and (perceptual is None or perceptual <= CLOSE_PERCEPTUAL):
+        return VERDICTS[0]
+    if psnr_db >= APPROXIMATE_PSNR and (perceptual is None or perceptual <= APPROXIMATE_PERCEPTUAL):
+        return VERDICTS[1]
+    return VERDICTS[2]
+
+
+def verdict(reconstruction: np.ndarray, target: np.ndarray, setup: InversionSetup) -> dict:
+    """{"verdict", "psnr_db", "perceptual" (None for the pixel loss), thresholds} of one uint8 image pair."""
+    value = float(psnr(reconstruction, target)[0])
+    perceptual = None
+    if setup.loss.perceptual is not None:
+        device = next(iter(setup.loss.parameters()), torch.zeros(())).device
+        with torch.no_grad():
+            perceptual = float(setup.loss.perceptual(to_tensor(reconstruction[None] if reconstruction.ndim == 3
+                                                               else reconstruction, device),
+                                                     to_tensor(target[None] if target.ndim == 3 else target, device))[0])
+    return {"verdict": judge(value, perceptual), "psnr_db": round(value, 3),
+            "perceptual": None if perceptual is None else round(perceptual, 4),
+            "thresholds": {"close": [CLOSE_PSNR, CLOSE_PERCEPTUAL], "approximate": [APPROXIMATE_PSNR,
+                                                                                  APPROXIMATE_PERCEPTUAL]}}
+
+
+def describe_verdict(v: dict) -> str:
+    """One line: 'close (32.1 dB, perceptual 0.041)'."""
+    extra = f", perceptual {v['perceptual']:.3f}" if v.get("perceptual") is not None else ""
+    return f"{v['verdict']} ({v['psnr_db']:.1f} dB{extra})"
+
+
 def to_latents(gen: LatentGenerator, proj: Projection, target: np.ndarray, setup: InversionSetup,
-               source: dict | None = None) -> Latents:
-    """A latent file's content: w (space "w") or ws ("w+"), the reconstruction, and how it was made."""
+               source: dict | None = None, tuning: Tuning | None = None) -> Latents:
+    """A latent file's content: w (space "w") or ws ("w+"), the reconstruction, and how it was made.
+
+    With a tuning, the reconstruction is the tuned one (its delta file must be saved next to the latent
+    file: `tuning.delta_path`); the untuned figures stay in the metadata as `pivot_psnr_db`.
+    """
     target = target[None] if target.ndim == 3 else target
+    images = proj.images if tuning is None else tuning.image[None]
     meta = {
         "kind": "inversion",
         "space": proj.config.space,
@@ -168,14 +234,21 @@ def to_latents(gen: LatentGenerator, proj: Projection, target: np.ndarray, setup
         **setup.describe(),
         "init": proj.meta.get("init"),
         "final_loss": [float(v) for v in proj.final_loss],
-        "psnr_db": [round(float(v), 3) for v in psnr(proj.images, target)],
-        "seconds": round(proj.seconds, 2),
+        "psnr_db": [round(float(v), 3) for v in psnr(images, target)],
+        "pivot_psnr_db": [round(float(v), 3) for v in psnr(proj.images, target)],
+        "seconds": round(proj.seconds + (tuning.seconds if tuning is not None else 0.0), 2),
         "noise_optimized": proj.noise_maps is not None,
+        "target_sha256": [image_sha256(t) for t in target] if len(target) > 1 else image_sha256(target[0]),
+        "tuned": tuning is not None,
         **(source or {}),
     }
+    if tuning is not None:
+        meta["tuning"] = {**{k: v for k, v in vars(tuning.config).items()}, "steps_run": len(tuning.loss_history),
+                          "seconds": round(tuning.seconds, 2)}
+    meta["verdict"] = verdict(images[0], target[0], setup)
     if proj.config.space == "w":
-        return Latents(generator_id=gen.generator_id, w=proj.ws[:, 0], images=proj.images, meta=meta)
-    return Latents(generator_id=gen.generator_id, ws=proj.ws, images=proj.images, meta=meta)
+        return Latents(generator_id=gen.generator_id, w=proj.ws[:, 0], images=images, meta=meta)
+    return Latents(generator_id=gen.generator_id, ws=proj.ws, images=images, meta=meta)
 
 
 def file_digest(path: str | Path) -> str:

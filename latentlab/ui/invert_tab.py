@@ -1,4 +1,10 @@
-"""The "Invert & edit" tab: upload -> crop -> project (live preview) -> sliders -> export a sweep.
+"""The "Invert & edit" tab: upload -> crop -> project (live preview) -> tune -> sliders -> export a sweep.
+
+Projecting finds a pivot latent; tuning (on by default) then fine-tunes the generator around it so the
+reconstruction keeps the picture's details; the delta is saved next to the latent file and every edit
+and export of this face is drawn by the tuned generator. After projection the tab says in words how
+close the reconstruction is (the verdict), and a before/after toggle shows the target or the
+reconstruction. *Cancel* stops a projection or tuning within a step.
 
 Handlers are plain functions of their inputs that call the library (`latentlab.inversion` to
 project, `directions` to edit and sweep); the UI adds no math. Editing needs a direction set fitted
@@ -12,38 +18,109 @@ from __future__ import annotations
 import queue
 import re
 import threading
+import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
 from PIL import Image
 
-from latentlab.core.errors import UserError
-from latentlab.core.latents import save_latents
-from latentlab.generator.interface import render
-from latentlab.inversion.pipeline import invert, setup_inversion, to_latents
-from latentlab.inversion.preprocess import UploadLimits, centre_box, crop_and_resize, open_image
-from latentlab.inversion.projector import ProjectorConfig
-from latentlab.ui.context import AppContext
-from latentlab.ui.editor import Amounts, Editor, amounts_from
-from latentlab.ui.gradio_util import AdminCheck, admin_only, admin_password_box, message, user_errors_as_toasts
-from latentlab.ui.sets import DirectionShelf, sweep_choices
-
 from directions.animate import parse_sweep, sweep_latents, write_animation
 from directions.edit import edit
 from directions.io import DirectionSet
+from latentlab.core.errors import UserError
+from latentlab.core.latents import save_latents
+from latentlab.generator.interface import render
+from latentlab.inversion.pipeline import (
+    describe_verdict,
+    invert,
+    setup_inversion,
+    to_latents,
+    tune_projection,
+)
+from latentlab.inversion.preprocess import (
+    UploadLimits,
+    centre_box,
+    crop_and_resize,
+    open_image,
+)
+from latentlab.inversion.projector import ProjectorConfig
+from latentlab.inversion.tuning import (
+    Cancelled,
+    TuningConfig,
+    delta_path,
+    generator_for_latents,
+    save_delta,
+)
+from latentlab.ui.context import AppContext
+from latentlab.ui.editor import Amounts, Editor, amounts_from
+from latentlab.ui.gradio_util import (
+    AdminCheck,
+    admin_only,
+    admin_password_box,
+    message,
+    user_errors_as_toasts,
+)
+from latentlab.ui.sets import DirectionShelf, sweep_choices
 
 PREVIEW_SIZE = 256
 NO_DIRECTIONS = ("No direction set for this generator yet: fit one in the *Fit directions* tab (or with "
                  "`latentlab fit`), then press *Refresh sets*.")
 
 
+VIEWS = ("after", "before")  # the before/after toggle: reconstruction or target
+
+
 def enlarge(image: np.ndarray, size: int = PREVIEW_SIZE) -> np.ndarray:
-    """Nearest-neighbour upscale so 64 px faces show crisp in the browser."""
+    """Smooth (Lanczos) upscale so 64 px faces show at 256 px without blocky pixels."""
     if image.shape[0] >= size:
         return image
-    return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.NEAREST))
+    return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.LANCZOS))
+
+
+@dataclass
+class Job:
+    """A running projection: Cancel sets `stop`; the worker notes when it noticed (`stopped_at`)."""
+
+    stop: threading.Event = field(default_factory=threading.Event)
+    cancelled_at: float | None = None
+    stopped_at: float | None = None
+    thread: threading.Thread | None = None
+
+
+JOBS: dict[str, Job] = {}  # job id -> job, for the Cancel button (ids live in each page's state)
+_TUNED: dict[str, object] = {}  # latent file -> its tuned generator (a few, most recent last)
+
+
+def new_job() -> str:
+    for old in [k for k, j in JOBS.items() if j.stopped_at is not None and time.time() - j.stopped_at > 600]:
+        JOBS.pop(old, None)
+    job_id = uuid.uuid4().hex
+    JOBS[job_id] = Job()
+    return job_id
+
+
+def cancel_job(job_id: str | None) -> None:
+    """Stop the page's running projection (its worker stops at its next step and says so in the status)."""
+    job = JOBS.get(job_id or "")
+    if job is None or job.stopped_at is not None:
+        return
+    job.cancelled_at = time.time()
+    job.stop.set()
+
+
+def face_generator(ctx: AppContext, state: dict):
+    """The generator that draws this inverted face: tuned when its delta was saved with it."""
+    if not state.get("tuned"):
+        return ctx.generator
+    path = state["path"]
+    if path not in _TUNED:
+        _TUNED[path] = generator_for_latents(ctx.generator, path, {"target_sha256": state.get("target_sha256")})
+        while len(_TUNED) > 4:
+            _TUNED.pop(next(iter(_TUNED)))
+    return _TUNED[path]
 
 
 def _upload_path(upload) -> str | None:
@@ -89,46 +166,76 @@ def on_upload(ctx: AppContext, upload, manual, left, top, size):
 
 
 # -- projection ----------------------------------------------------------------------------------
-def project_stream(ctx: AppContext, upload, manual, left, top, size, space, steps, loss, use_encoder):
-    """Generator for the Project button: yields (status, preview, latent file, state) as it goes."""
+def project_stream(ctx: AppContext, job_id, upload, manual, left, top, size, space, steps, loss, use_encoder,
+                   tune_steps=0):
+    """Generator for the Project button: yields (status, preview, latent file, state, views, verdict, view
+    choice) as it goes. The work runs in a thread that stops at its next step once the job is cancelled."""
     target, box, _ = load_target(ctx, upload, manual, left, top, size)
     gen = ctx.generator
     setup = setup_inversion(gen, loss, None if use_encoder else False, workspace=Path(ctx.workspace))
     cfg = ProjectorConfig(space=space, steps=int(steps), preview_every=max(1, int(steps) // 20))
+    tuning_cfg = TuningConfig(steps=int(tune_steps), preview_every=max(1, int(tune_steps) // 10)) \
+        if tune_steps and int(tune_steps) > 0 else None
+    job = JOBS.get(job_id or "") or JOBS.setdefault(job_id or new_job(), Job())
     updates: queue.Queue = queue.Queue()
 
     def callback(step):
+        if job.stop.is_set():
+            raise Cancelled()
         if step.image is not None:
             updates.put(("step", step))
 
     def work():
         try:
-            updates.put(("done", invert(gen, target, setup, cfg, callback=callback)))
+            proj = invert(gen, target, setup, cfg, callback=callback)
+            tuning = tune_projection(gen, proj, target, setup, tuning_cfg, callback) if tuning_cfg else None
+            updates.put(("done", (proj, tuning)))
+        except Cancelled:
+            updates.put(("cancelled", None))
         except Exception as e:  # handed to the event thread, which reports it
             updates.put(("error", e))
+        finally:
+            job.stopped_at = time.time()
 
-    threading.Thread(target=work, daemon=True, name="latentlab-projector").start()
+    job.thread = threading.Thread(target=work, daemon=True, name="latentlab-projector")
+    job.thread.start()
     notes = "".join(f"\n\n*{n}*" for n in setup.notes)
-    yield f"Projecting with the {setup.loss.name} loss ...{notes}", gr.skip(), gr.skip(), gr.skip()
+    skip = (gr.skip(),) * 5
+    yield (f"Projecting with the {setup.loss.name} loss ...{notes}", gr.skip(), gr.skip(), gr.skip(),
+           {"before": enlarge(target)}, "", "after")
     while True:
         kind, item = updates.get()
         if kind == "step":
-            yield (f"Step {item.step}/{item.steps} ({item.phase}), loss {float(item.loss.mean()):.4f}{notes}",
-                   enlarge(item.image[0]), gr.skip(), gr.skip())
+            what = (f"Step {item.step}/{item.steps} ({item.phase})" if hasattr(item, "phase")
+                    else f"Tuning step {item.step}/{item.steps}")
+            loss_value = float(np.mean(item.loss))
+            yield (f"{what}, loss {loss_value:.4f}{notes}", enlarge(item.image[0]), *skip)
+        elif kind == "cancelled":
+            yield "Cancelled: nothing was saved.", *skip[:4], "", gr.skip()
+            return
         elif kind == "error":
             raise item
         else:
-            proj = item
+            proj, tuning = item
             break
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(_upload_path(upload)).stem)[:40] or "upload"
     latents = to_latents(gen, proj, target, setup, {"source_image": Path(_upload_path(upload)).name,
-                                                    "crop_box": list(box)})
-    path = save_latents(ctx.exports_dir("inversion") / f"{name}-{uuid.uuid4().hex[:6]}.npz", latents)
+                                                    "crop_box": list(box)}, tuning)
+    path = ctx.exports_dir("inversion") / f"{name}-{uuid.uuid4().hex[:6]}.npz"
+    if tuning is not None:
+        save_delta(delta_path(path), tuning, gen.generator_id, {"latent_file": path.name})
+        _TUNED[str(path)] = tuning.generator
+    save_latents(path, latents)
+    meta = latents.meta
     state = {"codes": proj.ws[0] if space == "w+" else proj.ws[0, 0], "space": space, "path": str(path),
-             "generator_id": gen.generator_id}
+             "generator_id": gen.generator_id, "tuned": tuning is not None, "target_sha256": meta["target_sha256"]}
+    tuned = (f", tuned {len(tuning.loss_history)} steps (pivot {meta['pivot_psnr_db'][0]:.2f} dB)"
+             if tuning is not None else "")
     done = (f"Done: {space}, loss {setup.loss.name}, start {proj.meta['init']}, PSNR "
-            f"{latents.meta['psnr_db'][0]:.2f} dB in {proj.seconds:.1f} s. Saved {path.name}.{notes}")
-    yield done, enlarge(proj.images[0]), str(path), state
+            f"{meta['psnr_db'][0]:.2f} dB{tuned} in {meta['seconds']:.1f} s. Saved {path.name}.{notes}")
+    recon = enlarge(latents.images[0])
+    verdict = f"**Reconstruction: {describe_verdict(meta['verdict'])}**"
+    yield done, recon, str(path), state, {"after": recon, "before": enlarge(target)}, verdict, "after"
 
 
 # -- editing -------------------------------------------------------------------------------------
@@ -159,7 +266,7 @@ def export_sweep(ctx: AppContext, state: dict, dset: DirectionSet, spec: str, st
     swept_attr = name.split(":")[0]
     base = edited_codes(ctx, state, dset, {k: v for k, v in amounts.items() if k.split(":")[0] != swept_attr})
     codes = sweep_latents(base, dset, name, a, b, int(frames), pingpong=True)  # [F, 1, ...]
-    video = render(ctx.generator, codes[:, 0])
+    video = render(face_generator(ctx, state), codes[:, 0])
     stem = re.sub(r"[^A-Za-z0-9_.+-]+", "_", f"{Path(state['path']).stem}-{spec}")
     suffix = ".mp4" if fmt == "mp4" else ".gif"
     path = write_animation(video, ctx.exports_dir("inversion") / f"{stem}{suffix}", fps=float(fps), size=PREVIEW_SIZE)
@@ -191,21 +298,32 @@ def _build_projection(ctx: AppContext, check_admin: AdminCheck) -> tuple[gr.Stat
                 left = gr.Number(0, label="Left", precision=0, minimum=0)
                 top = gr.Number(0, label="Top", precision=0, minimum=0)
                 size = gr.Number(0, label="Size", precision=0, minimum=0)
-            target_view = gr.Image(label="Target", format="png", interactive=False, elem_id="inv-target")
+            target_view = gr.Image(label="Target", format="png", interactive=False, elem_id="inv-target",
+                                   height=PREVIEW_SIZE + 40)
         with gr.Column():
             with gr.Row():
-                space = gr.Radio([("W (best for editing)", "w"), ("W+ (closest)", "w+")], value="w+",
+                space = gr.Radio([("W (best for editing)", "w"), ("W+ (closest without tuning)", "w+")], value="w",
                                  label="Latent space")
                 loss = gr.Dropdown(["auto", "metric", "vgg16", "pixel"], value="auto", label="Perceptual loss")
             with gr.Row():
-                steps = gr.Slider(10, 1000, value=300, step=10, label="Steps", elem_id="inv-steps")
+                steps = gr.Slider(10, 1000, value=100, step=10, label="Projection steps", elem_id="inv-steps")
                 use_encoder = gr.Checkbox(True, label="Start from the encoder's guess")
+            tune_steps = gr.Slider(0, 300, value=TuningConfig().steps, step=10, elem_id="inv-tune-steps",
+                                   label="Tuning steps (fine-tune the generator for this picture; 0 = off)")
             password = admin_password_box("inv-password", "project (it saves a latent file) and export")
-            project_btn = gr.Button("Project", variant="primary", elem_id="inv-project")
+            with gr.Row():
+                project_btn = gr.Button("Project", variant="primary", elem_id="inv-project")
+                cancel_btn = gr.Button("Cancel", variant="stop", elem_id="inv-cancel")
             status = gr.Markdown(elem_id="inv-status")
-            preview = gr.Image(label="Reconstruction", format="png", interactive=False, elem_id="inv-preview")
+            verdict = gr.Markdown(elem_id="inv-verdict")
+            view = gr.Radio([("After (reconstruction)", "after"), ("Before (target)", "before")], value="after",
+                            label="Show", elem_id="inv-compare")
+            preview = gr.Image(label="Reconstruction", format="png", interactive=False, elem_id="inv-preview",
+                               height=PREVIEW_SIZE + 40)
             latent_file = gr.File(label="Latent file (for `latentlab edit`)", interactive=False, elem_id="inv-latent")
     latent_state = gr.State(None)
+    views = gr.State({})
+    job = gr.State(None)
 
     def on_project(*args):  # a generator itself, so Gradio streams it
         try:
@@ -213,13 +331,19 @@ def _build_projection(ctx: AppContext, check_admin: AdminCheck) -> tuple[gr.Stat
         except UserError as e:
             raise gr.Error(message(e)) from None
 
+    def on_view(choice, shown):
+        return shown.get(choice) if shown and shown.get(choice) is not None else gr.skip()
+
     crop_inputs = [upload, manual, left, top, size]
     crop_outputs = [target_view, upload_msg, left, top, size, upload]
     upload.upload(lambda *a: on_upload(ctx, *a), crop_inputs, crop_outputs)
     gr.on([manual.change, left.submit, top.submit, size.submit], lambda *a: on_upload(ctx, *a), crop_inputs,
           crop_outputs, trigger_mode="always_last")
-    project_btn.click(admin_only(check_admin, on_project), [password, *crop_inputs, space, steps, loss, use_encoder],
-                      [status, preview, latent_file, latent_state], concurrency_limit=1)
+    project_btn.click(new_job, None, job, queue=False).then(
+        admin_only(check_admin, on_project), [password, job, *crop_inputs, space, steps, loss, use_encoder, tune_steps],
+        [status, preview, latent_file, latent_state, views, verdict, view], concurrency_limit=1)
+    cancel_btn.click(cancel_job, job, None, queue=False)
+    view.change(on_view, [view, views], preview)
     return latent_state, password
 
 
@@ -234,7 +358,8 @@ def _build_editing(demo: gr.Blocks, ctx: AppContext, shelf: DirectionShelf, late
         with gr.Column(scale=1):
             editor = Editor.build("inv", reset_label="Reset sliders")
         with gr.Column(scale=1):
-            edited = gr.Image(label="Edited", format="png", interactive=False, elem_id="inv-edited")
+            edited = gr.Image(label="Edited", format="png", interactive=False, elem_id="inv-edited",
+                              height=PREVIEW_SIZE + 40)
     with gr.Row():
         sweep = gr.Dropdown(label="Sweep (attr:class moves onto a class)", elem_id="inv-sweep")
         sweep_from = gr.Number(-3, label="From (units)")
@@ -266,7 +391,7 @@ def _build_editing(demo: gr.Blocks, ctx: AppContext, shelf: DirectionShelf, late
         if not state or not path:
             return None
         codes = edited_codes(ctx, state, load_w_set(shelf, path), amounts_from(numeric, categorical, values))
-        return enlarge(render(ctx.generator, codes)[0])
+        return enlarge(render(face_generator(ctx, state), codes)[0])
 
     @user_errors_as_toasts
     def on_export(state, path, spec, a, b, n, f, fm, numeric, categorical, *values):

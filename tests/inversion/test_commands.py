@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 from PIL import Image
 
-import latentlab.cli as cli
-from latentlab.core.latents import load_latents
+from latentlab import cli
+from latentlab.core.latents import Latents, load_latents, save_latents
+from latentlab.generator.interface import render
 from latentlab.generator.loading import load_generator
 from latentlab.generator.synthetic.renderer import render_seed
+from latentlab.inversion.projector import psnr
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:
@@ -20,17 +24,21 @@ def run(capsys, *argv) -> tuple[int, str, str]:
 
 def test_invert_a_drawn_png_with_the_default_generator(capsys, workspace, drawn_png, tmp_path):
     out = tmp_path / "inv" / "drawn.npz"
-    code, stdout, _ = run(capsys, "invert", drawn_png, "--steps", 30, "--loss", "pixel", "--device", "cpu",
-                          "--threads", 1, "--out", out, "--quiet")
+    code, stdout, _ = run(capsys, "invert", drawn_png, "--steps", 30, "--tune-steps", 20, "--loss", "pixel",
+                          "--device", "cpu", "--threads", 1, "--out", out, "--quiet")
     assert code == 0 and "wrote" in stdout
     lat = load_latents(out)
     gen = load_generator(None, "cpu")
     lat.check_generator(gen.generator_id)
-    assert lat.ws.shape == (1, gen.num_ws, gen.w_dim) and lat.w is None  # default space: W+
+    assert lat.w.shape == (1, gen.w_dim) and lat.ws is None  # default: a W pivot, then tuning
     assert lat.images.shape == (1, 64, 64, 3)
     meta = lat.meta
     assert meta["kind"] == "inversion" and meta["source_image"] == "drawn_face.png" and meta["loss"] == "pixel"
     assert meta["projector"]["steps"] == 30 and meta["crop_box"] == "centre" and len(meta["psnr_db"]) == 1
+    assert meta["tuned"] and meta["tuning"]["steps"] == 20 and meta["psnr_db"][0] > meta["pivot_psnr_db"][0]
+    assert (out.parent / "drawn_tuning.safetensors").is_file()
+    assert meta["verdict"]["verdict"] in ("close", "approximate", "poor: edits will be unreliable")
+    assert f"verdict: {meta['verdict']['verdict']}" in stdout
     recon = np.asarray(Image.open(out.with_suffix(".png")))
     assert np.array_equal(recon, lat.images[0])
     target = np.asarray(Image.open(out.with_name("drawn_target.png")))
@@ -43,7 +51,7 @@ def test_invert_a_held_out_render_in_w_with_a_crop_box(capsys, workspace, tmp_pa
     framed[16:144, 40:168] = image
     path = tmp_path / "render.jpg"
     Image.fromarray(framed).save(path, quality=95)
-    code, stdout, _ = run(capsys, "invert", path, "--space", "w", "--steps", 20, "--loss", "pixel",
+    code, stdout, _ = run(capsys, "invert", path, "--space", "w", "--steps", 20, "--no-tune", "--loss", "pixel",
                           "--crop", "40,16,168,144", "--device", "cpu", "--quiet")
     assert code == 0
     out = workspace / "inversions" / "render.npz"  # the default place
@@ -85,7 +93,7 @@ def test_train_networks_and_use_them(capsys, workspace, gen16_file, drawn_png, t
 
     out = tmp_path / "with_nets.npz"
     code, stdout, _ = run(capsys, "invert", drawn_png, "--generator", gen16_file, "--device", "cpu",
-                          "--steps", 10, "--out", out, "--quiet")
+                          "--steps", 10, "--tune-steps", 5, "--out", out, "--quiet")
     assert code == 0
     meta = load_latents(out).meta
     assert meta["loss"] == "metric" and meta["init"] == "encoder"  # both found for this generator
@@ -108,12 +116,35 @@ def test_invert_then_edit_and_animate(capsys, workspace, drawn_png, tmp_path):
                                   class_positions=[[-1.0, 1.0]]))
     set_path = directions.save_direction_set(tmp_path / "dirs.npz", dset)
     latent = tmp_path / "drawn.npz"
-    assert run(capsys, "invert", drawn_png, "--steps", 10, "--loss", "pixel", "--device", "cpu",
+    assert run(capsys, "invert", drawn_png, "--steps", 10, "--tune-steps", 20, "--loss", "pixel", "--device", "cpu",
                "--out", latent, "--quiet")[0] == 0
+    lat = load_latents(latent)
     out = tmp_path / "edited"
     code, _, err = run(capsys, "edit", latent, "--directions", set_path, "--set", "age=+2", "--animate", "age",
                        "--frames", 8, "--format", "gif", "--device", "cpu", "--out", out)
     assert code == 0, err
     edited = load_latents(out / "edited.npz")
-    assert not np.allclose(edited.ws, load_latents(latent).ws)
+    assert not np.allclose(edited.w, lat.w)
     assert (out / "age.gif").stat().st_size > 0
+    assert (out / "edited_tuning.safetensors").is_file()  # the edited faces keep their tuned generator
+    # the "before" row of compare.png is drawn by the tuned generator: it is the tuned reconstruction
+    compare = np.asarray(Image.open(out / "compare.png"))
+    assert np.array_equal(compare[:64, :64], lat.images[0])
+    assert not np.array_equal(compare[:64, :64], render(gen, lat.w)[0])
+
+    anim = tmp_path / "tuned.gif"
+    code, _, err = run(capsys, "animate", latent, "--directions", set_path, "--along", "age:0:2", "--once",
+                       "--frames", 8, "--size", 0, "--device", "cpu", "--out", anim)
+    assert code == 0, err
+    from directions.animate import read_animation
+    first = read_animation(anim)[0]  # amount 0: the pivot, drawn by the tuned generator (GIF colours)
+    assert psnr(first, lat.images[0])[0] > psnr(first, render(gen, lat.w)[0])[0] + 3
+
+    # a delta next to a latent file of another picture is refused with one line, nothing written
+    other = tmp_path / "other.npz"
+    save_latents(other, Latents(gen.generator_id, w=lat.w, meta={**lat.meta, "target_sha256": "0" * 64}))
+    shutil.copy(latent.with_name("drawn_tuning.safetensors"), tmp_path / "other_tuning.safetensors")
+    code, _, err = run(capsys, "edit", other, "--directions", set_path, "--set", "age=+2", "--device", "cpu",
+                       "--out", tmp_path / "refused")
+    assert code == 3 and "another picture" in err and "Traceback" not in err
+    assert not (tmp_path / "refused").exists()

@@ -1,0 +1,394 @@
+"""Pivotal tuning (PTI, Roich et al. 2021): after the projector found a pivot latent, fine-tune the
+generator's synthesis weights for this one image, so that details no latent reaches (glasses, bows,
+hairpins, eye highlights, another artist's line style) come back.
+
+* Only the synthesis network is tuned; the mapping network, `w_avg` and the noise maps stay as they
+  are, so W (and every direction fitted in it) keeps its meaning.
+* Tuned: the synthesis weights and the constant noise maps (per-pixel detail at every resolution:
+  they bring back thin lines, highlights and small accessories fastest).
+* Loss: `perceptual + pixel_weight * pixel` on the target (`tuning_loss`: the projector's perceptual
+  term with the pixel term weighted up, since the pivot already has the shapes), plus a **locality regulariser**: at latents `w_r` sampled around the pivot
+  (`pivot + radius * w_std * unit(w_rand - pivot)`, radius drawn in `locality_radius`), the tuned
+  generator must draw what the original one drew (pixel MSE + perceptual, weight `locality_weight`).
+  Edits move the pivot by about that much, so they keep behaving as on the original generator.
+* The result is a **delta**: float16 differences of the tuned weights from the original ones.
+  The tuned generator that draws the reconstruction is *original + float16 delta*, exactly what
+  loading the delta file rebuilds, so a saved and reloaded delta gives identical pixels.
+
+A delta file (`<latent stem>_tuning.safetensors`, next to the latent file) is safetensors + JSON
+metadata: format, version, the generator id it was tuned on and the SHA-256 of the target pixels
+it reproduces. Loading checks both: a delta for another generator or another image is refused.
+`generator_for_latents` is what `edit`, `animate` and the app call: it returns the tuned generator
+when a matching delta sits next to the latent file, else the generator unchanged.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from latentlab.core import artifacts
+from latentlab.core.errors import UserError
+from latentlab.generator.interface import (
+    LatentGenerator,
+    map_latents,
+    sample_z,
+    to_uint8,
+)
+from latentlab.inversion.preprocess import to_tensor
+
+TUNING_FORMAT = "latentlab-tuning"
+TUNING_VERSION = "1"
+DELTA_SUFFIX = "_tuning.safetensors"
+
+Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (images, target) [N,3,R,R] -> per-sample [N]
+
+
+class Cancelled(Exception):
+    """Raised by a progress callback to stop a projection or a tuning at once (the app's Cancel)."""
+
+
+@dataclass
+class TuningConfig:
+    """Every knob of pivotal tuning, with the defaults `latentlab invert` uses."""
+
+    steps: int = 60  # Adam steps on the synthesis weights
+    lr: float = 5e-3  # Adam rate, in units of the stored (equalised) weights, which are ~N(0, 1)
+    lr_rampup: float = 0.1  # linear warm-up over this first fraction of the steps
+    lr_rampdown: float = 0.3  # cosine cool-down over this last fraction of the steps
+    locality_weight: float = 0.3  # weight of the locality regulariser (0 = off, as PTI's default)
+    locality_samples: int = 2  # latents around the pivot per regularised step
+    locality_every: int = 2  # regularise every this many steps (halves its cost)
+    locality_radius: tuple[float, float] = (0.3, 1.0)  # their distance from the pivot, in units of w_std
+    target_psnr: float | None = None  # stop early once the reconstruction reaches this PSNR (dB)
+    tune_noise: bool = True  # tune the constant noise maps too (per-pixel detail at every resolution)
+    noise_lr: float = 0.5  # Adam rate of the noise maps (unit variance)
+    seed: int = 0
+    preview_every: int = 10
+
+    def __post_init__(self) -> None:
+        if self.steps < 1:
+            raise UserError(f"tuning needs at least 1 step, got {self.steps}")
+        self.locality_radius = tuple(float(r) for r in self.locality_radius)
+
+
+@dataclass
+class TuningStep:
+    """What a callback sees: 1-based step, the target loss before the step's update, and at preview steps
+    the reconstruction drawn by the tuned weights after the update."""
+
+    step: int
+    steps: int
+    loss: float
+    image: np.ndarray | None  # uint8 [1, R, R, 3] at preview steps
+
+
+@dataclass
+class Tuning:
+    """A finished tuning: the float16 delta (name -> tensor, synthesis weights only) and what it gives."""
+
+    delta: dict[str, torch.Tensor]
+    generator: TunedGenerator  # original + delta: draws `image`
+    image: np.ndarray  # uint8 [R, R, 3], the tuned reconstruction of the pivot
+    pivot_image: np.ndarray  # uint8 [R, R, 3], the original generator's drawing of the pivot
+    loss_history: list[float]
+    seconds: float
+    config: TuningConfig
+    image_sha256: str
+    meta: dict = field(default_factory=dict)
+
+
+def tuning_loss(loss: torch.nn.Module, pixel_weight: float = 10.0) -> torch.nn.Module:
+    """The tuning loss: the projector's perceptual term (if any) with the pixel term weighted `pixel_weight`."""
+    from latentlab.inversion.losses import ReconstructionLoss
+
+    perceptual = getattr(loss, "perceptual", None)
+    weight = getattr(loss, "perceptual_weight", 0.0)
+    return ReconstructionLoss(perceptual, weight, pixel_weight, f"{getattr(loss, 'name', 'custom')} + {pixel_weight:g} pixel")
+
+
+def image_sha256(image: np.ndarray) -> str:
+    """SHA-256 of a uint8 [R, R, 3] target's pixels: the identity of the picture a delta reproduces."""
+    image = np.ascontiguousarray(np.asarray(image, np.uint8))
+    h = hashlib.sha256(f"{image.shape}".encode())
+    h.update(image.tobytes())
+    return h.hexdigest()
+
+
+class TunedGenerator(torch.nn.Module):
+    """The generator interface over an original generator and a per-image tuned copy of its synthesis.
+
+    Mapping, `w_avg` and the generator id are the original's (a latent file, a direction set fitted on
+    the original generator work unchanged); `synthesis` draws with the tuned weights.
+    """
+
+    def __init__(self, base: LatentGenerator, tuned: torch.nn.Module, image_sha256: str, source: str | None = None):
+        super().__init__()
+        self.base = base
+        self.tuned = tuned
+        self.image_sha256 = image_sha256
+        self.source = source  # the delta file, when loaded from one
+
+    z_dim = property(lambda self: self.base.z_dim)
+    w_dim = property(lambda self: self.base.w_dim)
+    num_ws = property(lambda self: self.base.num_ws)
+    resolution = property(lambda self: self.base.resolution)
+    w_avg = property(lambda self: self.base.w_avg)
+    device = property(lambda self: self.base.device)
+    generator_id = property(lambda self: self.base.generator_id)
+
+    def mapping(self, z: torch.Tensor, truncation_psi: float = 1.0, **kw) -> torch.Tensor:
+        return self.base.mapping(z, truncation_psi, **kw)
+
+    def synthesis(self, ws: torch.Tensor, noise_mode: str = "const") -> torch.Tensor:
+        return self.tuned.synthesis(ws, noise_mode=noise_mode)
+
+    def __getattr__(self, name: str):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(self._modules["tuned"], name)
+
+
+def _synthesis_parameters(gen: torch.nn.Module, noise: bool = True) -> dict[str, torch.Tensor]:
+    """name -> tensor of the generator's synthesis network that tuning may change: its parameters and
+    (noise=True) its constant noise maps."""
+    synthesis = getattr(gen, "synthesis_net", None)
+    if not isinstance(gen, torch.nn.Module) or not isinstance(synthesis, torch.nn.Module):
+        raise UserError("pivotal tuning needs a latentlab StyleGAN2/StyleGAN3 generator (a .safetensors, .pt or .pkl "
+                        "checkpoint, not TorchScript); invert with --no-tune")
+    tensors = {f"synthesis_net.{k}": p for k, p in synthesis.named_parameters()}
+    if noise:
+        tensors.update({f"synthesis_net.{k}": b for k, b in synthesis.named_buffers() if k.endswith("noise_const")})
+    return tensors
+
+
+def _copy_for_tuning(gen: LatentGenerator) -> torch.nn.Module:
+    _synthesis_parameters(gen)  # refuses generators without a synthesis network
+    tuned = copy.deepcopy(gen)
+    tuned.requires_grad_(False)
+    return tuned
+
+
+@torch.no_grad()
+def apply_delta(gen: LatentGenerator, delta: dict[str, torch.Tensor], image_hash: str,
+                source: str | None = None) -> TunedGenerator:
+    """original + float16 delta, as a `TunedGenerator` (the original is left untouched)."""
+    tuned = _copy_for_tuning(gen)
+    params = _synthesis_parameters(tuned)
+    unknown = sorted(set(delta) - set(params))
+    if unknown:
+        raise UserError(f"{source or 'this delta'} changes weights this generator does not have ({unknown[0]}); "
+                        "invert the picture again")
+    for name, d in delta.items():
+        p = params[name]
+        if tuple(d.shape) != tuple(p.shape):
+            raise UserError(f"{source or 'this delta'} does not fit this generator's weights ({name}); "
+                            "invert the picture again")
+        p.add_(d.to(p.device, torch.float32))
+    return TunedGenerator(gen, tuned.eval(), image_hash, source)
+
+
+def _learning_rate(cfg: TuningConfig, t: float) -> float:
+    """The rate at progress t in [0, 1): linear warm-up, cosine cool-down (the projector's ramp)."""
+    ramp = min(1.0, (1.0 - t) / cfg.lr_rampdown) if cfg.lr_rampdown > 0 else 1.0
+    ramp = 0.5 - 0.5 * np.cos(ramp * np.pi)
+    if cfg.lr_rampup > 0:
+        ramp *= min(1.0, (t + 1.0 / max(cfg.steps, 1)) / cfg.lr_rampup)
+    return float(cfg.lr * ramp)
+
+
+def _psnr_t(x: torch.Tensor, y: torch.Tensor) -> float:
+    mse = float(((x.clamp(-1, 1) - y) * 127.5).square().mean())
+    return 10 * np.log10(255.0 ** 2 / max(mse, 1e-10))
+
+
+def locality_latents(gen: LatentGenerator, pivot: torch.Tensor, n: int, radius: tuple[float, float], w_std: float,
+                     rng: np.random.Generator) -> torch.Tensor:
+    """n latents around the pivot [num_ws, w_dim] (or [w_dim]): pivot + r * w_std * unit(w_rand - pivot),
+    r uniform in `radius`, w_rand a generator sample; same shape as the pivot with a leading [n]."""
+    w_rand = torch.from_numpy(map_latents(gen, sample_z(n, int(rng.integers(2**31)), gen.z_dim))).to(pivot.device)
+    if pivot.ndim == 2:
+        w_rand = w_rand[:, None, :].expand(n, *pivot.shape)
+    d = w_rand - pivot[None]
+    norm = d.flatten(1).norm(dim=1).clamp_min(1e-8).view(n, *([1] * pivot.ndim))
+    if pivot.ndim == 2:
+        norm = norm / np.sqrt(pivot.shape[0])  # per layer, w_std is a per-w distance
+    r = torch.from_numpy(rng.uniform(*radius, n).astype(np.float32)).to(pivot.device).view(n, *([1] * pivot.ndim))
+    return pivot[None] + r * w_std * d / norm
+
+
+def tune(gen: LatentGenerator, pivot: np.ndarray | torch.Tensor, target: np.ndarray | torch.Tensor, loss: Loss,
+         cfg: TuningConfig | None = None, w_std: float | None = None,
+         callback: Callable[[TuningStep], None] | None = None) -> Tuning:
+    """Fine-tune a copy of `gen`'s synthesis weights so that it draws `target` at `pivot`.
+
+    pivot: w [w_dim] / [1, w_dim] or ws [num_ws, w_dim] / [1, num_ws, w_dim]; target: uint8 [R, R, 3] (or
+    [1, ...]) or float [1, 3, R, R] in [-1, 1]. `loss(images, target)` gives a per-sample loss [N]
+    (the projector's, e.g. metric + pixel). `w_std`: the locality unit (default: measured on `gen`).
+    A callback may raise `Cancelled` to stop. The original generator is never changed.
+    """
+    from latentlab.inversion.samples import w_statistics
+
+    cfg = cfg if cfg is not None else TuningConfig()
+    started = time.time()
+    target_u8 = target if isinstance(target, np.ndarray) else to_uint8(target)
+    target_u8 = target_u8[0] if target_u8.ndim == 4 else target_u8
+    y = to_tensor(target_u8[None], gen.device).float()  # [1, 3, R, R]
+    pivot = torch.as_tensor(np.asarray(pivot, np.float32)) if not isinstance(pivot, torch.Tensor) else pivot
+    pivot = pivot.detach().float().to(gen.device)
+    if pivot.ndim == 3 or (pivot.ndim == 2 and pivot.shape[0] == 1):
+        pivot = pivot[0]  # [w_dim] (W) or [num_ws, w_dim] (W+)
+    w_std = w_std if w_std is not None else w_statistics(gen)[1]
+    rng = np.random.default_rng(cfg.seed)
+
+    tuned = _copy_for_tuning(gen)
+    params = _synthesis_parameters(tuned, noise=cfg.tune_noise)
+    originals = {k: p.detach().clone() for k, p in params.items()}
+    for p in params.values():
+        p.requires_grad_(True)
+    weights = [p for k, p in params.items() if not k.endswith("noise_const")]
+    noise = [p for k, p in params.items() if k.endswith("noise_const")]
+    groups = [{"params": weights, "scale": 1.0}] + ([{"params": noise, "scale": cfg.noise_lr / cfg.lr}] if noise else [])
+    opt = torch.optim.Adam(groups, lr=cfg.lr, betas=(0.9, 0.999))
+    with torch.no_grad():
+        pivot_image = gen.synthesis(pivot[None], noise_mode="const")
+    history: list[float] = []
+    with torch.enable_grad():
+        for i in range(cfg.steps):
+            for group in opt.param_groups:
+                group["lr"] = _learning_rate(cfg, i / cfg.steps) * group["scale"]
+            x = tuned.synthesis(pivot[None], noise_mode="const")
+            rec = loss(x, y).sum()
+            total = rec
+            if cfg.locality_weight > 0 and cfg.locality_samples > 0 and i % max(cfg.locality_every, 1) == 0:
+                w_r = locality_latents(gen, pivot, cfg.locality_samples, cfg.locality_radius, w_std, rng)
+                with torch.no_grad():
+                    ref = gen.synthesis(w_r, noise_mode="const")
+                total = total + cfg.locality_weight * loss(tuned.synthesis(w_r, noise_mode="const"), ref).mean()
+            opt.zero_grad(set_to_none=True)
+            total.backward()
+            opt.step()
+            history.append(float(rec.detach()))
+            preview = None
+            done = cfg.target_psnr is not None and _psnr_t(x.detach(), y) >= cfg.target_psnr
+            if callback is not None:
+                if (i + 1) % max(cfg.preview_every, 1) == 0 or i + 1 == cfg.steps or done:
+                    with torch.no_grad():
+                        preview = to_uint8(tuned.synthesis(pivot[None], noise_mode="const"))
+                callback(TuningStep(i + 1, cfg.steps, history[-1], preview))
+            if done:
+                break
+    delta = {k: (p.detach() - originals[k]).to("cpu", torch.float16).contiguous() for k, p in params.items()}
+    image_hash = image_sha256(target_u8)
+    result = apply_delta(gen, delta, image_hash)  # exactly what loading the delta file rebuilds
+    with torch.no_grad():
+        image = to_uint8(result.synthesis(pivot[None], noise_mode="const"))[0]
+    return Tuning(delta=delta, generator=result, image=image, pivot_image=to_uint8(pivot_image)[0],
+                  loss_history=history, seconds=time.time() - started, config=cfg, image_sha256=image_hash,
+                  meta={"steps_run": len(history), "w_std": float(w_std)})
+
+
+# -- delta files --------------------------------------------------------------------------------------
+def delta_path(latent_path: str | Path) -> Path:
+    """Where a latent file's delta lives: `<folder>/<stem>_tuning.safetensors`."""
+    latent_path = Path(latent_path)
+    return latent_path.with_name(latent_path.stem + DELTA_SUFFIX)
+
+
+def save_delta(path: str | Path, tuning: Tuning, generator_id: str, extra: dict | None = None) -> Path:
+    """Write the float16 delta with its metadata (safetensors, atomic)."""
+    from safetensors.torch import save_file
+
+    meta = {"format": TUNING_FORMAT, "version": TUNING_VERSION, "generator_id": generator_id,
+            "image_sha256": tuning.image_sha256, "config": json.dumps(asdict(tuning.config)),
+            "extra": json.dumps({**tuning.meta, **(extra or {})})}
+    with artifacts.atomic_path(path) as tmp:
+        save_file(tuning.delta, str(tmp), metadata=meta)
+    return Path(path)
+
+
+def read_delta(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """(delta tensors, metadata) of a delta file; UserError for anything that is not one."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"tuning file {path} does not exist")
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            meta = dict(f.metadata() or {})
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e:  # safetensors raises several types for damaged files
+        raise UserError(f"{path} is not a readable tuning file ({str(e)[:160]}); invert the picture again") from None
+    if meta.get("format") != TUNING_FORMAT:
+        raise UserError(f"{path} is not a latentlab tuning file (format {meta.get('format')!r})")
+    if int(meta.get("version", "0") or 0) > int(TUNING_VERSION):
+        raise UserError(f"{path} was written by a newer latentlab; upgrade latentlab to read it")
+    return tensors, meta
+
+
+def load_delta(path: str | Path, gen: LatentGenerator, image_hash: str | None) -> TunedGenerator:
+    """The tuned generator a delta file describes, refusing a delta made for another generator or image.
+
+    image_hash: SHA-256 of the target pixels the caller expects (a latent file's `target_sha256`);
+    None skips that check (only for tools that inspect a delta on its own).
+    """
+    path = Path(path)
+    delta, meta = read_delta(path)
+    artifacts.check_generator_id(meta.get("generator_id"), gen.generator_id, f"tuning file {path}",
+                                 made="was tuned on", remedy="load that generator, or invert the picture again")
+    if image_hash is not None and meta.get("image_sha256") != image_hash:
+        raise UserError(f"tuning file {path} was made for another picture than this latent file's; delete it "
+                        "or invert the picture again")
+    return apply_delta(gen, delta, meta.get("image_sha256", ""), str(path))
+
+
+def generator_for_latents(gen: LatentGenerator, latent_path: str | Path | None, meta: dict | None = None):
+    """The generator to draw a latent file with: tuned when its delta sits next to it, else `gen`.
+
+    meta: the latent file's metadata (its `target_sha256` must match the delta's image); read from
+    the file when not given. A latent file that was tuned but lost its delta is drawn untuned.
+    """
+    if latent_path is None:
+        return gen
+    path = delta_path(latent_path)
+    if not path.is_file():
+        return gen
+    if meta is None:
+        from latentlab.core.latents import load_latents
+
+        meta = load_latents(latent_path).meta
+    expected = meta.get("target_sha256")
+    if expected is None:
+        raise UserError(f"{path} sits next to {Path(latent_path).name}, which records no target picture to check it "
+                        "against; delete the tuning file or invert the picture again")
+    return load_delta(path, gen, expected)
+
+
+__all__ = [
+    "DELTA_SUFFIX",
+    "Cancelled",
+    "TunedGenerator",
+    "Tuning",
+    "TuningConfig",
+    "TuningStep",
+    "apply_delta",
+    "delta_path",
+    "generator_for_latents",
+    "image_sha256",
+    "load_delta",
+    "locality_latents",
+    "read_delta",
+    "save_delta",
+    "tune",
+    "tuning_loss",
+]
