@@ -19,7 +19,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from numbers import Integral, Real
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -273,21 +273,28 @@ class FitResult:
 
 def fit_direction_set(latents: np.ndarray, labels: pd.DataFrame, attributes: Sequence, *, generator_id: str,
                       space: str = "w", conditions: dict[str, Sequence[str]] | None = None, schema=None,
-                      source: dict | None = None, progress: bool = False, **fitter_kwargs) -> FitResult:
+                      source: dict | None = None, progress: bool = False,
+                      on_attribute: Callable[[str, int, int], None] | None = None, **fitter_kwargs) -> FitResult:
     """Fit every attribute (objects with name, kind, options) that has enough labels.
 
     `conditions` maps an attribute to the attributes it must not change: each adds an entry
     "<attr>|<other>+<other>" whose vectors are orthogonal to those attributes' directions
     (see directions.conditional). Attributes with too few labels are listed in `refused`.
+    `on_attribute(name, index, total)` is called before each attribute is fitted (index from 1,
+    total = number of attributes), e.g. to show progress; an exception it raises (a cancelled fit)
+    stops the fit there and propagates.
     """
     dset = DirectionSet(generator_id=generator_id, space=space, dim=int(np.asarray(latents).shape[1]),
                         schema=schema_to_dict(schema), source=dict(source or {}))
     refused: dict[str, str] = {}
     todo = list(attributes)
+    total = len(todo)
     if progress:
         from tqdm import tqdm
         todo = tqdm(todo, desc="fit", unit="attribute")
-    for attr in todo:
+    for index, attr in enumerate(todo, start=1):
+        if on_attribute is not None:
+            on_attribute(attr.name, index, total)
         if attr.name not in labels.columns:
             refused[attr.name] = "no labels column"
             continue
@@ -315,8 +322,10 @@ def fit_direction_set(latents: np.ndarray, labels: pd.DataFrame, attributes: Seq
 
 def fit_run(db_url: str, run_id: int, *, space: str = "w", attributes: Sequence[str] | None = None,
             aggregation: str = "majority", conditions: dict[str, Sequence[str]] | None = None,
-            progress: bool = False, **fitter_kwargs) -> FitResult:
-    """Fit directions on a labeling run's aggregated labels (labeler.dataset.load_run_dataset)."""
+            progress: bool = False, on_attribute: Callable[[str, int, int], None] | None = None,
+            **fitter_kwargs) -> FitResult:
+    """Fit directions on a labeling run's aggregated labels (labeler.dataset.load_run_dataset);
+    `on_attribute` as in `fit_direction_set`."""
     from labeler.dataset import load_run_dataset
 
     data = load_run_dataset(db_url, run_id, aggregation=aggregation)
@@ -334,4 +343,4 @@ def fit_run(db_url: str, run_id: int, *, space: str = "w", attributes: Sequence[
               "truncation_psi": float(data.truncation_psi), "n_items": int(len(latents))}
     return fit_direction_set(latents, data.labels, chosen, generator_id=data.generator_id, space=space,
                              conditions=conditions, schema=data.schema, source=source, progress=progress,
-                             **fitter_kwargs)
+                             on_attribute=on_attribute, **fitter_kwargs)

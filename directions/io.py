@@ -161,24 +161,49 @@ class DirectionSet:
                                   "of this generator")
 
     def summary(self) -> list[dict]:
-        """One row per entry, for tables in the CLI and the app."""
-        rows = []
-        for d in self.entries.values():
-            m = d.metrics
-            if d.kind in ("binary", "ordinal"):
-                pos = ", ".join(f"{c} {p:+.2f}" for c, p in zip(d.classes, d.class_positions[0]))
-            elif d.kind == "categorical":
-                pos = f"{len(d.classes)} classes, subspace of {len(d.basis)}"
-            else:
-                pos = ""
-            rows.append({
-                "name": d.name, "kind": d.kind, "labels": m.get("n_labels"),
-                "cv_accuracy": m.get("cv_accuracy"), "baseline": m.get("baseline_accuracy"),
-                "balanced_accuracy": m.get("cv_balanced_accuracy"),
-                "svm_cv_accuracy": m.get("svm_cv_accuracy"), "svm_cosine": m.get("svm_cosine"),
-                "class_positions": pos, "conditioned_on": ",".join(m.get("conditioned_on", [])),
-            })
-        return rows
+        """One row per entry, for tables in the CLI and the app (`summary_row`)."""
+        return [summary_row(d) for d in self.entries.values()]
+
+
+AT_BASELINE = "⚠ at or below the baseline"
+
+
+def summary_row(d: Direction) -> dict:
+    """An entry's row in the fit tables of the CLI and the app.
+
+    Accuracies are cross-validated; `baseline` is always guessing the largest class, and
+    `at_baseline` flags a fit no better than that (the note says so). A conditional entry
+    ("age|hair_length") has no CV of its own: it shows the plain direction's CV accuracy
+    (`plain_cv_accuracy`) and the cosine of each of its vectors to the plain one (`cosine_to_plain`,
+    1 = conditioning changed nothing).
+    """
+    m = d.metrics
+    if d.kind in ("binary", "ordinal"):
+        pos = ", ".join(f"{c} {p:+.2f}" for c, p in zip(d.classes, d.class_positions[0]))
+    elif d.kind == "categorical":
+        pos = f"{len(d.classes)} classes, subspace of {len(d.basis)}"
+    else:
+        pos = ""
+    cv, base = m.get("cv_accuracy"), m.get("baseline_accuracy")
+    at_baseline = cv is not None and base is not None and cv <= base + 1e-9
+    conditioned_on = list(m.get("conditioned_on") or [])
+    notes = []
+    if at_baseline:
+        notes.append(f"{AT_BASELINE} (always guessing the largest class)")
+    if conditioned_on:
+        notes.append(f"orthogonal to {', '.join(conditioned_on)}; no CV of its own")
+    return {
+        "name": d.name, "kind": d.kind, "labels": m.get("n_labels"),
+        "cv_accuracy": cv, "baseline": base,
+        "cv_minus_baseline": cv - base if cv is not None and base is not None else None,
+        "balanced_accuracy": m.get("cv_balanced_accuracy"),
+        "svm_cv_accuracy": m.get("svm_cv_accuracy"), "svm_cosine": m.get("svm_cosine"),
+        "plain_cv_accuracy": m.get("plain_cv_accuracy") if conditioned_on else None,
+        "cosine_to_plain": (", ".join(f"{c:.3f}" for c in m.get("cosine_to_plain") or [])
+                            if conditioned_on else None),
+        "class_positions": pos, "conditioned_on": ",".join(conditioned_on),
+        "at_baseline": at_baseline, "notes": "; ".join(notes),
+    }
 
 
 def save_direction_set(path: str | Path, dset: DirectionSet) -> Path:

@@ -14,6 +14,8 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from latentlab.core.errors import UserError
+
 if TYPE_CHECKING:
     from latentlab.generator.interface import LatentGenerator
 
@@ -173,10 +175,13 @@ def add_threads_option(p: argparse.ArgumentParser) -> None:
 
 
 def add_generator_options(p: argparse.ArgumentParser, *, device_default: str | None = None) -> None:
-    """--generator, --device and --threads: every command that draws faces."""
+    """--generator, --class, --device and --threads: every command that draws faces."""
     p.add_argument("--generator", default=None, metavar="PATH",
                    help="generator checkpoint: latentlab .safetensors, rosinality .pt, NVlabs .pkl or "
                         "TorchScript (default: the shipped 64 px anime model)")
+    p.add_argument("--class", dest="class_label", type=int, default=None, metavar="C",
+                   help="conditional generators: the class (0 .. c_dim - 1) of the faces drawn "
+                        "(default: class 0; unconditional generators have none)")
     add_device_option(p, device_default)
     add_threads_option(p)
 
@@ -194,9 +199,24 @@ def load_generator(path: str | None, device: str | None = None) -> LatentGenerat
 
 
 def generator_from_args(args: argparse.Namespace) -> LatentGenerator:
-    """Apply --threads, then load --generator onto --device: the one way a command gets its generator."""
+    """Apply --threads, then load --generator onto --device and choose its --class: the one way a command
+    gets its generator."""
     set_threads(getattr(args, "threads", 0))
-    return load_generator(args.generator, args.device)
+    gen = load_generator(args.generator, args.device)
+    class_label = getattr(args, "class_label", None)
+    if class_label is not None:
+        set_class(gen, class_label)
+    return gen
+
+
+def set_class(gen: LatentGenerator, class_label: int) -> None:
+    """Make `class_label` the class a conditional generator draws when mapping gets none (--class)."""
+    c_dim = getattr(gen, "c_dim", 0)  # TorchScript generators have none: unconditional
+    if not c_dim:
+        raise UserError(f"--class {class_label} needs a conditional generator; this one has no classes")
+    if not 0 <= class_label < c_dim:
+        raise UserError(f"--class {class_label} is outside this generator's classes 0..{c_dim - 1}")
+    gen.class_label = int(class_label)
 
 
 # -- workspace and label store ------------------------------------------------------------------

@@ -27,8 +27,7 @@ def _max_difference(a, b, n: int = 4, seed: int = 1234) -> float:
 def _cmd_convert(args: argparse.Namespace) -> None:
     from latentlab.generator.loading import detect_format
     from latentlab.generator.native import FORMAT as NATIVE_FORMAT
-    from latentlab.generator.native import CheckpointError, load_native, save_native
-    from latentlab.generator.stylegan2 import StyleGAN2Generator
+    from latentlab.generator.native import CheckpointError, is_convertible, load_native, save_native
 
     src, out = Path(args.input), Path(args.output)
     if out.suffix != ".safetensors":
@@ -42,7 +41,7 @@ def _cmd_convert(args: argparse.Namespace) -> None:
         bar.set_postfix_str("loading")
         gen = load_generator(str(src), "cpu")
         bar.update()
-        if not isinstance(gen, StyleGAN2Generator):
+        if not is_convertible(gen):
             raise UserError(f"{src.name} is a {detect_format(src)} generator, which latentlab runs as it is but cannot "
                             f"convert; pass it to --generator directly")
         info = getattr(gen, "source_info", None)
@@ -76,11 +75,18 @@ def describe(gen, path: Path, fmt: str | None) -> list[tuple[str, str]]:
     """Rows of `inspect-generator` for any loaded generator."""
     from latentlab.generator.loaders.batching import auto_batch_size
     from latentlab.generator.stylegan2 import StyleGAN2Generator
+    from latentlab.generator.stylegan3 import StyleGAN3Generator
 
     info = getattr(gen, "source_info", None)
-    rows = [("file", str(path)), ("format", fmt or "?"), ("generator id", gen.generator_id),
-            ("resolution", f"{gen.resolution} px"), ("z_dim", str(gen.z_dim)), ("w_dim", str(gen.w_dim)),
-            ("num_ws", str(gen.num_ws))]
+    rows = [("file", str(path)), ("format", fmt or "?"), ("generator id", gen.generator_id)]
+    if isinstance(gen, (StyleGAN2Generator, StyleGAN3Generator)):
+        rows.append(("family", "StyleGAN2" if isinstance(gen, StyleGAN2Generator)
+                     else "StyleGAN3 (StyleSpace tools need StyleGAN2)"))
+    rows += [("resolution", f"{gen.resolution} px"), ("z_dim", str(gen.z_dim)), ("w_dim", str(gen.w_dim)),
+             ("num_ws", str(gen.num_ws))]
+    c_dim = getattr(gen, "c_dim", 0)
+    if c_dim > 0:
+        rows.append(("c_dim", f"{c_dim} (conditional: classes 0..{c_dim - 1}, chosen with --class)"))
     if isinstance(gen, StyleGAN2Generator):
         cfg = gen.cfg
         n_params = sum(t.numel() for t in gen.parameters())

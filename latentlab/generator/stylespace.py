@@ -6,7 +6,8 @@ lives in (`directions.layers`). Each W+ index feeds one or two affines (a conv a
 64 px: index 0 -> b4.conv1, 1 -> b4.torgb + b8.conv0, 2 -> b8.conv1, 3 -> b8.torgb + b16.conv0, ...
 
 Works for every generator latentlab builds as a StyleGAN2 (native, rosinality `.pt`, NVlabs `.pkl`);
-TorchScript files are opaque programs whose affines cannot be reached.
+TorchScript files are opaque programs whose affines cannot be reached, and StyleGAN3's layers (one
+affine per layer, no W+ index shared with a ToRGB) are not mapped here.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import torch
 
 from latentlab.core.errors import UserError
 from latentlab.generator.interface import LatentGenerator
+from latentlab.generator.stylegan3 import StyleGAN3Generator
 
 
 @dataclass
@@ -30,6 +32,8 @@ class StyleLayer:
 
 
 def _affines(gen: LatentGenerator) -> list[tuple[StyleLayer, torch.nn.Module]]:
+    if isinstance(gen, StyleGAN3Generator):
+        raise UserError("StyleSpace tools need a StyleGAN2 generator; StyleGAN3 layers are not supported")
     synthesis = getattr(gen, "synthesis_net", None)
     if synthesis is None or not hasattr(synthesis, "resolutions"):
         raise UserError("this generator exposes no per-layer styles (TorchScript files are opaque); "

@@ -1,13 +1,19 @@
 """The "Fit directions" tab: a labeling run's aggregated labels -> a direction set in the workspace.
 
 The fit itself is `directions.fit.fit_run` (LDA with shrinkage, cross-validated); this tab chooses
-its arguments, saves the result in `<workspace>/directions/` and shows its table: conditional rows
-with the plain direction's accuracy and their cosine to it, fits no better than always guessing the
-largest class flagged. An existing set is replaced only with "Replace" ticked; Cancel stops a fit
-before anything is saved.
+its arguments, runs it in a thread (the status names the attribute being fitted), saves the result in
+`<workspace>/directions/` and shows its table, the CLI's (`directions.io.summary_row`): conditional
+rows with the plain direction's accuracy and their cosine to it, fits no better than always guessing
+the largest class flagged. An existing set is replaced only with "Replace" ticked; Cancel stops a fit
+between attributes, before anything is saved.
 """
 
 from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from collections.abc import Iterator
 
 import gradio as gr
 import pandas as pd
@@ -19,7 +25,7 @@ from latentlab.ui.sets import DirectionShelf, safe_name
 
 from directions.conditional import parse_conditions
 from directions.fit import fit_run
-from directions.io import DirectionSet, save_direction_set
+from directions.io import AT_BASELINE, DirectionSet, save_direction_set
 from labeler.store import open_store
 
 ROUNDED = ("cv_accuracy", "baseline", "cv_minus_baseline", "balanced_accuracy", "svm_cv_accuracy", "svm_cosine",
@@ -28,38 +34,77 @@ COLUMNS = ["name", "kind", "labels", "cv_accuracy", "baseline", "cv_minus_baseli
            "svm_cv_accuracy", "svm_cosine", "plain_cv_accuracy", "cosine_to_plain", "class_positions", "notes"]
 # on a 1366 px screen every column fits; the long ones (class positions, notes) wrap
 COLUMN_WIDTHS = ["8%", "7%", "6%", "6%", "7%", "7%", "7%", "6%", "6%", "6%", "6%", "14%", "14%"]
-AT_BASELINE = "⚠ at or below the baseline"
 HEADERS = {"cv_accuracy": "CV acc.", "cv_minus_baseline": "CV − baseline", "balanced_accuracy": "balanced acc.",
            "svm_cv_accuracy": "SVM CV acc.", "svm_cosine": "SVM cosine", "plain_cv_accuracy": "plain CV acc.",
            "cosine_to_plain": "cosine to plain", "class_positions": "class positions"}  # short, unbroken headers
 
 
 def fit_table(dset: DirectionSet, refused: dict[str, str]) -> tuple[pd.DataFrame, list[str]]:
-    """The results table of a fit, and one line per fit at or below its baseline (for the status).
-
-    A conditional row ("age|hair_length+accessory") has no cross-validation of its own: it shows the
-    plain direction's CV accuracy and the cosine between the two (1 = conditioning changed nothing).
-    """
-    rows, flagged = [], []
-    for row, d in zip(dset.summary(), dset.entries.values()):
-        m = d.metrics
-        notes = []
-        cv, base = row.get("cv_accuracy"), row.get("baseline")
-        row["cv_minus_baseline"] = cv - base if cv is not None and base is not None else None
-        if cv is not None and base is not None and cv <= base + 1e-9:
-            notes.append(f"{AT_BASELINE} (always guessing the largest class)")
-            flagged.append(f"{d.name} {cv:.3f} vs {base:.3f}")
-        if m.get("conditioned_on"):
-            row["plain_cv_accuracy"] = m.get("plain_cv_accuracy")
-            row["cosine_to_plain"] = ", ".join(f"{c:.3f}" for c in m.get("cosine_to_plain", []))
-            notes.append(f"orthogonal to {', '.join(m['conditioned_on'])}; no CV of its own")
-        row["notes"] = "; ".join(notes)
-        rows.append(row)
+    """The results table of a fit (the rows of `directions.io.summary_row`, as in the CLI), and one line
+    per fit at or below its baseline (for the status)."""
+    rows = dset.summary()
+    flagged = [f"{r['name']} {r['cv_accuracy']:.3f} vs {r['baseline']:.3f}" for r in rows if r["at_baseline"]]
     rows += [{"name": a, "kind": "refused", "notes": why} for a, why in refused.items()]
     table = pd.DataFrame(rows).reindex(columns=COLUMNS)
     for col in ROUNDED:
         table[col] = pd.to_numeric(table[col], errors="coerce").round(3)
     return table.astype(object).where(table.notna(), ""), flagged
+
+
+class FitCancelled(Exception):
+    """Raised between attributes by a fit whose Cancel was pressed."""
+
+
+class BackgroundFit:
+    """`fit_run` in a thread, so that the app can show its progress and cancel it.
+
+    `lines()` starts it and yields a status line before each attribute ("fitting hair_color (2/8)…")
+    until it ends; `outcome()` is then its FitResult (or raises its error). The fit starts an
+    attribute only once the reader has asked for the line after its announcement, so a reader that
+    stops asking (a Gradio handler closed by Cancel) stops the fit at the next attribute; `cancel()`
+    (called when `lines()` is closed) then ends the thread with FitCancelled as its error."""
+
+    def __init__(self, db_url: str, run_id: int, **fit_kwargs):
+        self.db_url, self.run_id, self.fit_kwargs = db_url, run_id, fit_kwargs
+        self.result = self.error = None
+        self._cancelled = threading.Event()
+        self._lines: queue.Queue = queue.Queue()  # status lines, then None when the fit ended
+        self._go: queue.Queue = queue.Queue()  # True: the reader took the last line and wants more
+        self.thread = threading.Thread(target=self._fit, name=f"latentlab-fit-run{run_id}", daemon=True)
+
+    def _on_attribute(self, attribute: str, index: int, total: int) -> None:
+        if not self._cancelled.is_set():
+            self._lines.put(f"fitting {attribute} ({index}/{total})…")
+            if self._go.get() and not self._cancelled.is_set():
+                return
+        raise FitCancelled(f"the fit of run {self.run_id} was cancelled before {attribute}")
+
+    def _fit(self) -> None:
+        try:
+            self.result = fit_run(self.db_url, self.run_id, on_attribute=self._on_attribute, **self.fit_kwargs)
+        except BaseException as e:  # raised again by outcome(), in the thread that reads the lines
+            self.error = e
+        finally:
+            self._lines.put(None)
+
+    def lines(self) -> Iterator[str]:
+        self.thread.start()
+        try:
+            while (line := self._lines.get()) is not None:
+                yield line
+                self._go.put(True)
+        finally:
+            self.cancel()  # a no-op for an ended fit
+
+    def outcome(self):
+        """The FitResult of an ended fit; raises the fit's error."""
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        self._go.put(False)  # wakes a fit waiting to start its next attribute
 
 
 def run_choices(ctx: AppContext) -> list[tuple[str, int]]:
@@ -69,8 +114,9 @@ def run_choices(ctx: AppContext) -> list[tuple[str, int]]:
 def do_fit(ctx: AppContext, run_id, space: str, attributes: list[str], aggregation: str, conditions: str,
            min_per_class: float, svm: bool, set_name: str, replace: bool = False):
     """Fit a run's directions and save them in the workspace, as a generator for the app: yields
-    (table, status, None) while fitting, then (table, status, saved path). An existing set of that
-    name is refused unless `replace`; a cancelled fit (its generator not resumed) saves nothing."""
+    (table, status, None) while fitting (a status line per attribute), then (table, status, saved path).
+    An existing set of that name is refused unless `replace`. Cancel closes this generator: the fit stops
+    before its next attribute and nothing is saved."""
     if run_id in (None, ""):
         raise UserError("choose a labeling run")
     if not attributes:
@@ -83,8 +129,12 @@ def do_fit(ctx: AppContext, run_id, space: str, attributes: list[str], aggregati
                         "or choose another name")
     conditions = parse_conditions(conditions)
     yield gr.update(), f"Fitting {', '.join(attributes)} ({len(attributes)} attributes) from run {run_id}…", None
-    result = fit_run(ctx.db_url, run_id, space=space, attributes=list(attributes), aggregation=aggregation,
-                     conditions=conditions, min_per_class=int(min_per_class), compare_svm=bool(svm))
+    fit = BackgroundFit(ctx.db_url, run_id, space=space, attributes=list(attributes), aggregation=aggregation,
+                        conditions=conditions, min_per_class=int(min_per_class), compare_svm=bool(svm))
+    with contextlib.closing(fit.lines()) as lines:  # Cancel closes this generator at the yield, so these too
+        for line in lines:
+            yield gr.update(), f"Run {run_id}: {line}", None
+    result = fit.outcome()
     dset = result.direction_set
     if dset.generator_id != ctx.generator.generator_id:
         raise UserError(f"run {run_id} was sampled from generator {dset.generator_id}, not the one "
@@ -113,7 +163,7 @@ def build_fit_tab(ctx: AppContext, shelf: DirectionShelf, check_admin: AdminChec
                               elem_id="fit-run")
             refresh_runs = gr.Button("Refresh runs", size="sm")
             space = gr.Radio(["w", "z"], value="w", label="Latent space")
-            aggregation = gr.Radio(["majority", "dawid_skene"], value="majority", label="Label aggregation")
+            aggregation = gr.Radio(["majority", "dawid_skene", "gold_weighted"], value="majority", label="Label aggregation")
         attributes = gr.CheckboxGroup(attr_names, value=attr_names, label="Attributes")
         with gr.Row():
             conditions = gr.Textbox(label="Conditional directions", placeholder="age: hair_length, accessory",

@@ -131,3 +131,22 @@ def test_a_set_written_by_the_old_saver_still_loads(tmp_path):
     assert age.position_of("adult") == 1.2 and age.metrics["cv_accuracy"] == 0.9
     assert np.allclose(hair.basis, basis, atol=1e-6) and hair.class_centroids.shape == (3, 2)
     assert dset.names() == ["age", "hair", "hair:a", "hair:b", "hair:c"]
+
+
+def test_a_loaded_set_has_the_same_table_rows_as_the_fitted_one(tmp_path, direction_set):
+    from directions.conditional import conditional_direction
+
+    rng = np.random.default_rng(1)
+    x, y, _ = gaussian_classes(rng.standard_normal((3, 10)) * 2, 80, labels=["black", "blonde", "red"])
+    yb = ["yes" if v == "red" else "no" for v in y]
+    plain = direction_set.entries["redness"]
+    plain.metrics["baseline_accuracy"] = plain.metrics["cv_accuracy"]  # as good as guessing "no": flagged
+    direction_set.add(conditional_direction(plain, [direction_set.entries["hair_color"]], x, yb))
+    back = load_direction_set(save_direction_set(tmp_path / "set.npz", direction_set))
+    rows = back.summary()
+    assert rows == direction_set.summary()
+    flagged = [r["name"] for r in rows if r["at_baseline"]]
+    assert flagged == ["redness"]
+    cond = rows[-1]
+    assert cond["name"] == "redness|hair_color" and cond["plain_cv_accuracy"] == plain.metrics["cv_accuracy"]
+    assert cond["cosine_to_plain"] and all(-1 <= float(c) <= 1 for c in cond["cosine_to_plain"].split(", "))

@@ -180,3 +180,68 @@ def test_grid_search_over_shrinkage_prefers_shrinking_when_labels_are_few():
     best = search.best_estimator_
     assert best.shrinkage == search.best_params_["shrinkage"] and best.vectors_.shape == (1, 40)
     assert best.to_direction().metrics["shrinkage"] == best.shrinkage
+
+
+def _three_attributes(seed: int = 7):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((300, 10))
+    labels = pd.DataFrame({"blush": np.where(x[:, 0] > 0, "yes", "no"),
+                           "glasses": ["no"] * 295 + ["yes"] * 5,
+                           "smile": np.where(x[:, 1] > 0, "yes", "no")})
+    attrs = [AttributeSpec(a, "binary", ["no", "yes"]) for a in ("blush", "glasses", "smile")]
+    return x, labels, attrs
+
+
+def test_on_attribute_is_called_before_each_attribute_in_order_even_refused_ones():
+    x, labels, attrs = _three_attributes()
+    calls = []
+
+    def on_attribute(name, index, total):
+        calls.append((name, index, total))
+
+    res = fit_direction_set(x, labels, attrs, generator_id="g1", compare_svm=False, on_attribute=on_attribute,
+                            conditions={"smile": ["blush"]})
+    assert calls == [("blush", 1, 3), ("glasses", 2, 3), ("smile", 3, 3)]  # not the conditional entry
+    assert list(res.direction_set.entries) == ["blush", "smile", "smile|blush"] and "glasses" in res.refused
+
+
+def test_an_exception_from_on_attribute_stops_the_fit_before_that_attribute():
+    x, labels, attrs = _three_attributes()
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def on_attribute(name, index, total):
+        seen.append(name)
+        if index == 2:
+            raise Stop(name)
+
+    with pytest.raises(Stop, match="glasses"):
+        fit_direction_set(x, labels, attrs, generator_id="g1", compare_svm=False, on_attribute=on_attribute)
+    assert seen == ["blush", "glasses"]
+
+
+def test_summary_rows_flag_fits_at_the_baseline_and_show_conditional_metrics():
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((400, 12))
+    labels = pd.DataFrame({"noise": np.where(rng.random(400) < 0.9, "no", "yes"),  # unrelated to the latents
+                           "blush": np.where(x[:, 0] + 0.5 * x[:, 1] > 0, "yes", "no"),
+                           "age": np.where(x[:, 1] > 0, "adult", "child")})
+    attrs = [AttributeSpec("noise", "binary", ["no", "yes"]), AttributeSpec("blush", "binary", ["no", "yes"]),
+             AttributeSpec("age", "binary", ["child", "adult"])]
+    res = fit_direction_set(x, labels, attrs, generator_id="g1", conditions={"blush": ["age"]}, compare_svm=False)
+    rows = {r["name"]: r for r in res.direction_set.summary()}
+    noise, blush, cond = rows["noise"], rows["blush"], rows["blush|age"]
+    assert noise["cv_accuracy"] <= noise["baseline"] and noise["at_baseline"]
+    assert "at or below the baseline" in noise["notes"]
+    assert noise["cv_minus_baseline"] == pytest.approx(noise["cv_accuracy"] - noise["baseline"])
+    assert not blush["at_baseline"] and blush["notes"] == "" and blush["plain_cv_accuracy"] is None
+    # conditioning blush on age removes the age part of its direction: cosine well below 1
+    assert cond["plain_cv_accuracy"] == blush["cv_accuracy"] and cond["cv_accuracy"] is None
+    cosine_to_plain = float(cond["cosine_to_plain"])
+    assert 0.5 < cosine_to_plain < 0.99
+    assert not cond["at_baseline"] and "orthogonal to age" in cond["notes"]
+    # the fit's table (the CLI's) has the same columns
+    table = res.table().set_index("name")
+    assert table.loc["blush|age", "cosine_to_plain"] == cond["cosine_to_plain"] and table.loc["noise", "at_baseline"]
