@@ -26,7 +26,7 @@ removed: a much slower clip (96 frames) can still show a seam as large as its la
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -35,6 +35,7 @@ from latentlab.core.errors import UserError
 
 from directions.edit import edit
 from directions.io import DirectionSet
+from directions.pacing import DENSE, change_shares, paced_positions
 
 VIDEO_SUFFIXES = (".gif", ".mp4")
 # one quantiser for I, P and B frames, no psycho-visual or adaptive quantisation: equal quality over the loop
@@ -69,21 +70,61 @@ def sweep_amounts(start: float, end: float, n_frames: int, pingpong: bool = True
 
 def sweep_latents(w: np.ndarray, direction_set: DirectionSet, name: str, start: float | str, end: float | str,
                   n_frames: int, pingpong: bool = True, layers: Sequence[int] | None = None,
-                  num_ws: int | None = None) -> np.ndarray:
+                  num_ws: int | None = None, pace_with: Callable[[np.ndarray], np.ndarray] | None = None,
+                  reach: np.ndarray | None = None) -> np.ndarray:
     """Codes [F, N, ...] for a sweep of latents w [N, D] (or W+) along `name`.
 
     Numbers sweep that many units relative to each face (0 = the face itself); a class name as
     `end` (with start 0) moves each face from itself onto that class and back.
+    `pace_with` (codes [K, ...] -> uint8 pictures [K, H, W, 3], e.g. `render_frames` bound to a
+    generator) places each face's frames at equal shares of its picture change
+    (`directions.pacing`) instead of equal steps in units, so a switch is spread over many frames.
+    `reach` [N] (a sweep onto a class only) ends each face at that share of the usual way
+    (`directions.reach.onto_class_shares`: as far as the attribute reader needs to read the class).
     """
     w = np.asarray(w, np.float32)
-    if isinstance(end, str):
-        if start not in (0, 0.0, "", None):
-            raise UserError("a sweep towards a class starts at the face itself; leave START out or give 0")
-        fractions = loop_positions(n_frames, pingpong)
-        return np.stack([edit(w, direction_set, {name: f"{end}@{f:.6f}"}, layers=layers, num_ws=num_ws)
-                         for f in fractions])
-    amounts = sweep_amounts(float(start), float(end), n_frames, pingpong)
-    return np.stack([edit(w, direction_set, {name: float(a)}, layers=layers, num_ws=num_ws) for a in amounts])
+    if isinstance(end, str) and start not in (0, 0.0, "", None):
+        raise UserError("a sweep towards a class starts at the face itself; leave START out or give 0")
+
+    if reach is not None and not isinstance(end, str):
+        raise ValueError("reach applies to sweeps onto a class")
+
+    def one(codes: np.ndarray, f: float) -> np.ndarray:
+        amount = f"{end}@{f:.6f}" if isinstance(end, str) else float(start) + (float(end) - float(start)) * f
+        return edit(codes, direction_set, {name: amount}, layers=layers, num_ws=num_ws)
+
+    def at(codes: np.ndarray, f: float) -> np.ndarray:  # codes at a share f of the way from start to end
+        if reach is None:
+            return one(codes, f)
+        return np.concatenate([one(codes[i: i + 1], f * reach[i]) for i in range(len(codes))])
+
+    positions = loop_positions(n_frames, pingpong)
+    if pace_with is None:
+        return np.stack([at(w, f) for f in positions])
+    dense = np.stack([at(w, f) for f in np.linspace(0.0, 1.0, DENSE)])  # [M, N, ...]
+    pictures = pace_with(dense.reshape(-1, *dense.shape[2:]))
+    t = paced_positions(change_shares(pictures.reshape(DENSE, len(w), *pictures.shape[1:])), positions)
+    faces = [w[i: i + 1] for i in range(len(w))]
+    scale = np.ones(len(w)) if reach is None else np.asarray(reach, np.float64)
+    return np.stack([np.concatenate([one(faces[i], t[k, i] * scale[i]) for i in range(len(w))])
+                     for k in range(len(positions))])
+
+
+def pacer(gen, direction_set: DirectionSet, name: str, reader=None, space: str = "w",
+          truncation_psi: float = 1.0) -> Callable[[np.ndarray], np.ndarray]:
+    """The `pace_with` of `sweep_latents`: codes -> what pacing compares between neighbours.
+
+    With an attribute reader (`directions.reader`) that knows the swept attribute: its probabilities
+    for that attribute, so frames split the attribute's change evenly; otherwise (or for custom
+    directions) the pictures themselves."""
+    attribute = direction_set.find(name)[0].attribute
+    known = reader is not None and attribute in reader.classes
+
+    def read(codes: np.ndarray) -> np.ndarray:
+        pictures = render_frames(gen, codes, space=space, truncation_psi=truncation_psi)
+        return reader.predict_proba(pictures, attribute)[attribute] if known else pictures
+
+    return read
 
 
 def slerp(a: np.ndarray, b: np.ndarray, t: float | np.ndarray) -> np.ndarray:

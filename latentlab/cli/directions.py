@@ -15,6 +15,8 @@ exploration session (explore LATENTS --session S) needs --force. Default export 
 sweep has exactly that many, a walk through K latents the nearest multiple of K. Amounts beyond
 ±AMOUNT_LIMIT units (where hardly any labeled face lies) are clamped, with a warning; a sweep whose
 frames would all be the same (e.g. `--set hair_color=blonde --animate hair_color:blonde`) is refused.
+Sweeps place their frames at equal shares of the change (`--pace`, `directions.pacing`): as the set's
+attribute reader sees the swept attribute when `fit --reader` trained one, else of the picture.
 """
 
 from __future__ import annotations
@@ -197,10 +199,65 @@ def _cmd_fit(args: argparse.Namespace) -> None:
                      compare_svm=not args.no_svm)
     save_direction_set(out, result.direction_set)
     print_table(result.table().to_dict("records"))
+    if args.reader:
+        _train_reader(args, out)
     for why in result.refused.values():
         log.warning(f"not fitted: {why}")
     print(f"wrote {out} ({len(result.direction_set.entries)} directions, generator "
           f"{result.direction_set.generator_id}, space {args.space.upper()})")
+
+
+def _train_reader(args: argparse.Namespace, set_path: Path) -> None:
+    """`fit --reader`: the set's attribute reader, trained on the run's faces and aggregated labels."""
+    from directions.reader import reader_path, save_reader, train_reader
+    from labeler.dataset import load_run_dataset
+
+    data = load_run_dataset(db_url(args), args.run, aggregation=args.aggregation)
+    classes = {a.name: list(a.options) for a in data.schema.attributes}
+    log.info(f"training the attribute reader on {len(data.w)} faces ({args.reader_epochs} epochs)")
+    reader = train_reader(data.load_images(), data.labels, classes, generator_id=data.generator_id,
+                          epochs=args.reader_epochs, holdout=0.1)
+    path = save_reader(reader_path(set_path), reader)
+    acc = ", ".join(f"{a} {v:.2f}" for a, v in reader.meta.get("holdout_accuracy", {}).items())
+    print(f"wrote {path} (agreement with the crowd on 10 % held-out faces: {acc})")
+
+
+def _set_reader(args: argparse.Namespace, gen):
+    """The direction set's attribute reader (`fit --reader`), or None when it has none."""
+    from directions.reader import load_reader, reader_path
+
+    path = reader_path(args.directions)
+    return load_reader(path, generator_id=gen.generator_id) if path.is_file() else None
+
+
+def _pace_with(args: argparse.Namespace, gen, dset, name: str, reader, psi: float = 1.0):
+    """The `pace_with` of a sweep for --pace (None = evenly in units)."""
+    from directions.animate import pacer
+
+    if args.pace == "units":
+        return None
+    return pacer(gen, dset, name, reader if args.pace == "auto" else None, space=dset.space, truncation_psi=psi)
+
+
+def _sweep(args: argparse.Namespace, gen, dset, codes, spec: str, layers, reader, psi: float, amounts=None):
+    """A sweep for --animate/--along: checked for stillness, ended per face by the reader (onto a class),
+    paced (--pace)."""
+    from directions.animate import render_frames, sweep_latents
+    from directions.reach import onto_class_shares
+
+    name, start, end = _parse_clamped_sweep(spec, dset, args.range)
+    sweep = sweep_latents(codes, dset, name, start, end, args.frames, pingpong=not args.once,
+                          layers=layers, num_ws=gen.num_ws)
+    _refuse_still(sweep, spec, _still_reason(name, start, end, amounts))
+    pace = _pace_with(args, gen, dset, name, reader, psi)
+    reach = None
+    if isinstance(end, str) and reader is not None:  # each face as far as the reader needs to read the class
+        reach = onto_class_shares(codes, dset, name, end, lambda c: render_frames(gen, c, space=dset.space,
+                                                                                 truncation_psi=psi), reader)
+    if pace is not None or reach is not None:
+        sweep = sweep_latents(codes, dset, name, start, end, args.frames, pingpong=not args.once,
+                              layers=layers, num_ws=gen.num_ws, pace_with=pace, reach=reach)
+    return name, start, end, sweep
 
 
 def _cmd_show(args: argparse.Namespace) -> None:
@@ -221,9 +278,10 @@ def _cmd_show(args: argparse.Namespace) -> None:
 def _cmd_edit(args: argparse.Namespace) -> None:
     import numpy as np
 
-    from directions.animate import render_frames, save_png, sweep_latents
-    from directions.edit import edit, parse_assignments, parse_layers
+    from directions.animate import render_frames, save_png
+    from directions.edit import parse_assignments, parse_layers
     from directions.io import load_direction_set
+    from directions.reach import edit_onto_classes
     from latentlab.core.latents import Latents, load_latents, save_latents
     from latentlab.generator.interface import image_grid, map_latents, render
 
@@ -231,6 +289,9 @@ def _cmd_edit(args: argparse.Namespace) -> None:
     dset = load_direction_set(args.directions, generator_id=gen.generator_id)
     lat = load_latents(args.latents)
     lat.check_generator(gen.generator_id)
+    # [inversion: pivotal tuning] an inverted face with a tuning delta next to its file is drawn by its tuned generator
+    from latentlab.inversion.tuning import generator_for_latents
+    gen = generator_for_latents(gen, args.latents, lat.meta)
     amounts = _clamp_amounts(parse_assignments(args.set or []))
     if not amounts and not args.animate:
         raise UserError("nothing to do: give --set NAME=AMOUNT and/or --animate NAME[:END]")
@@ -241,13 +302,13 @@ def _cmd_edit(args: argparse.Namespace) -> None:
     base = (lat.ws if lat.ws is not None else lat.w)[: args.max_faces]
     z = lat.z[: args.max_faces] if lat.z is not None and lat.ws is None else None
     codes = _space_codes(dset, base, z)
-    edited = edit(codes, dset, amounts, layers=layers, num_ws=gen.num_ws) if amounts else codes
+    reader = _set_reader(args, gen)  # onto a class: each face only as far as the reader needs to read it
+    edited = edit_onto_classes(codes, dset, amounts, lambda c: render_frames(gen, c, space=dset.space,
+                                                                             truncation_psi=psi),
+                               reader, layers=layers, num_ws=gen.num_ws) if amounts else codes
     sweeps = []  # checked before anything is written: a refused sweep leaves no half-done output
     for spec in args.animate or []:
-        name, start, end = _parse_clamped_sweep(spec, dset, args.range)
-        sweep = sweep_latents(edited, dset, name, start, end, args.frames, pingpong=not args.once,
-                              layers=layers, num_ws=gen.num_ws)
-        _refuse_still(sweep, spec, _still_reason(name, start, end, amounts))
+        name, start, end, sweep = _sweep(args, gen, dset, edited, spec, layers, reader, psi, amounts)
         sweeps.append((spec, sweep))
     out = Path(args.out) if args.out else workspace(args) / "exports" / f"edit-{_stamp()}"
     out.mkdir(parents=True, exist_ok=True)
@@ -261,6 +322,11 @@ def _cmd_edit(args: argparse.Namespace) -> None:
     else:
         saved = Latents(gen.generator_id, w=edited, meta=meta)
     save_latents(out / "edited.npz", saved)
+    from latentlab.inversion.tuning import delta_path
+    if delta_path(args.latents).is_file():  # the edited faces keep their picture's tuned generator
+        import shutil
+
+        shutil.copyfile(delta_path(args.latents), delta_path(out / "edited.npz"))
     cols = min(len(base), 8)
     before = image_grid(render(gen, base, progress=True), cols)
     after = image_grid(render(gen, saved.ws if saved.ws is not None else saved.w, progress=True), cols)
@@ -277,13 +343,16 @@ def _cmd_edit(args: argparse.Namespace) -> None:
 
 # -- animate --------------------------------------------------------------------------------------
 def _cmd_animate(args: argparse.Namespace) -> None:
-    from directions.animate import render_frames, sweep_label, sweep_latents, walk_latents
+    from directions.animate import render_frames, sweep_label, walk_latents
     from directions.edit import parse_layers
     from directions.io import load_direction_set
 
     if bool(args.along) == bool(args.walk):
         raise UserError("choose one: --along NAME[:START:END] (with --directions) or --walk")
     gen = generator_from_args(args)
+    # [inversion: pivotal tuning] an inverted face with a tuning delta next to its file is drawn by its tuned generator
+    from latentlab.inversion.tuning import generator_for_latents
+    gen = generator_for_latents(gen, args.latents)
     w, z, what = _source_latents(args, gen)
     if args.walk:
         if len(w) < 2:
@@ -303,12 +372,10 @@ def _cmd_animate(args: argparse.Namespace) -> None:
         if not args.directions:
             raise UserError("--along needs --directions SET")
         dset = load_direction_set(args.directions, generator_id=gen.generator_id)
-        name, start, end = _parse_clamped_sweep(args.along, dset, args.range)
         layers = parse_layers(args.layers, gen.num_ws)
         codes = _space_codes(dset, w, z)
-        sweep = sweep_latents(codes, dset, name, start, end, args.frames, pingpong=not args.once,
-                              layers=layers, num_ws=gen.num_ws)
-        _refuse_still(sweep, args.along, _still_reason(name, start, end))
+        name, start, end, sweep = _sweep(args, gen, dset, codes, args.along, layers, _set_reader(args, gen),
+                                         args.truncation_psi)
         frames = render_frames(gen, sweep, grid=True, space=dset.space, truncation_psi=args.truncation_psi,
                                progress=True)
         strip_frames = frames if args.once else frames[: len(frames) // 2 + 1]
@@ -422,6 +489,10 @@ def _add_output_options(p: argparse.ArgumentParser, frames_help: str) -> None:
     _add_video_options(p, frames_help)
     p.add_argument("--once", action="store_true", help="sweep start -> end once instead of a ping-pong loop")
     p.add_argument("--range", type=float, default=3.0, help="a bare NAME sweeps -RANGE..+RANGE units")
+    p.add_argument("--pace", default="auto", choices=("auto", "pictures", "units"),
+                   help="where a sweep's frames go: auto = equal shares of the attribute's change as the set's "
+                        "attribute reader (`fit --reader`) sees it, else of the picture's change; pictures; "
+                        "units = evenly in units")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -433,7 +504,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     add_store_options(f)
     f.add_argument("--space", default="w", choices=("w", "z"), help="latent space to fit in")
     f.add_argument("--attributes", default=None, help="comma-separated attributes (default: all of the schema)")
-    f.add_argument("--aggregation", default="majority", choices=("majority", "dawid_skene"),
+    f.add_argument("--aggregation", default="majority", choices=("majority", "dawid_skene", "gold_weighted"),
                    help="how a face's labels become one: majority vote or Dawid-Skene")
     f.add_argument("--condition", action="append", metavar="ATTR:OTHER[,OTHER]",
                    help="also fit ATTR orthogonal to OTHER's directions (repeatable), e.g. age:hair_length")
@@ -443,6 +514,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--no-svm", action="store_true", help="skip the linear-SVM comparison")
     f.add_argument("--out", default=None, help="direction set file (default: <workspace>/directions/run<R>-<space>.npz)")
     f.add_argument("--force", action="store_true", help="replace the direction set file if it exists")
+    f.add_argument("--reader", action="store_true",
+                   help="also train the set's attribute reader (a small CNN on the run's faces and the same labels, "
+                        "saved as <set>.reader.npz; sweeps use it to spread each change over many frames; "
+                        "about a minute per 1000 faces on 2 CPU cores)")
+    f.add_argument("--reader-epochs", type=int, default=40, help="training epochs of the attribute reader")
     f.set_defaults(func=_cmd_fit)
 
     s = sub.add_parser("directions", help="show what a direction set file holds",

@@ -19,8 +19,9 @@ from latentlab.ui.context import AppContext
 from latentlab.ui.gradio_util import AdminCheck, admin_only, admin_password_box, user_errors_as_toasts
 from latentlab.ui.sets import DirectionShelf, sweep_choices
 
-from directions.animate import (export_name, fresh_path, parse_sweep, render_frames, save_png, strip, sweep_label,
-                                sweep_latents, walk_latents, write_animation)
+from directions.animate import (export_name, fresh_path, pacer, parse_sweep, render_frames, save_png, strip,
+                                sweep_label, sweep_latents, walk_latents, write_animation)
+from directions.reader import load_reader, reader_path
 
 ANIMATION_FRAMES = 36  # the default length of an animation, in the app and the CLI (`--frames`)
 
@@ -72,6 +73,11 @@ def sweep_video(ctx: AppContext, shelf: DirectionShelf, set_path: str, spec: str
         why = f"they are {name}={b} already" if isinstance(b, str) else f"From and To are both {a:g}"
         raise UserError(f"the sweep {spec} would not move these faces: {why}; choose another direction "
                         "or range")
+    # frames at equal shares of the change: as the set's attribute reader sees it (`fit --reader`), else the picture
+    reader_file = reader_path(set_path)
+    reader = load_reader(reader_file, generator_id=ctx.generator.generator_id) if reader_file.is_file() else None
+    sweep = sweep_latents(codes, dset, name, a, b, frames, pingpong=pingpong,
+                          pace_with=pacer(ctx.generator, dset, name, reader, space=dset.space, truncation_psi=psi))
     return render_frames(ctx.generator, sweep, grid=True, space=dset.space, truncation_psi=psi)
 
 

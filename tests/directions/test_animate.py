@@ -2,13 +2,10 @@
 
 import numpy as np
 import pytest
-from directions_helpers import TINY
 from PIL import Image
 
 from directions.animate import (export_name, loop_positions, read_animation, render_frames, slerp, strip,
                                 sweep_label, sweep_latents, walk_latents, write_animation)
-from directions.fit import DirectionFitter
-from directions.io import DirectionSet
 from latentlab.core.errors import UserError
 from latentlab.generator.interface import map_latents, sample_z
 
@@ -53,21 +50,6 @@ def test_walks_visit_every_key_and_close_the_loop():
     assert np.allclose(np.linalg.norm(z, axis=1), 5.65, rtol=1e-2)  # slerp stays on the sphere
     with pytest.raises(UserError):
         walk_latents(keys[:1], 4)
-
-
-@pytest.fixture(scope="module")
-def sweep_setup():
-    import torch
-
-    from latentlab.generator.stylegan2 import StyleGAN2Generator
-
-    torch.manual_seed(0)
-    gen = StyleGAN2Generator(TINY).eval()
-    w = map_latents(gen, sample_z(300, 0, 32))
-    labels = np.where(w[:, 0] > np.median(w[:, 0]), "yes", "no")
-    dset = DirectionSet(generator_id=gen.generator_id, space="w")
-    dset.add(DirectionFitter(kind="binary", classes=["no", "yes"], attribute="a", compare_svm=False).fit(w, labels).to_direction())
-    return gen, w, dset
 
 
 def test_sweep_renders_the_requested_frames_and_writes_gif_and_mp4(tmp_path, sweep_setup):

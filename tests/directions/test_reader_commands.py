@@ -1,0 +1,36 @@
+"""`fit --reader` trains and saves the set's attribute reader; sweeps are paced by it (or by pictures)."""
+
+import numpy as np
+from PIL import Image
+
+import latentlab.cli as cli
+from directions.animate import read_animation
+from directions.reader import load_reader, reader_path
+from latentlab.core.latents import Latents, save_latents
+from latentlab.generator.interface import map_latents, sample_z
+
+
+def test_fit_with_reader_then_paced_sweeps(labeled_run, tmp_path, capsys):
+    r = labeled_run
+    out = tmp_path / "set.npz"
+    assert cli.main(["fit", "--run", str(r["run"]), "--db", r["db"], "--out", str(out), "--no-svm",
+                     "--reader", "--reader-epochs", "3"]) == 0
+    assert "agreement with the crowd" in capsys.readouterr().out
+    reader = load_reader(reader_path(out), generator_id=r["gen"].generator_id)
+    assert set(reader.classes) == {"blush", "age", "hair"}
+
+    z = sample_z(2, 3, r["gen"].z_dim)
+    lat = save_latents(tmp_path / "faces.npz", Latents(r["gen"].generator_id, z=z, w=map_latents(r["gen"], z),
+                                                        meta={"truncation_psi": 1.0}))
+    clips = {}
+    for pace in ("units", "auto", "pictures"):
+        gif, png = tmp_path / f"{pace}.gif", tmp_path / f"{pace}.png"
+        assert cli.main(["animate", str(lat), "--directions", str(out), "--along", "age:-3:3", "--frames", "12",
+                         "--size", "0", "--generator", r["gpath"], "--pace", pace, "--out", str(gif),
+                         "--strip", str(png)]) == 0
+        assert len(read_animation(gif)) == 12
+        clips[pace] = np.asarray(Image.open(png).convert("RGB"), np.int16)  # lossless: frames of the way out
+    tile = r["gen"].resolution * 2  # the first frame (two faces side by side) starts every strip
+    for pace in ("auto", "pictures"):  # the same start, other frames in between
+        assert np.array_equal(clips[pace][:, :tile], clips["units"][:, :tile])
+        assert np.abs(clips[pace] - clips["units"]).mean() > 0.5
