@@ -101,8 +101,9 @@ def make_animation(ctx: AppContext, shelf: DirectionShelf, mode: str, set_path: 
     yield gr.update(), gr.update(), f"Rendered {len(video)} frames; writing the files…"  # Cancel stops here
     gif_path = fresh_path(ctx.exports_dir(), export_name(what, set_name, seed_list, suffix=".gif"))
     base = gif_path.with_suffix("")
-    gif = write_animation(video, base.with_name(base.name + ".gif"), fps=float(fps), size=int(size) or None)
-    mp4 = write_animation(video, base.with_name(base.name + ".mp4"), fps=float(fps), size=int(size) or None)
+    longer = int(size) * max(video.shape[1:3]) // ctx.generator.resolution or None  # Size is per face
+    gif = write_animation(video, base.with_name(base.name + ".gif"), fps=float(fps), size=longer)
+    mp4 = write_animation(video, base.with_name(base.name + ".mp4"), fps=float(fps), size=longer)
     png = save_png(strip(strip_frames), base.with_name(base.name + "-strip.png"))
     yield str(gif), [str(gif), str(mp4), str(png)], f"Wrote {len(video)} frames: {gif.name} (and .mp4, strip .png)"
 
@@ -129,7 +130,8 @@ def build_animate_tab(ctx: AppContext, shelf: DirectionShelf, check_admin: Admin
             seeds = gr.Textbox("0", label="Seeds (faces side by side, or walk stops)", elem_id="animate-seeds")
             psi = gr.Slider(0.3, 1.0, value=0.8, step=0.05, label="Truncation")
             walk_space = gr.Radio(["z", "w"], value="z", label="Walk in", visible=False, elem_id="animate-walk-space")
-            size = gr.Slider(64, 512, value=256, step=32, label="Size (px, longer side)")
+            size = gr.Slider(64, 512, value=256, step=32, label="Size (px per face)",
+                             info="each face is drawn this large in the files and the preview")
         with gr.Row():
             password = admin_password_box("animate-password", "render (the files go to the workspace)")
             render_btn = gr.Button("Render", variant="primary", elem_id="animate-button")

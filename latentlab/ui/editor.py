@@ -167,11 +167,13 @@ class Editor:
         A slider's `release` misses arrow keys and typed values (Gradio 6 sends it on pointer-up and
         blur only, and on blur it would race an Undo click); its `input` fires on every user change
         (each step of a drag, each arrow press, each typed character) but never on the updates the app
-        itself sends (`show`, Undo, Reset), which are followed by one explicit render instead. While a
-        render runs, only the latest of the changes made meanwhile is drawn next (trigger_mode="always_last").
+        itself sends (`show`, Undo, Reset), which are followed by one explicit render instead. Each move is
+        recorded in the history and then drawn; while one is being recorded, only the latest of the moves
+        made meanwhile follows (trigger_mode="always_last").
         """
         moves = [s.input for s in self.sliders] + [p.input for p in self.pickers]
-        gr.on([*moves, *also], fn, inputs, outputs, trigger_mode="always_last", show_progress="minimal")
+        if also:
+            gr.on(list(also), fn, inputs, outputs, trigger_mode="always_last", show_progress="minimal")
         keep = [self.history, *self.inputs]
 
         def remember(history, numeric, categorical, *values):
@@ -186,8 +188,10 @@ class Editor:
             updates, after = step(history, numeric, categorical, back=False)
             return *updates, after
 
+        # a move is remembered before it is drawn: once its picture shows, Undo can take it back (on a busy
+        # server a separate, unordered history event could still be on its way when Undo was clicked)
         gr.on(moves, remember, keep, self.history, trigger_mode="always_last", queue=False,
-              api_visibility="private")
+              api_visibility="private").then(fn, inputs, outputs, show_progress="minimal")
         self.reset.click(reset_values, None, self.widgets).then(remember, keep, self.history).then(fn, inputs, outputs)
         for button, move in ((self.undo, undo), (self.redo, redo)):
             button.click(move, [self.history, self.numeric, self.categorical], [*self.widgets, self.history],

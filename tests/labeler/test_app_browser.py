@@ -7,6 +7,7 @@ drives it with playwright; checks the database and the CSV export afterwards.
 import io
 import os
 import re
+import time
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -233,7 +234,13 @@ def test_the_first_start_serves_faces_while_the_rest_are_drawn(tmp_path, browser
         reply = server.call("next_item", "early", 1)
         drawn = reply["progress"]["rendered"]
         assert drawn is not None and drawn < 2000, "the app waited for the drawing instead of listening at once"
-        assert reply["item"]["idx"] < drawn  # only a face that exists is served
+        deadline = time.monotonic() + 120
+        while reply["item"] is None and time.monotonic() < deadline:  # the first faces are still being drawn
+            time.sleep(0.2)  # poll interval while waiting for that event
+            reply = server.call("next_item", "early", 1)
+        assert reply["item"] is not None, "no face was drawn within 2 minutes"
+        # only a face that exists is served (the reply's progress may be up to a second old: read the store)
+        assert reply["item"]["idx"] < open_store(server.db_url).rendered(1)
         page = browser.new_page(viewport=SCREENS["laptop"])
         page.goto(server.url)
         page.wait_for_selector("#ll-name textarea, #ll-name input", timeout=30_000)

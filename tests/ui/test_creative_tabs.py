@@ -8,7 +8,7 @@ from directions.io import load_direction_set
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-TIMEOUT = 60_000
+TIMEOUT = 180_000  # ms; a render waits behind every other job on a busy 2-core machine
 PASSWORD = "admin-secret"
 VIEWPORT = {"width": 1366, "height": 768}
 
