@@ -128,11 +128,13 @@ def draw_faces(db_url: str, run_id: int, generator: LatentGenerator, *, batch_si
     return done - start
 
 
-def draw_in_background(db_url: str, run_id: int, generator: LatentGenerator) -> threading.Thread:
-    """`draw_faces` in a daemon thread (the server answers meanwhile); errors go to the log."""
+def draw_in_background(db_url: str, run_id: int, generator: LatentGenerator,
+                       stop: threading.Event | None = None) -> threading.Thread:
+    """`draw_faces` in a daemon thread (the server answers meanwhile); errors go to the log. Set `stop`
+    and join the thread before the process exits: a thread killed inside torch at exit aborts it."""
     def work() -> None:
         try:
-            drawn = draw_faces(db_url, run_id, generator)
+            drawn = draw_faces(db_url, run_id, generator, stop=stop)
             log.info(f"run {run_id}: all faces drawn ({drawn} now)")
         except Exception as e:  # noqa: BLE001 - a background thread has nobody else to tell
             log.error(f"run {run_id}: drawing its faces stopped: {e}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import threading
 from pathlib import Path
 
 from latentlab.cli.common import (add_generator_options, add_store_options, add_truncation_option, db_url,
@@ -114,15 +115,24 @@ def _cmd_serve(args: argparse.Namespace) -> None:
     if to_draw:
         log.info(f"drawing {to_draw} faces of run {run.id} in the background; the Label tab shows how far it is")
 
+    stop, threads, learners = threading.Event(), [], []
+
     def after_start() -> None:  # once the server listens
         if to_draw:
-            draw_in_background(url, run.id, generator)
+            threads.append(draw_in_background(url, run.id, generator, stop))
         if args.active_every:
             from labeler.active import ActiveLearner
 
-            ActiveLearner(url, run.id, every=args.active_every).start()
+            learners.append(ActiveLearner(url, run.id, every=args.active_every).start())
 
-    launch_app(ctx, options, host=args.host, port=args.port, auth=auth, block=True, after_start=after_start)
+    try:
+        launch_app(ctx, options, host=args.host, port=args.port, auth=auth, block=True, after_start=after_start)
+    finally:  # stopped (Ctrl-C): let the drawing finish its chunk, so nothing is killed inside torch
+        stop.set()
+        for learner in learners:
+            learner.stop()
+        for thread in threads:
+            thread.join(timeout=60)
 
 
 def _cmd_gold(args: argparse.Namespace) -> None:

@@ -79,9 +79,14 @@ def launch_app(ctx: AppContext, options: LabelerOptions, host: str = "127.0.0.1"
     except OSError as e:
         why = "it is in use" if "empty port" in str(e) else str(e)
         raise UserError(f"cannot listen on {host}:{port or '7860-7959'} ({why}); choose another with --port") from None
-    if after_start is not None:
-        after_start()
-    if block:
-        print(f"latentlab is serving on {url}  (Ctrl-C stops it)", flush=True)
-        built.blocks.block_thread()
+    try:
+        if after_start is not None:
+            after_start()
+        if block:
+            print(f"latentlab is serving on {url}  (Ctrl-C stops it)", flush=True)
+            built.blocks.block_thread()  # returns after closing the server on Ctrl-C
+    except KeyboardInterrupt:  # Ctrl-C while still starting (after_start): stop as block_thread does
+        built.blocks.close()
+        if not block:
+            raise
     return built, url
