@@ -48,6 +48,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--frames", type=int, default=60, help="frames per sweep")
     p.add_argument("--curve", default="100,250,500,1000", help="label counts for the CV curve")
     p.add_argument("--plot", default=str(ROOT / "docs" / "directions_cv.png"))
+    p.add_argument("--reader-epochs", type=int, default=40, help="training epochs of the attribute reader")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--device", default="cpu")
     return p.parse_args()
@@ -89,6 +90,33 @@ def svm_normal(latents: np.ndarray, labels: list, options: list[str]) -> np.ndar
     return normal / np.linalg.norm(normal)
 
 
+STYLE_TOP, STYLE_GAIN = 24, 2.0  # the best of 8/24/64 channels x 1/2/3 in a first probe (docs/directions.md)
+
+
+def render_with_style_offsets(gen, w: np.ndarray, offsets: np.ndarray, sizes: list[int], batch: int = 64) -> np.ndarray:
+    """Faces of W codes w [N, D] with `offsets` [N, sum(sizes)] added to the affines' outputs (StyleSpace)."""
+    import torch
+
+    from latentlab.generator.interface import to_uint8
+    from latentlab.generator.stylespace import _affines
+
+    affines = [module for _, module in _affines(gen)]
+    cuts = np.cumsum([0] + list(sizes))
+    out = []
+    for i in range(0, len(w), batch):
+        hooks = []
+        for j, module in enumerate(affines):
+            d = torch.as_tensor(offsets[i: i + batch, cuts[j]: cuts[j + 1]], dtype=torch.float32)
+            hooks.append(module.register_forward_hook(lambda m, inp, o, d=d: o + d.to(o.dtype)))
+        try:
+            with torch.inference_mode():
+                out.append(to_uint8(gen.synthesis(torch.as_tensor(w[i: i + batch]), noise_mode="const")))
+        finally:
+            for h in hooks:
+                h.remove()
+    return np.concatenate(out)
+
+
 def reached(kind: str, before: np.ndarray, after: np.ndarray, target: np.ndarray) -> np.ndarray:
     if kind == "ordinal":  # moved at least one step the right way
         return np.where(target > before, after > before, after < before)
@@ -121,6 +149,10 @@ def main() -> int:
     from directions.edit import edit, offset
     from directions.fit import DirectionFitter, TooFewLabels, fit_direction_set
     from directions.mutation import LatentStats
+    from directions.pacing import DENSE, change_shares, paced_positions
+    from directions.reach import edit_onto_classes
+    from directions.reader import train_reader
+    from latentlab.generator.stylespace import styles
 
     t_start = time.time()
     schema = default_schema()
@@ -136,7 +168,8 @@ def main() -> int:
         run_id = create_run(db, gen, n=args.n_labels, seed=args.seed, truncation_psi=args.truncation,
                             schema=schema, k=args.k, workspace=tmp, progress=True)
         data = load_run_dataset(db, run_id)
-        read = oracle.predict(data.load_images())
+        run_images = data.load_images()
+        read = oracle.predict(run_images)
         truth = {int(item): {a: names[a][read[a][i]] for a in names} for i, item in enumerate(data.item_ids)}
         annotators = [SimulatedAnnotator(f"sim{i}-{r:g}", error_rate=r, seed=i) for i, r in enumerate(rates)]
         n_submitted = label_run(db, run_id, truth, annotators, k=args.k)
@@ -176,6 +209,34 @@ def main() -> int:
     for a, why in result.refused.items():
         print(f"- not fitted: {why}")
 
+    # the attribute reader (`fit --reader`): a CNN on the run's faces and the same crowd labels
+    t0 = time.time()
+    reader = train_reader(run_images, data.labels, names, generator_id=gen.generator_id, epochs=args.reader_epochs,
+                          holdout=0.1)
+    print(f"\n### Attribute reader ({args.reader_epochs} epochs, {time.time() - t0:.0f} s): agreement with the "
+          "crowd's label on 10 % held-out faces\n")
+    print(table([{"attribute": a, "reader": v} for a, v in reader.meta["holdout_accuracy"].items()]))
+
+    # StyleSpace (Wu et al.): per class, the style channels whose labeled means differ most (effect size)
+    label_styles = np.concatenate(styles(gen, data.w), axis=1)
+    style_sizes = [s_.shape[1] for s_ in styles(gen, data.w[:1])]
+
+    def style_shift(a: str, target: np.ndarray) -> np.ndarray:
+        """Per face, STYLE_GAIN x (mean style of the target class - of the rest) on its STYLE_TOP channels."""
+        col = np.asarray(data.labels[a].tolist(), object)
+        out = np.zeros((len(target), label_styles.shape[1]))
+        for t in np.unique(target):
+            pos, neg = col == names[a][t], (col != None) & (col != names[a][t])  # noqa: E711
+            if pos.sum() < 3:
+                continue
+            diff = label_styles[pos].mean(0) - label_styles[neg].mean(0)
+            pooled = np.sqrt((label_styles[pos].var(0) + label_styles[neg].var(0)) / 2) + 1e-8
+            top = np.argsort(-np.abs(diff / pooled))[:STYLE_TOP]
+            v = np.zeros(label_styles.shape[1])
+            v[top] = STYLE_GAIN * diff[top]
+            out[target == t] = v
+        return out
+
     # 3. methods side by side on the same fresh faces, at each slider's documented end
     t0 = time.time()
     rng = np.random.default_rng(1)
@@ -184,20 +245,32 @@ def main() -> int:
     def read_w(codes: np.ndarray) -> dict[str, np.ndarray]:
         return oracle.predict(render(gen, codes, batch_size=64))
 
-    def sweep_figures(a: str, mset, wf: np.ndarray, before: dict, target: np.ndarray, sign: np.ndarray) -> dict:
-        """Animate faces wf [n, D] from 0 to the slider's end and read every frame's probabilities."""
+    def sweep_codes(a: str, mset, wf: np.ndarray, target: np.ndarray, sign: np.ndarray, f: np.ndarray) -> np.ndarray:
+        """Codes [F, n, D] of faces wf at shares f [F, n] of the way to the slider's end (per face)."""
+        out = np.empty((len(f), len(wf), wf.shape[1]), np.float32)
+        for i in range(len(wf)):
+            for k, x in enumerate(f[:, i]):
+                if kinds[a] == "categorical":
+                    out[k, i] = edit(wf[i: i + 1], mset, {a: f"{names[a][target[i]]}@{x:.6f}"})[0]
+                else:
+                    out[k, i] = wf[i] + sign[i] * x * offset(mset.entries[a], 0, args.distance)
+        return out
+
+    def sweep_figures(a: str, mset, wf: np.ndarray, before: dict, target: np.ndarray, sign: np.ndarray,
+                      pace: str = "units") -> dict:
+        """Animate faces wf [n, D] from 0 to the slider's end and read every frame's probabilities.
+        pace: "units" (even steps), "pictures" or "reader" (directions.pacing)."""
         n, kind = len(wf), kinds[a]
         tgt, sgn, src = target[:n], sign[:n], before[a][:n]
-        frames = []
-        for f in np.linspace(0.0, 1.0, args.frames):
-            if kind == "categorical":
-                c = np.empty_like(wf)
-                for t in np.unique(tgt):
-                    c[tgt == t] = edit(wf[tgt == t], mset, {a: f"{names[a][t]}@{f:.6f}"})
-            else:
-                c = wf + (sgn * f)[:, None] * offset(mset.entries[a], 0, args.distance)[None]
-            frames.append(c)
-        codes = np.stack(frames, 1)  # [n, F, D]
+        even = np.repeat(np.linspace(0.0, 1.0, args.frames)[:, None], n, axis=1)
+        if pace == "units":
+            f = even
+        else:
+            dense = sweep_codes(a, mset, wf, tgt, sgn, np.repeat(np.linspace(0, 1, DENSE)[:, None], n, axis=1))
+            pics = render(gen, dense.reshape(-1, dense.shape[-1]), batch_size=64)
+            readings = pics if pace == "pictures" else reader.predict_proba(pics, a)[a]
+            f = paced_positions(change_shares(readings.reshape(DENSE, n, *readings.shape[1:])), even[:, 0])
+        codes = sweep_codes(a, mset, wf, tgt, sgn, f).transpose(1, 0, 2)  # [n, F, D]
         proba = oracle.predict_proba(render(gen, codes.reshape(-1, codes.shape[-1]), batch_size=64))[a]
         proba = proba.reshape(n, args.frames, -1)
         p_t = proba[np.arange(n), :, tgt]  # [n, F]
@@ -263,6 +336,22 @@ def main() -> int:
             cmp_rows.append({"attribute": a, "method": "SVM normal, equal W distance", "W distance":
                              float(np.median(default_len)), "flip": float(np.mean(reached(kind, before[a], after[a], target))),
                              "side": side, "worst side": f"{worst_name} {worst:.2f}"})
+        reached_codes = np.empty_like(w)  # onto the target class, each face as far as the reader needs
+        for t in np.unique(target):
+            m = target == t
+            reached_codes[m] = edit_onto_classes(w[m], dset, {a: names[a][t]}, lambda c: render(gen, c, batch_size=64),
+                                                 reader, kinds=None)  # measured on every kind
+        after = read_w(reached_codes)
+        side, worst, worst_name = side_effect(after, a)
+        cmp_rows.append({"attribute": a, "method": "LDA default, onto the class until the reader reads it",
+                         "W distance": float(np.median(np.linalg.norm(reached_codes - w, axis=1))),
+                         "flip": float(np.mean(reached(kind, before[a], after[a], target))),
+                         "side": side, "worst side": f"{worst_name} {worst:.2f}"})
+        after = oracle.predict(render_with_style_offsets(gen, w, style_shift(a, target), style_sizes))
+        side, worst, worst_name = side_effect(after, a)
+        cmp_rows.append({"attribute": a, "method": f"StyleSpace, top {STYLE_TOP} channels x {STYLE_GAIN:g}",
+                         "W distance": None, "flip": float(np.mean(reached(kind, before[a], after[a], target))),
+                         "side": side, "worst side": f"{worst_name} {worst:.2f}"})
         if default_len is not None:  # a random direction of the data's covariance, equal W distance
             u = stats.random_directions(len(w), rng)
             after = read_w(w + default_len[:, None] * u)
@@ -270,9 +359,11 @@ def main() -> int:
             cmp_rows.append({"attribute": a, "method": "random, equal W distance", "W distance":
                              float(np.median(default_len)), "flip": float(np.mean(reached(kind, before[a], after[a], target))),
                              "side": side, "worst side": f"{worst_name} {worst:.2f}"})
-        for label, mset in (("format 1", straight), ("default", dset)):
+        for label, mset, pace in (("format 1, even in units", straight, "units"), ("default, even in units", dset, "units"),
+                                  ("default, paced by picture change", dset, "pictures"),
+                                  ("default, paced by the attribute reader", dset, "reader")):
             sweep_rows.append({"attribute": a, "method": label,
-                               **sweep_figures(a, mset, w[: args.n_sweep], before, target, sign)})
+                               **sweep_figures(a, mset, w[: args.n_sweep], before, target, sign, pace)})
     t_eval = time.time() - t0
 
     print(f"\n### Methods side by side at the slider's end ({args.distance:g} units towards the target, or onto "

@@ -21,6 +21,7 @@ from latentlab.ui.sets import DirectionShelf, sweep_choices
 
 from directions.animate import (export_name, fresh_path, pacer, parse_sweep, render_frames, save_png, strip,
                                 sweep_label, sweep_latents, walk_latents, write_animation)
+from directions.reach import onto_class_shares, reaches
 from directions.reader import load_reader, reader_path
 
 ANIMATION_FRAMES = 36  # the default length of an animation, in the app and the CLI (`--frames`)
@@ -76,7 +77,11 @@ def sweep_video(ctx: AppContext, shelf: DirectionShelf, set_path: str, spec: str
     # frames at equal shares of the change: as the set's attribute reader sees it (`fit --reader`), else the picture
     reader_file = reader_path(set_path)
     reader = load_reader(reader_file, generator_id=ctx.generator.generator_id) if reader_file.is_file() else None
-    sweep = sweep_latents(codes, dset, name, a, b, frames, pingpong=pingpong,
+    reach = None  # onto a class of a categorical attribute: each face as far as the reader needs to read it
+    if isinstance(b, str) and reader is not None and reaches(dset, name):
+        reach = onto_class_shares(codes, dset, name, b, lambda c: render_frames(ctx.generator, c, space=dset.space,
+                                                                               truncation_psi=psi), reader)
+    sweep = sweep_latents(codes, dset, name, a, b, frames, pingpong=pingpong, reach=reach,
                           pace_with=pacer(ctx.generator, dset, name, reader, space=dset.space, truncation_psi=psi))
     return render_frames(ctx.generator, sweep, grid=True, space=dset.space, truncation_psi=psi)
 

@@ -36,7 +36,8 @@ def test_each_face_stops_as_soon_as_the_reader_reads_the_class(sweep_setup):
     reader = PlantedReader(thresholds)
     shares = onto_class_shares(faces, dset, "a", "yes", lambda c: c, reader)
     assert 0.2 <= shares[0] <= 0.4 and 0.7 <= shares[1] <= 0.9 and shares[2] == MAX_SHARE
-    moved = edit_onto_classes(faces, dset, {"a": "yes"}, lambda c: c, reader)
+    assert np.allclose(edit_onto_classes(faces, dset, {"a": "yes"}, lambda c: c, reader), full)  # binary: moved as usual
+    moved = edit_onto_classes(faces, dset, {"a": "yes"}, lambda c: c, reader, kinds=None)  # per face on request
     assert np.all(moved[:2, 0] >= thresholds[:2] - 1e-6)  # read as the class
     assert np.all(np.abs(moved[:2] - faces[:2]).sum(1) < np.abs(full[:2] - faces[:2]).sum(1))  # and no further
-    assert np.allclose(edit_onto_classes(faces, dset, {"a": "yes"}, lambda c: c, None), full)  # no reader: as before
+    assert np.allclose(edit_onto_classes(faces, dset, {"a": "yes"}, lambda c: c, None, kinds=None), full)  # no reader: as before
