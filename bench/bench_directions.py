@@ -13,7 +13,10 @@
    other class, along its "towards" vector) and the oracle reads the result:
    flip rate = share reaching the target; side effect = share of (face, other attribute) pairs whose
    oracle reading changed. "onto class" uses edit(w, {attr: class}) instead of a fixed distance.
-   A random direction of the same length gives the chance level of side effects.
+   A random direction of the same length gives the chance level of side effects. Also side by side:
+   the attribute reader's per-face class ends (directions.reach, on every kind), and StyleSpace edits
+   (the label-chosen style channels of each class moved by STYLE_GAIN x their class-mean difference).
+   Sweeps are read even in units and paced by picture change or by the attribute reader.
 4. CV accuracy against the number of labels (subsets of the run).
 Prints markdown tables (pasted into docs/directions.md) and writes the curve to --plot.
 """
