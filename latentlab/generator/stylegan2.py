@@ -23,6 +23,19 @@ CONVENTIONS = ("nvlabs", "rosinality")
 NOISE_MODES = ("const", "random", "none")
 
 
+def mapping_shapes(z_dim: int, w_dim: int, c_dim: int, layers: int) -> dict[str, tuple[int, ...]]:
+    """Name -> shape of the `mapping_net.*` tensors of a StyleGAN2 or StyleGAN3 generator (both use
+    `MappingNetwork`), computed without building it."""
+    shapes: dict[str, tuple[int, ...]] = {"mapping_net.w_avg": (w_dim,)}
+    if c_dim:
+        shapes.update({"mapping_net.embed.weight": (w_dim, c_dim), "mapping_net.embed.bias": (w_dim,)})
+    dims = [z_dim + (w_dim if c_dim else 0)] + [w_dim] * layers
+    for i in range(layers):
+        shapes[f"mapping_net.fc{i}.weight"] = (dims[i + 1], dims[i])
+        shapes[f"mapping_net.fc{i}.bias"] = (dims[i + 1],)
+    return shapes
+
+
 @dataclass
 class StyleGAN2Config:
     """Hyper-parameters of a StyleGAN2 generator; `channels` maps resolution -> feature maps."""
@@ -60,13 +73,7 @@ class StyleGAN2Config:
     def state_shapes(self) -> dict[str, tuple[int, ...]]:
         """Name -> shape of every tensor of `StyleGAN2Generator(self).state_dict()`, without building it
         (loaders compare a file's tensors with these before allocating anything)."""
-        shapes: dict[str, tuple[int, ...]] = {"mapping_net.w_avg": (self.w_dim,)}
-        if self.c_dim:
-            shapes.update({"mapping_net.embed.weight": (self.w_dim, self.c_dim), "mapping_net.embed.bias": (self.w_dim,)})
-        dims = [self.z_dim + (self.w_dim if self.c_dim else 0)] + [self.w_dim] * self.mapping_layers
-        for i in range(self.mapping_layers):
-            shapes[f"mapping_net.fc{i}.weight"] = (dims[i + 1], dims[i])
-            shapes[f"mapping_net.fc{i}.bias"] = (dims[i + 1],)
+        shapes = mapping_shapes(self.z_dim, self.w_dim, self.c_dim, self.mapping_layers)
 
         def affine(prefix: str, in_ch: int) -> None:
             shapes[f"{prefix}.affine.weight"] = (in_ch, self.w_dim)

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from latentlab.generator.stylegan2 import NOISE_MODES, FullyConnected, MappingNetwork, class_input
+from latentlab.generator.stylegan2 import NOISE_MODES, FullyConnected, MappingNetwork, class_input, mapping_shapes
 
 SQRT2 = math.sqrt(2.0)
 
@@ -105,13 +105,7 @@ class StyleGAN3Config:
 
     def state_shapes(self) -> dict[str, tuple[int, ...]]:
         """Name -> shape of every tensor of `StyleGAN3Generator(self).state_dict()`, without building it."""
-        shapes: dict[str, tuple[int, ...]] = {"mapping_net.w_avg": (self.w_dim,)}
-        if self.c_dim:
-            shapes.update({"mapping_net.embed.weight": (self.w_dim, self.c_dim), "mapping_net.embed.bias": (self.w_dim,)})
-        dims = [self.z_dim + (self.w_dim if self.c_dim else 0)] + [self.w_dim] * self.mapping_layers
-        for i in range(self.mapping_layers):
-            shapes[f"mapping_net.fc{i}.weight"] = (dims[i + 1], dims[i])
-            shapes[f"mapping_net.fc{i}.bias"] = (dims[i + 1],)
+        shapes = mapping_shapes(self.z_dim, self.w_dim, self.c_dim, self.mapping_layers)
         c = self.input_channels
         shapes.update({"synthesis_net.input.weight": (c, c), "synthesis_net.input.affine.weight": (4, self.w_dim),
                        "synthesis_net.input.affine.bias": (4,), "synthesis_net.input.transform": (3, 3),
