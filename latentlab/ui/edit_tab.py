@@ -41,8 +41,9 @@ def edited_faces(ctx: AppContext, dset: DirectionSet, seed: int, n: int, psi: fl
 def build_edit_tab(ctx: AppContext, shelf: DirectionShelf) -> None:
     """The "Edit" tab (call inside gr.Tabs)."""
     with gr.Tab("Edit", id="directions-edit"):
-        gr.Markdown("Move random faces along the directions. Slider units: standard deviations of the labeled "
-                    "faces along each direction (0 = the average face; brackets: class means).")
+        gr.Markdown("Move random faces along the directions. Slider units: one unit raises the labels' fitted log-odds "
+                    "by 4 (sets fitted before that: one standard deviation of the labeled faces); 0 = the average "
+                    "face; brackets: class means.")
         with gr.Row():
             edit_set = shelf.dropdown(elem_id="edit-set")
             refresh = gr.Button("Refresh sets", size="sm")

@@ -2,8 +2,9 @@
 
 A direction set shows as up to MAX_SLIDERS sliders (binary, ordinal and custom directions) and
 MAX_CLASS_PICKERS class pickers (categorical attributes); a larger set shows its first ones.
-Slider units are those of every direction file: standard deviations of the fit latents'
-projections onto the direction (0 = the average face); the labels show the class means.
+Slider units are those of the direction file (format 2: one unit raises the labels' fitted log-odds
+by 4; format 1: one standard deviation of the fit latents' projections; 0 = the average face); the
+labels show the class means.
 """
 
 from __future__ import annotations

@@ -279,8 +279,8 @@ def build_invert_tab(demo: gr.Blocks, ctx: AppContext, shelf: DirectionShelf, ch
     res = ctx.generator.resolution
     with gr.Tab("Invert & edit", id="inversion"):
         gr.Markdown(f"Upload a picture, let the generator find the latent that redraws it ({res}x{res}), then "
-                    "move it along the directions and export a sweep. Slider units: standard deviations of the "
-                    "labeled faces along each direction.")
+                    "move it along the directions and export a sweep. Slider units: one unit raises the labels' "
+                    "fitted log-odds by 4 (older sets: one standard deviation of the labeled faces).")
         latent_state, password = _build_projection(ctx, check_admin)
         gr.Markdown("### Edit")
         _build_editing(demo, ctx, shelf, latent_state, password, check_admin)
