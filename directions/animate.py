@@ -111,7 +111,7 @@ def sweep_latents(w: np.ndarray, direction_set: DirectionSet, name: str, start: 
 
 
 def pacer(gen, direction_set: DirectionSet, name: str, reader=None, space: str = "w",
-          truncation_psi: float = 1.0) -> Callable[[np.ndarray], np.ndarray]:
+          truncation_psi: float = 1.0, class_label: int | None = None) -> Callable[[np.ndarray], np.ndarray]:
     """The `pace_with` of `sweep_latents`: codes -> what pacing compares between neighbours.
 
     With an attribute reader (`directions.reader`) that knows the swept attribute: its probabilities
@@ -121,7 +121,7 @@ def pacer(gen, direction_set: DirectionSet, name: str, reader=None, space: str =
     known = reader is not None and attribute in reader.classes
 
     def read(codes: np.ndarray) -> np.ndarray:
-        pictures = render_frames(gen, codes, space=space, truncation_psi=truncation_psi)
+        pictures = render_frames(gen, codes, space=space, truncation_psi=truncation_psi, class_label=class_label)
         return reader.predict_proba(pictures, attribute)[attribute] if known else pictures
 
     return read
@@ -250,11 +250,13 @@ def export_name(what: str, set_name: str | None = None, seeds: Sequence[int] | N
 
 # -- pictures -------------------------------------------------------------------------------------
 def render_frames(gen, codes: np.ndarray, grid: bool = False, batch_size: int = 32, progress: bool = False,
-                  cols: int = 8, space: str = "w", truncation_psi: float = 1.0) -> np.ndarray:
+                  cols: int = 8, space: str = "w", truncation_psi: float = 1.0,
+                  class_label: int | None = None) -> np.ndarray:
     """One face per frame: codes [F, D] or W+ [F, L, D] -> uint8 [F, R, R, 3].
 
     grid=True: several faces per frame, codes [F, N, D] or [F, N, L, D] -> one image grid per frame.
-    space="z": the codes are Z codes, mapped to W (with truncation_psi) before drawing.
+    space="z": the codes are Z codes, mapped to W (with truncation_psi, and a conditional generator's
+    `class_label`, None = the class it is set to) before drawing.
     """
     from latentlab.generator.interface import image_grid, map_latents, render
 
@@ -262,7 +264,8 @@ def render_frames(gen, codes: np.ndarray, grid: bool = False, batch_size: int = 
     if space == "z":
         if codes.shape[-1] != gen.z_dim:
             raise UserError(f"Z codes have {codes.shape[-1]} dimensions but the generator's z_dim is {gen.z_dim}")
-        codes = map_latents(gen, codes.reshape(-1, gen.z_dim), truncation_psi).reshape(*codes.shape[:-1], gen.w_dim)
+        codes = map_latents(gen, codes.reshape(-1, gen.z_dim), truncation_psi,
+                            class_label=class_label).reshape(*codes.shape[:-1], gen.w_dim)
     if not grid:
         return render(gen, codes, batch_size=batch_size, progress=progress)
     f, n = codes.shape[:2]

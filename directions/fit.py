@@ -341,6 +341,8 @@ def fit_run(db_url: str, run_id: int, *, space: str = "w", attributes: Sequence[
         raise UserError(f"latent space must be 'w' or 'z', not {space!r}")
     source = {"run_id": int(data.run_id), "aggregation": aggregation, "seed": int(data.seed),
               "truncation_psi": float(data.truncation_psi), "n_items": int(len(latents))}
+    if data.class_label is not None:  # conditional generator: fitted with the class held fixed
+        source["class_label"] = int(data.class_label)
     return fit_direction_set(latents, data.labels, chosen, generator_id=data.generator_id, space=space,
                              conditions=conditions, schema=data.schema, source=source, progress=progress,
                              on_attribute=on_attribute, **fitter_kwargs)

@@ -51,12 +51,14 @@ class LatentStats:
         return unit_directions(self.cov, n, rng)
 
 
-def latent_stats(gen, n: int = 2000, seed: int = 987_654, truncation_psi: float = 1.0, space: str = "w") -> LatentStats:
-    """Statistics of n sampled latents of a generator (W: mapped z; Z: the standard normal itself)."""
+def latent_stats(gen, n: int = 2000, seed: int = 987_654, truncation_psi: float = 1.0, space: str = "w",
+                 class_label: int | None = None) -> LatentStats:
+    """Statistics of n sampled latents of a generator (W: mapped z, of `class_label` for a conditional
+    generator; Z: the standard normal itself)."""
     from latentlab.generator.interface import map_latents, sample_z
 
     z = sample_z(n, seed, gen.z_dim)
-    return LatentStats.from_samples(z if space == "z" else map_latents(gen, z, truncation_psi))
+    return LatentStats.from_samples(z if space == "z" else map_latents(gen, z, truncation_psi, class_label=class_label))
 
 
 @dataclass

@@ -33,6 +33,7 @@ class RunDataset:
     truncation_psi: float
     seed: int
     image_paths: list[Path] = field(default_factory=list)  # the cached PNG of each row
+    class_label: int | None = None  # conditional generators: the class every face of the run belongs to
 
     def load_images(self) -> np.ndarray:
         """uint8 [N, R, R, 3]: the faces annotators saw."""
@@ -53,4 +54,4 @@ def load_run_dataset(db_url: str, run_id: int, aggregation: str = "majority") ->
     files = store.item_table(run.id)["image_file"]
     return RunDataset(run_id=run.id, z=z, w=w, labels=labels, item_ids=item_ids, schema=run.schema,
                       generator_id=run.generator_id, truncation_psi=run.truncation_psi, seed=run.seed,
-                      image_paths=[run.image_dir / f for f in files])
+                      image_paths=[run.image_dir / f for f in files], class_label=run.class_label)

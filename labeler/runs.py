@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from latentlab.core.errors import UserError
-from latentlab.generator.interface import LatentGenerator, map_latents, render, sample_z
+from latentlab.generator.interface import LatentGenerator, drawn_class, map_latents, render, sample_z
 
 from latentlab.core.workspace import workspace_dir
 from labeler.schema import Schema, default_schema
@@ -54,8 +54,8 @@ def create_run(db_url: str, generator: LatentGenerator, n: int, seed: int, trunc
                batch_size: int = 32, progress: bool = False) -> int:
     """Sample n latents with `seed`, render and cache their faces, store the run; returns its id.
 
-    z is `sample_z(n, seed, z_dim)`; w = mapping(z, truncation_psi). Images go to
-    `<workspace>/images/<run uid>/NNNNNN.png`.
+    z is `sample_z(n, seed, z_dim)`; w = mapping(z, truncation_psi), with the class a conditional
+    generator is set to draw (recorded with the run). Images go to `<workspace>/images/<run uid>/NNNNNN.png`.
     """
     _check_run_parameters(n, truncation_psi, k)
     schema = schema or default_schema()
@@ -63,7 +63,7 @@ def create_run(db_url: str, generator: LatentGenerator, n: int, seed: int, trunc
     uid = uuid.uuid4().hex
     image_dir = workspace_dir(workspace) / "images" / uid
     z = sample_z(n, seed, generator.z_dim)  # [N, z_dim]
-    w = map_latents(generator, z, truncation_psi)  # [N, w_dim]
+    w = map_latents(generator, z, truncation_psi)  # [N, w_dim], of the generator's class if it has classes
     names: list[str] = []
     from tqdm import tqdm
     with tqdm(total=n, desc="render faces", unit="face", disable=not progress) as bar:
@@ -75,7 +75,7 @@ def create_run(db_url: str, generator: LatentGenerator, n: int, seed: int, trunc
         name=name or f"{schema.name} n={n} seed={seed} psi={truncation_psi:g}",
         generator_id=generator.generator_id, generator_path=str(generator_path) if generator_path else None,
         seed=seed, truncation_psi=truncation_psi, z=z, w=w, resolution=generator.resolution, k=k,
-        schema=schema, image_dir=image_dir, image_files=names, uid=uid)
+        schema=schema, image_dir=image_dir, image_files=names, uid=uid, class_label=drawn_class(generator))
 
 
 def _check_run_parameters(n: int, truncation_psi: float, k: int) -> None:
@@ -103,7 +103,7 @@ def start_run(db_url: str, generator: LatentGenerator, n: int, seed: int, trunca
         generator_id=generator.generator_id, generator_path=str(generator_path) if generator_path else None,
         seed=seed, truncation_psi=truncation_psi, z=z, w=w, resolution=generator.resolution, k=k,
         schema=schema, image_dir=workspace_dir(workspace) / "images" / uid,
-        image_files=[_image_name(i) for i in range(n)], uid=uid, rendered=0)
+        image_files=[_image_name(i) for i in range(n)], uid=uid, rendered=0, class_label=drawn_class(generator))
 
 
 def draw_faces(db_url: str, run_id: int, generator: LatentGenerator, *, batch_size: int = 32,

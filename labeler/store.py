@@ -42,7 +42,8 @@ from latentlab.core.errors import UserError
 from labeler.schema import UNSURE, Schema, schema_from_json
 from labeler.text import check_annotator_name, quoted  # check_annotator_name: also imported from here
 
-SCHEMA_VERSION = 3  # 2: items.priority (uncertainty ordering); 3: runs.rendered, items.gold_json, items.n_labels
+SCHEMA_VERSION = 4  # 2: items.priority (uncertainty ordering); 3: runs.rendered, items.gold_json, items.n_labels;
+# 4: runs.class_label (conditional generators)
 LEASE_SECONDS = 600.0  # how long an item served to an annotator stays reserved for them
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
@@ -73,6 +74,7 @@ runs = Table(
     Column("schema_json", Text, nullable=False),
     Column("image_dir", Text, nullable=False),
     Column("rendered", Integer),  # faces idx < rendered have their PNG (drawn in order, in the background)
+    Column("class_label", Integer),  # conditional generators: the class its latents were mapped with; else NULL
 )
 
 items = Table(
@@ -154,7 +156,12 @@ def _add_rendered_and_gold(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX IF NOT EXISTS ix_items_queue ON items (run_id, n_labels, priority DESC, idx)"))
 
 
-MIGRATIONS = {2: _add_item_priority, 3: _add_rendered_and_gold}  # version -> the step that reaches it from version - 1
+def _add_run_class(conn: Connection) -> None:
+    if "class_label" not in {c["name"] for c in inspect(conn).get_columns("runs")}:
+        conn.execute(text("ALTER TABLE runs ADD COLUMN class_label INTEGER"))  # older runs: unconditional
+
+
+MIGRATIONS = {2: _add_item_priority, 3: _add_rendered_and_gold, 4: _add_run_class}  # version -> the step that reaches it from version - 1
 
 
 @dataclass(frozen=True)
@@ -174,6 +181,12 @@ class RunInfo:
     k: int
     schema: Schema
     image_dir: Path
+    class_label: int | None = None  # conditional generators: the class the run's faces belong to
+
+    @property
+    def class_note(self) -> str:
+        """" · class C" for a conditional generator's run, "" otherwise: what run lists append."""
+        return "" if self.class_label is None else f" · class {self.class_label}"
 
 
 @dataclass(frozen=True)
@@ -300,10 +313,11 @@ class LabelStore:
     def insert_run(self, *, name: str, generator_id: str, generator_path: str | None, seed: int,
                    truncation_psi: float, z: np.ndarray, w: np.ndarray, resolution: int, k: int,
                    schema: Schema, image_dir: Path, image_files: list[str], uid: str,
-                   rendered: int | None = None) -> int:
+                   rendered: int | None = None, class_label: int | None = None) -> int:
         """Store a run and its items in one transaction (so a run is either complete or absent).
 
-        `rendered`: how many faces (in idx order) already have their PNG; None = all of them."""
+        `rendered`: how many faces (in idx order) already have their PNG; None = all of them.
+        `class_label`: the class a conditional generator mapped the latents with (None: unconditional)."""
         z = np.ascontiguousarray(z, dtype="<f4")
         w = np.ascontiguousarray(w, dtype="<f4")
         if k < 1:
@@ -315,6 +329,7 @@ class LabelStore:
                 z_dim=z.shape[1], w_dim=w.shape[1], resolution=int(resolution), k=int(k),
                 schema_name=schema.name, schema_json=schema.to_json(), image_dir=str(image_dir),
                 rendered=len(z) if rendered is None else int(rendered),
+                class_label=None if class_label is None else int(class_label),
             ).returning(runs.c.id)).scalar_one()
             rows = [{"run_id": run_id, "idx": i, "z": z[i].tobytes(), "w": w[i].tobytes(), "image_file": f}
                     for i, f in enumerate(image_files)]
@@ -327,7 +342,7 @@ class LabelStore:
                        generator_id=row.generator_id, generator_path=row.generator_path, seed=int(row.seed),
                        truncation_psi=float(row.truncation_psi), n=row.n, z_dim=row.z_dim, w_dim=row.w_dim,
                        resolution=row.resolution, k=row.k, schema=schema_from_json(row.schema_json),
-                       image_dir=Path(row.image_dir))
+                       image_dir=Path(row.image_dir), class_label=row.class_label)
 
     def list_runs(self) -> list[RunInfo]:
         with self._read() as conn:

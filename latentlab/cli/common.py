@@ -14,7 +14,6 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from latentlab.core.errors import UserError
 
 if TYPE_CHECKING:
     from latentlab.generator.interface import LatentGenerator
@@ -211,12 +210,9 @@ def generator_from_args(args: argparse.Namespace) -> LatentGenerator:
 
 def set_class(gen: LatentGenerator, class_label: int) -> None:
     """Make `class_label` the class a conditional generator draws when mapping gets none (--class)."""
-    c_dim = getattr(gen, "c_dim", 0)  # TorchScript generators have none: unconditional
-    if not c_dim:
-        raise UserError(f"--class {class_label} needs a conditional generator; this one has no classes")
-    if not 0 <= class_label < c_dim:
-        raise UserError(f"--class {class_label} is outside this generator's classes 0..{c_dim - 1}")
-    gen.class_label = int(class_label)
+    from latentlab.generator.interface import check_class
+
+    gen.class_label = check_class(gen, class_label, "--class")
 
 
 # -- workspace and label store ------------------------------------------------------------------

@@ -43,8 +43,9 @@ def _cmd_list_runs(args: argparse.Namespace) -> None:
         print(f"no runs in {store.display_url}; create one with `latentlab sample-run`")
     for r in runs:
         p = store.progress(r.id)
+        klass = "" if r.class_label is None else f" | class {r.class_label}"
         print(f"run {r.id}: {r.name} | {r.n} faces, k={r.k}, {p.labels} labels, {p.items_complete} faces done | "
-              f"schema {r.schema.name} | generator {r.generator_id}")
+              f"schema {r.schema.name} | generator {r.generator_id}{klass}")
 
 
 def _read_users(path: str | None) -> list[tuple[str, str]]:
@@ -73,6 +74,7 @@ def _cmd_serve(args: argparse.Namespace) -> None:
     from labeler.service import LabelerOptions
     from labeler.store import open_store
     from latentlab.ui.app import launch_app
+    from latentlab.generator.interface import drawn_class
     from latentlab.ui.context import AppContext
 
     options = LabelerOptions(run_id=args.run, annotator_auth=args.annotator_auth,
@@ -88,11 +90,13 @@ def _cmd_serve(args: argparse.Namespace) -> None:
         run = store.get_run(args.run)
     else:
         schema = _schema(args.schema)
-        same = [r for r in store.list_runs() if r.schema.to_json() == schema.to_json()]
+        klass = drawn_class(generator)  # a conditional generator labels one class per run
+        same = [r for r in store.list_runs() if r.schema.to_json() == schema.to_json() and r.class_label == klass]
         if same:
             run = same[-1]
         else:
-            log.info(f"no run with schema {schema.name!r} in {store.display_url} yet: creating one "
+            log.info(f"no run with schema {schema.name!r}{'' if klass is None else f' and class {klass}'} in "
+                     f"{store.display_url} yet: creating one "
                      f"({args.n} faces, seed {args.seed}); its faces are drawn in the background while the "
                      f"app already serves the first ones")
             run_id = start_run(url, generator, n=args.n, seed=args.seed, truncation_psi=args.truncation_psi,

@@ -9,6 +9,9 @@ checkpoint, a TorchScript module) exposes:
   to float images ``[N, 3, R, R]`` in about [-1, 1]; "const" noise makes it deterministic;
 * ``w_avg``: ``[w_dim]`` truncation centre; ``device``;
 * ``generator_id``: a stable hash of the weights, recorded by label stores and direction files.
+
+Conditional generators also have ``c_dim`` (number of classes) and ``class_label`` (the class
+``mapping`` draws when given none), and their ``mapping`` takes ``c=``.
 """
 
 from __future__ import annotations
@@ -61,14 +64,39 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     return x.permute(0, 2, 3, 1).cpu().numpy()
 
 
+def class_count(gen: LatentGenerator) -> int:
+    """How many classes a conditional generator draws (c_dim); 0 for an unconditional one."""
+    return int(getattr(gen, "c_dim", 0) or 0)
+
+
+def drawn_class(gen: LatentGenerator) -> int | None:
+    """The class `mapping` draws when given none (a conditional generator's `class_label`), else None."""
+    return int(gen.class_label) if class_count(gen) else None
+
+
+def check_class(gen: LatentGenerator, class_label: int | None, what: str = "class") -> int | None:
+    """`class_label` if this generator has that class; None stays None (the generator's own class).
+    `what` names the input in the message (e.g. "--class")."""
+    if class_label is None:
+        return None
+    c_dim = class_count(gen)
+    if not c_dim:
+        raise UserError(f"{what} {class_label} needs a conditional generator; this one has no classes")
+    if not 0 <= int(class_label) < c_dim:
+        raise UserError(f"{what} {class_label} is outside this generator's classes 0..{c_dim - 1}")
+    return int(class_label)
+
+
 def map_latents(gen: LatentGenerator, z: np.ndarray | torch.Tensor, truncation_psi: float = 1.0,
-                batch_size: int = 256) -> np.ndarray:
-    """z [N, z_dim] -> w [N, w_dim] float32 numpy, in batches."""
+                batch_size: int = 256, class_label: int | None = None) -> np.ndarray:
+    """z [N, z_dim] -> w [N, w_dim] float32 numpy, in batches. `class_label`: a conditional
+    generator's class (None: the one it is set to draw)."""
     z = torch.as_tensor(np.asarray(z, dtype=np.float32))
+    extra = {"c": check_class(gen, class_label)} if class_label is not None else {}
     out = []
     with torch.inference_mode():
         for i in range(0, len(z), batch_size):
-            out.append(gen.mapping(z[i: i + batch_size].to(gen.device), truncation_psi).float().cpu())
+            out.append(gen.mapping(z[i: i + batch_size].to(gen.device), truncation_psi, **extra).float().cpu())
     return torch.cat(out).numpy() if out else np.zeros((0, gen.w_dim), np.float32)
 
 

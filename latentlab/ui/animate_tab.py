@@ -16,7 +16,7 @@ import numpy as np
 from latentlab.core.errors import UserError, quoted
 from latentlab.generator.interface import map_latents, sample_z
 from latentlab.ui.context import AppContext
-from latentlab.ui.gradio_util import AdminCheck, admin_only, admin_password_box, user_errors_as_toasts
+from latentlab.ui.gradio_util import AdminCheck, admin_only, admin_password_box, class_picker, user_errors_as_toasts
 from latentlab.ui.sets import DirectionShelf, sweep_choices
 
 from directions.animate import (export_name, fresh_path, pacer, parse_sweep, render_frames, save_png, strip,
@@ -49,26 +49,32 @@ def still_sweep(codes: np.ndarray) -> bool:
     return float(np.abs(codes - codes[:1]).max()) < 1e-6
 
 
-def walk_video(ctx: AppContext, z: np.ndarray, frames: int, psi: float, space: str) -> np.ndarray:
-    """A loop through the faces of `z` (slerp in Z, lerp in W), about `frames` frames in all: [F, H, W, 3]."""
+def walk_video(ctx: AppContext, z: np.ndarray, frames: int, psi: float, space: str,
+               class_label: int | None = None) -> np.ndarray:
+    """A loop through the faces of `z` (slerp in Z, lerp in W; of `class_label` for a conditional
+    generator), about `frames` frames in all: [F, H, W, 3]."""
     if len(z) < 2:
         raise UserError("a walk needs at least 2 seeds, e.g. 1,2,3")
     per_step = frames_per_stop(frames, len(z))
     if space == "z":
-        return render_frames(ctx.generator, walk_latents(z, per_step, "slerp"), space="z", truncation_psi=psi)
-    return render_frames(ctx.generator, walk_latents(map_latents(ctx.generator, z, psi), per_step, "lerp"))
+        return render_frames(ctx.generator, walk_latents(z, per_step, "slerp"), space="z", truncation_psi=psi,
+                             class_label=class_label)
+    w = map_latents(ctx.generator, z, psi, class_label=class_label)
+    return render_frames(ctx.generator, walk_latents(w, per_step, "lerp"))
 
 
 def sweep_video(ctx: AppContext, shelf: DirectionShelf, set_path: str, spec: str, start: float, end: float,
-                z: np.ndarray, frames: int, psi: float, pingpong: bool) -> np.ndarray:
-    """The faces of `z` side by side, swept along `spec` (or onto its class): frames [F, H, W, 3]."""
+                z: np.ndarray, frames: int, psi: float, pingpong: bool, class_label: int | None = None) -> np.ndarray:
+    """The faces of `z` (of `class_label`, conditional generators) side by side, swept along `spec` (or
+    onto its class): frames [F, H, W, 3]."""
     dset = shelf.load(set_path)
     if not spec:
         raise UserError("choose a direction to animate along")
     name, a, b = parse_sweep(spec, dset)
     if not isinstance(b, str):
         a, b = float(start), float(end)
-    codes = z if dset.space == "z" else map_latents(ctx.generator, z, psi)
+    codes = z if dset.space == "z" else map_latents(ctx.generator, z, psi, class_label=class_label)
+    draw = {"space": dset.space, "truncation_psi": psi, "class_label": class_label}  # how codes become faces
     sweep = sweep_latents(codes, dset, name, a, b, frames, pingpong=pingpong)
     if still_sweep(sweep):
         why = f"they are {name}={b} already" if isinstance(b, str) else f"From and To are both {a:g}"
@@ -79,16 +85,15 @@ def sweep_video(ctx: AppContext, shelf: DirectionShelf, set_path: str, spec: str
     reader = load_reader(reader_file, generator_id=ctx.generator.generator_id) if reader_file.is_file() else None
     reach = None  # onto a class of a categorical attribute: each face as far as the reader needs to read it
     if isinstance(b, str) and reader is not None and reaches(dset, name):
-        reach = onto_class_shares(codes, dset, name, b, lambda c: render_frames(ctx.generator, c, space=dset.space,
-                                                                               truncation_psi=psi), reader)
+        reach = onto_class_shares(codes, dset, name, b, lambda c: render_frames(ctx.generator, c, **draw), reader)
     sweep = sweep_latents(codes, dset, name, a, b, frames, pingpong=pingpong, reach=reach,
-                          pace_with=pacer(ctx.generator, dset, name, reader, space=dset.space, truncation_psi=psi))
-    return render_frames(ctx.generator, sweep, grid=True, space=dset.space, truncation_psi=psi)
+                          pace_with=pacer(ctx.generator, dset, name, reader, **draw))
+    return render_frames(ctx.generator, sweep, grid=True, **draw)
 
 
 def make_animation(ctx: AppContext, shelf: DirectionShelf, mode: str, set_path: str, spec: str, start: float,
                    end: float, frames: int, fps: float, pingpong: bool, seeds: str, psi: float, walk_space: str,
-                   size: int):
+                   size: int, class_label: int | None = None):
     """Write GIF, MP4 and strip PNG to the workspace's exports, as a generator for the app: yields
     (preview, files, status) while it renders, then (GIF for the preview, all three files, status).
     Cancelled while rendering (the generator not resumed), it writes nothing."""
@@ -96,10 +101,11 @@ def make_animation(ctx: AppContext, shelf: DirectionShelf, mode: str, set_path: 
     yield gr.update(), gr.update(), f"Rendering about {int(frames)} frames…"
     z = np.concatenate([sample_z(1, s, ctx.generator.z_dim) for s in seed_list])
     if mode == "walk":
-        video = walk_video(ctx, z, int(frames), float(psi), walk_space)
+        video = walk_video(ctx, z, int(frames), float(psi), walk_space, class_label)
         what, set_name, strip_frames = f"walk-{walk_space}", None, video
     else:
-        video = sweep_video(ctx, shelf, set_path, spec, start, end, z, int(frames), float(psi), bool(pingpong))
+        video = sweep_video(ctx, shelf, set_path, spec, start, end, z, int(frames), float(psi), bool(pingpong),
+                            class_label)
         name, a, b = parse_sweep(spec, shelf.load(set_path))
         what = sweep_label(name, a, b) if isinstance(b, str) else sweep_label(name, float(start), float(end))
         set_name, strip_frames = Path(set_path).stem, (video[: len(video) // 2 + 1] if pingpong else video)
@@ -133,6 +139,7 @@ def build_animate_tab(ctx: AppContext, shelf: DirectionShelf, check_admin: Admin
             pingpong = gr.Checkbox(True, label="Ping-pong loop", elem_id="animate-pingpong")
         with gr.Row():
             seeds = gr.Textbox("0", label="Seeds (faces side by side, or walk stops)", elem_id="animate-seeds")
+            klass = class_picker(ctx.classes, ctx.start_class, "animate-class")
             psi = gr.Slider(0.3, 1.0, value=0.8, step=0.05, label="Truncation")
             walk_space = gr.Radio(["z", "w"], value="z", label="Walk in", visible=False, elem_id="animate-walk-space")
             size = gr.Slider(64, 512, value=256, step=32, label="Size (px per face)",
@@ -173,7 +180,7 @@ def build_animate_tab(ctx: AppContext, shelf: DirectionShelf, check_admin: Admin
           [an_set, refresh, direction, pingpong, start, end, walk_space], queue=False, api_visibility="private")
     rendering = render_btn.click(admin_only(check_admin, on_render),
                                  [password, mode, an_set, direction, start, end, frames, fps, pingpong, seeds, psi,
-                                  walk_space, size], [preview, files, status])
+                                  walk_space, size, klass], [preview, files, status])
     cancel.click(lambda: "Cancelled: no file was written.", None, status, cancels=[rendering], queue=False,
                  api_visibility="private")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from latentlab.generator.interface import LatentGenerator, map_latents, sample_z
+from latentlab.generator.interface import LatentGenerator, class_count, drawn_class, map_latents, sample_z
 
 from labeler.schema import Schema
 
@@ -37,8 +37,19 @@ class AppContext:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def faces(self, seed: int, n: int, psi: float) -> tuple[np.ndarray, np.ndarray]:
-        """(z [n, z_dim], w [n, w_dim]) of n faces drawn with `seed`: the faces of `latentlab sample --seed`."""
+    @property
+    def classes(self) -> int:
+        """A conditional generator's number of classes (the tabs' class pickers show then); 0 otherwise."""
+        return class_count(self.generator)
+
+    @property
+    def start_class(self) -> int | None:
+        """The class a conditional generator was started with (`serve --class`): the pickers' first value."""
+        return drawn_class(self.generator)
+
+    def faces(self, seed: int, n: int, psi: float, class_label: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(z [n, z_dim], w [n, w_dim]) of n faces drawn with `seed` (and a conditional generator's
+        `class_label`; None = the class it was started with): the faces of `latentlab sample --seed [--class]`."""
         n = max(1, min(int(n), MAX_FACES))
         z = sample_z(n, int(seed), self.generator.z_dim)
-        return z, map_latents(self.generator, z, float(psi))
+        return z, map_latents(self.generator, z, float(psi), class_label=class_label)

@@ -14,7 +14,7 @@ from latentlab.core.errors import UserError
 from latentlab.generator.interface import image_grid, map_latents, render
 from latentlab.ui.context import AppContext
 from latentlab.ui.editor import Amounts, Editor, amounts_from, describe
-from latentlab.ui.gradio_util import PREVIEW_PX, enlarge, preview_cols, user_errors_as_toasts
+from latentlab.ui.gradio_util import PREVIEW_PX, class_picker, enlarge, preview_cols, user_errors_as_toasts
 from latentlab.ui.sets import DirectionShelf
 
 from directions.edit import edit, parse_layers
@@ -22,16 +22,17 @@ from directions.io import DirectionSet
 
 
 def edited_faces(ctx: AppContext, dset: DirectionSet, seed: int, n: int, psi: float, layers: str,
-                 amounts: Amounts, min_px: int = PREVIEW_PX) -> tuple[np.ndarray, np.ndarray]:
-    """(grid before, grid after) for n seeded faces moved by `amounts` (a W set may edit a W+ layer range);
-    each face upscaled to at least `min_px` (0 = as drawn)."""
-    z, w = ctx.faces(seed, n, psi)
+                 amounts: Amounts, min_px: int = PREVIEW_PX,
+                 class_label: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(grid before, grid after) for n seeded faces (of `class_label` for a conditional generator) moved
+    by `amounts` (a W set may edit a W+ layer range); each face upscaled to at least `min_px` (0 = as drawn)."""
+    z, w = ctx.faces(seed, n, psi, class_label)
     gen = ctx.generator
     layer_idx = parse_layers(layers, gen.num_ws)
     if dset.space == "z":
         if layer_idx is not None:
             raise UserError("a layer range needs a set fitted in W; this one is in Z")
-        moved = map_latents(gen, edit(z, dset, amounts), float(psi)) if amounts else w
+        moved = map_latents(gen, edit(z, dset, amounts), float(psi), class_label=class_label) if amounts else w
     else:
         moved = edit(w, dset, amounts, layers=layer_idx, num_ws=gen.num_ws) if amounts else w
     cols = preview_cols(len(w))
@@ -48,6 +49,7 @@ def build_edit_tab(ctx: AppContext, shelf: DirectionShelf) -> None:
             edit_set = shelf.dropdown(elem_id="edit-set")
             refresh = gr.Button("Refresh sets", size="sm")
             seed = gr.Number(0, label="Seed", precision=0, minimum=0, elem_id="edit-seed")
+            klass = class_picker(ctx.classes, ctx.start_class, "edit-class")
             new_faces = gr.Button("New faces", size="sm")
             n_faces = gr.Slider(1, 8, value=4, step=1, label="Faces")
             psi = gr.Slider(0.3, 1.0, value=0.8, step=0.05, label="Truncation")
@@ -70,23 +72,23 @@ def build_edit_tab(ctx: AppContext, shelf: DirectionShelf) -> None:
         return editor.show(shelf.load(path)) if path else editor.hide()
 
     @user_errors_as_toasts
-    def on_edit(path, sd, n, ps, lay, as_drawn, numeric, categorical, *values):
+    def on_edit(path, sd, cl, n, ps, lay, as_drawn, numeric, categorical, *values):
         if not path:
             return None, None
         amounts = amounts_from(numeric, categorical, values)
         original, edited = edited_faces(ctx, shelf.load(path), sd, n, ps, lay, amounts,
-                                        min_px=0 if as_drawn else PREVIEW_PX)
-        what = f"{int(n)} faces of seed {int(sd or 0)}"  # the alt texts say what each picture shows
+                                        min_px=0 if as_drawn else PREVIEW_PX, class_label=cl)
+        what = f"{int(n)} faces of seed {int(sd or 0)}" + ("" if cl is None else f", class {int(cl)}")  # the alt texts say what each picture shows
         return (gr.update(value=original, alt_text=f"{what}, unedited"),
                 gr.update(value=edited, alt_text=f"{what}, edited: {describe(amounts)}"))
 
     def on_shown(which):
         return gr.update(visible=which != "before"), gr.update(visible=which == "before")
 
-    edit_inputs = [edit_set, seed, n_faces, psi, layers, pixels, *editor.inputs]
+    edit_inputs = [edit_set, seed, klass, n_faces, psi, layers, pixels, *editor.inputs]
     edit_set.change(on_set, edit_set, editor.inputs).then(on_edit, edit_inputs, [before, after])
     editor.rerender(on_edit, edit_inputs, [before, after],
-                    also=[seed.submit, n_faces.release, psi.release, layers.submit, pixels.input])
+                    also=[seed.submit, klass.input, n_faces.release, psi.release, layers.submit, pixels.input])
     shown.change(on_shown, shown, [after, before], queue=False, api_visibility="private")
     new_faces.click(lambda s: int(s or 0) + 1, seed, seed).then(on_edit, edit_inputs, [before, after])
     refresh.click(shelf.listing, edit_set, edit_set)

@@ -15,7 +15,8 @@ import numpy as np
 from latentlab.core.errors import UserError
 from latentlab.generator.interface import render
 from latentlab.ui.context import AppContext
-from latentlab.ui.gradio_util import AdminCheck, admin_only, admin_password_box, enlarge, user_errors_as_toasts
+from latentlab.ui.gradio_util import (AdminCheck, admin_only, admin_password_box, class_picker, enlarge,
+                                      user_errors_as_toasts)
 from latentlab.ui.sets import DirectionShelf, safe_name
 
 from directions.animate import export_name, fresh_path, render_frames, sweep_latents, write_animation
@@ -37,9 +38,10 @@ def _explorer(state: dict | None) -> MutationExplorer:
 
 
 def explore_start(ctx: AppContext, stats: LatentStats, seed: int, psi: float, strength: float, n: int,
-                  explore_seed: int):
-    """A new exploration from one seeded face: (base image, gallery, state, status)."""
-    _, w = ctx.faces(seed, 1, psi)
+                  explore_seed: int, class_label: int | None = None):
+    """A new exploration from one seeded face (of `class_label`, conditional generators): (base image,
+    gallery, state, status)."""
+    _, w = ctx.faces(seed, 1, psi, class_label)
     ex = MutationExplorer(stats, strength=float(strength), n=int(n), seed=int(explore_seed))
     ex.propose()
     state = {"explorer": ex, "base": w[0], "rounds_before": []}
@@ -117,6 +119,7 @@ def build_explore_tab(ctx: AppContext, shelf: DirectionShelf, check_admin: Admin
                     "then save it as a named direction. Strength is in standard deviations of sampled faces.")
         with gr.Row():
             seed = gr.Number(0, label="Face seed", precision=0, minimum=0)
+            klass = class_picker(ctx.classes, ctx.start_class, "explore-class")
             psi = gr.Slider(0.3, 1.0, value=0.8, step=0.05, label="Truncation")
             strength = gr.Slider(0.25, 6, value=2.0, step=0.25, label="Strength")
             n_tiles = gr.Slider(4, 16, value=8, step=1, label="Tiles")
@@ -137,11 +140,12 @@ def build_explore_tab(ctx: AppContext, shelf: DirectionShelf, check_admin: Admin
         preview = gr.Image(label="Along the pick", interactive=False, elem_id="explore-preview")
         state = gr.State(None)
 
-    stats_at = functools.lru_cache(maxsize=8)(lambda psi_: latent_stats(ctx.generator, truncation_psi=psi_))
+    stats_at = functools.lru_cache(maxsize=8)(
+        lambda psi_, class_: latent_stats(ctx.generator, truncation_psi=psi_, class_label=class_))
 
     @user_errors_as_toasts
-    def on_start(sd, ps, *args):
-        return explore_start(ctx, stats_at(round(float(ps), 3)), sd, ps, *args)
+    def on_start(sd, ps, s, n, rs, cl):
+        return explore_start(ctx, stats_at(round(float(ps), 3), cl), sd, ps, s, n, rs, cl)
 
     @user_errors_as_toasts
     def on_pick(st, s, evt: gr.SelectData):
@@ -163,7 +167,7 @@ def build_explore_tab(ctx: AppContext, shelf: DirectionShelf, check_admin: Admin
     def on_animate(st):
         return explore_animate(ctx, st)
 
-    start.click(on_start, [seed, psi, strength, n_tiles, rng_seed], [base, grid, state, status])
+    start.click(on_start, [seed, psi, strength, n_tiles, rng_seed, klass], [base, grid, state, status])
     grid.select(on_pick, [state, strength], [grid, state, status])
     back.click(on_back, [state, strength], [grid, state, status])
     strength.release(on_strength, [state, strength], [grid, state])

@@ -108,7 +108,7 @@ class BackgroundFit:
 
 
 def run_choices(ctx: AppContext) -> list[tuple[str, int]]:
-    return [(f"{r.id}: {r.name}", int(r.id)) for r in open_store(ctx.db_url).list_runs()]
+    return [(f"{r.id}: {r.name}{r.class_note}", int(r.id)) for r in open_store(ctx.db_url).list_runs()]
 
 
 def do_fit(ctx: AppContext, run_id, space: str, attributes: list[str], aggregation: str, conditions: str,

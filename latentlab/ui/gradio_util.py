@@ -35,6 +35,14 @@ def enlarge(faces: np.ndarray, min_px: int = PREVIEW_PX) -> np.ndarray:
     return np.stack([np.asarray(Image.fromarray(f).resize(size, Image.LANCZOS)) for f in faces])
 
 
+def class_picker(classes: int, value: int | None, elem_id: str) -> gr.Dropdown:
+    """The class of the faces a tab draws, for a conditional generator (`classes` > 0); hidden, with
+    value None (the generator's own class), for an unconditional one."""
+    return gr.Dropdown(choices=[(f"class {c}", c) for c in range(classes)], value=value if classes else None,
+                       label="Class", visible=classes > 0, min_width=110, scale=0, elem_id=elem_id,
+                       info="conditional generator: the class of the faces drawn")
+
+
 def preview_cols(n: int) -> int:
     """Columns of a preview grid: 2 x 2 for up to four faces (each big on a 1366 px screen), then 4."""
     return 1 if n == 1 else 2 if n <= 4 else 4

@@ -200,7 +200,7 @@ def keys_help(schema: Schema) -> str:
 
 
 def _run_choices(service: LabelService) -> list[tuple[str, int]]:
-    return [(f"#{r.id} · {r.name} · k={r.k}", r.id) for r in service.runs()]
+    return [(f"#{r.id} · {r.name} · k={r.k}{r.class_note}", r.id) for r in service.runs()]
 
 
 def image_html(path: Path, idx: int) -> str:
@@ -375,7 +375,7 @@ def build_admin_tab(service: LabelService, export_dir: Path) -> None:
     with gr.Column(visible=False, elem_id="ll-admin-panel") as panel:
         with gr.Row():
             all_runs = service.store.list_runs()
-            run_dd = gr.Dropdown(choices=[(f"#{r.id} · {r.name}", r.id) for r in all_runs],
+            run_dd = gr.Dropdown(choices=[(f"#{r.id} · {r.name}{r.class_note}", r.id) for r in all_runs],
                                  value=service.default_run_id() or (all_runs[-1].id if all_runs else None),
                                  label="Run", scale=3, elem_id="ll-admin-run")
             refresh_btn = gr.Button("Refresh", scale=1, elem_id="ll-admin-refresh")

@@ -17,6 +17,7 @@ from latentlab.core.errors import UserError  # noqa: E402
 from latentlab.core.latents import load_latents  # noqa: E402
 from latentlab.generator.interface import image_grid, render, sample_z  # noqa: E402
 from latentlab.generator.loading import load_generator  # noqa: E402
+from labeler.store import open_store  # noqa: E402
 
 RES, Z, W, LAYERS, C = 16, 24, 32, 3, 5
 
@@ -106,3 +107,34 @@ def test_sample_run_stores_the_faces_of_the_chosen_class(conditional, tmp_path, 
         expected = gen.mapping(torch.from_numpy(data.z), data.truncation_psi, c=4).numpy()
         other = gen.mapping(torch.from_numpy(data.z), data.truncation_psi, c=0).numpy()
     assert np.abs(data.w - expected).max() < 1e-5 and np.abs(data.w - other).max() > 1e-2
+    assert data.class_label == 4  # the run records its class ...
+    assert cli.main(["list-runs", "--db", db, "--workspace", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("| class 4")
+
+
+def test_directions_fitted_on_a_run_record_its_class(conditional, tmp_path):
+    """A conditional generator's run holds one class; the directions fitted on it say which."""
+    from directions.fit import fit_run
+    from labeler.runs import create_run
+    from labeler.simulation import SimulatedAnnotator, label_run
+
+    db = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    gen = load_generator(conditional, "cpu")
+    set_class(gen, 3)
+    run_id = create_run(db, gen, n=60, seed=1, truncation_psi=1.0, k=1, workspace=tmp_path)
+    assert open_store(db).get_run(run_id).class_label == 3
+    item_ids, _, w = open_store(db).latents(run_id)
+    long_hair = w[:, 0] > np.median(w[:, 0])  # a made-up truth: the labels only need to be learnable
+    truth = {int(i): {"hair_length": "long" if h else "short"} for i, h in zip(item_ids, long_hair)}
+    label_run(db, run_id, truth, [SimulatedAnnotator("ann", error_rate=0.0)], k=1)
+    dset = fit_run(db, run_id, attributes=["hair_length"], compare_svm=False).direction_set
+    assert dset.source["class_label"] == 3
+
+
+def test_an_unconditional_run_records_no_class(tmp_path):
+    from labeler.runs import start_run
+
+    db = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    run_id = start_run(db, load_generator(None, "cpu"), n=2, seed=0, truncation_psi=1.0, workspace=tmp_path)
+    run = open_store(db).get_run(run_id)
+    assert run.class_label is None and run.class_note == ""

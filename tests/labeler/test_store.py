@@ -220,7 +220,7 @@ def test_an_older_layout_is_migrated_in_place(db_url, make_run):
     with store.engine.begin() as conn:  # turn the store back into layout v1: no priority, counts, gold, drawing
         conn.execute(text("DROP INDEX ix_items_queue"))
         for table, column in (("items", "priority"), ("items", "n_labels"), ("items", "gold_json"),
-                              ("runs", "rendered")):
+                              ("runs", "rendered"), ("runs", "class_label")):
             conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
         conn.execute(text("DELETE FROM latentlab_schema_version"))
         conn.execute(text("INSERT INTO latentlab_schema_version (version, applied_at) VALUES (1, 0)"))
@@ -230,6 +230,7 @@ def test_an_older_layout_is_migrated_in_place(db_url, make_run):
         assert conn.execute(text("SELECT max(version) FROM latentlab_schema_version")).scalar() == SCHEMA_VERSION
     assert len(store.labels_frame(run_id)) == 1  # nothing lost
     assert store.rendered(run_id) == 3  # an old run was drawn whole
+    assert store.get_run(run_id).class_label is None  # and came from an unconditional generator
     assert store.progress(run_id).labels == 1
     store.set_priorities(run_id, {store.item_table(run_id).item_id[2]: 1.0})
     assert store.next_item(run_id, "alice").idx == 2

@@ -37,3 +37,50 @@ def test_the_app_has_every_tab_and_one_editor_per_editing_tab(tmp_path):
     assert timers and all(c["props"].get("active") is False for c in timers)
     api = {d["api_name"] for d in config["dependencies"] if d.get("api_visibility") == "public"}
     assert {"next_item", "submit_label", "skip_item", "undo_last"} <= api
+
+
+def _pickers(ctx) -> dict[str, dict]:
+    config = build_app(ctx).blocks.get_config_file()
+    props = [c.get("props", {}) for c in config["components"]]
+    return {p["elem_id"]: p for p in props if p.get("elem_id") in ("edit-class", "explore-class", "animate-class")}
+
+
+def test_a_conditional_generator_gets_a_class_picker_in_every_tab_that_draws_faces(tmp_path):
+    import dataclasses
+
+    import numpy as np
+
+    from latentlab.generator.interface import map_latents, render, sample_z
+    from latentlab.ui.animate_tab import walk_video
+    from latentlab.ui.edit_tab import edited_faces
+
+    torch.manual_seed(0)
+    common = dict(generator_path=None, device=torch.device("cpu"), workspace=tmp_path,
+                  db_url=f"sqlite:///{tmp_path / 'labels.sqlite'}", schema=default_schema())
+    plain = AppContext(generator=StyleGAN2Generator(TINY).eval(), **common)
+    assert {p["visible"] for p in _pickers(plain).values()} == {False}  # unconditional: nothing to pick
+
+    gen = StyleGAN2Generator(dataclasses.replace(TINY, c_dim=3)).eval()
+    gen.class_label = 2  # `serve --class 2`: the pickers start there
+    ctx = AppContext(generator=gen, **common)
+    pickers = _pickers(ctx)
+    assert set(pickers) == {"edit-class", "explore-class", "animate-class"}
+    for p in pickers.values():
+        assert p["visible"] is not False and p["value"] == 2
+        assert [c[1] for c in p["choices"]] == [0, 1, 2]
+
+    # what the pickers choose: faces of that class, the same as `latentlab sample --seed 4 --class C`
+    z = sample_z(2, 4, gen.z_dim)
+    for c in (0, 1):
+        _, w = ctx.faces(4, 2, 0.8, c)
+        assert np.allclose(w, map_latents(gen, z, 0.8, class_label=c), atol=1e-6)
+    assert not np.allclose(ctx.faces(4, 2, 0.8, 0)[1], ctx.faces(4, 2, 0.8, 1)[1], atol=1e-3)
+    assert np.array_equal(ctx.faces(4, 2, 0.8)[1], ctx.faces(4, 2, 0.8, 2)[1])  # None: the start class
+    from directions.io import DirectionSet
+    from latentlab.generator.interface import image_grid
+
+    before, _ = edited_faces(ctx, DirectionSet(generator_id=gen.generator_id, space="w"), 4, 2, 0.8, "", {},
+                             min_px=0, class_label=1)
+    assert np.array_equal(before, image_grid(render(gen, map_latents(gen, z, 0.8, class_label=1)), cols=2))
+    walk = walk_video(ctx, z, 4, 0.8, "z", class_label=1)
+    assert np.array_equal(walk[0], render(gen, map_latents(gen, z[:1], 0.8, class_label=1))[0])
