@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -103,11 +103,12 @@ class AttributeReader:
 
 def train_reader(images: np.ndarray, labels: pd.DataFrame, classes: dict[str, Sequence[str]], *,
                  generator_id: str | None, epochs: int = 40, batch: int = 64, seed: int = 0, width: int = 32,
-                 holdout: float = 0.0) -> AttributeReader:
+                 holdout: float = 0.0, on_epoch: Callable[[int, int], None] | None = None) -> AttributeReader:
     """Train on faces uint8 [N, H, W, 3] and their aggregated labels (option names, None = unknown).
 
     `holdout` > 0 keeps that share of faces out and stores the reader's accuracy on them per
     attribute in `meta["holdout_accuracy"]` (agreement with the crowd's aggregated label).
+    `on_epoch(epoch, epochs)` is called before each epoch (1-based): progress, or an exception to stop.
     About 40 s per 1000 faces and 10 epochs on 2 CPU cores."""
     classes = {a: list(c) for a, c in classes.items() if a in labels.columns}
     if not classes:
@@ -130,7 +131,9 @@ def train_reader(images: np.ndarray, labels: pd.DataFrame, classes: dict[str, Se
     steps = epochs * max(1, -(-len(train) // batch))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, 3e-3, total_steps=steps)
     with torch.enable_grad():
-        for _ in range(epochs):
+        for epoch in range(epochs):
+            if on_epoch is not None:
+                on_epoch(epoch + 1, epochs)
             net.train()
             perm = train[torch.randperm(len(train), generator=gen)]
             for i in range(0, len(perm), batch):
@@ -156,6 +159,18 @@ def train_reader(images: np.ndarray, labels: pd.DataFrame, classes: dict[str, Se
                 acc[a] = float((out[a][ok].argmax(1) == y[a][hold][ok]).float().mean())
         meta["holdout_accuracy"] = acc
     return AttributeReader(net, classes, generator_id, meta)
+
+
+def train_run_reader(db_url: str, run_id: int, *, aggregation: str = "majority", epochs: int = 40,
+                     holdout: float = 0.1, on_epoch: Callable[[int, int], None] | None = None) -> AttributeReader:
+    """The attribute reader of a labeling run: trained on the faces its annotators saw and the same
+    aggregated labels its directions are fitted on (`fit --reader`, the app's Fit tab)."""
+    from labeler.dataset import load_run_dataset
+
+    data = load_run_dataset(db_url, run_id, aggregation=aggregation)
+    classes = {a.name: list(a.options) for a in data.schema.attributes}
+    return train_reader(data.load_images(), data.labels, classes, generator_id=data.generator_id, epochs=epochs,
+                        holdout=holdout, on_epoch=on_epoch)
 
 
 def reader_path(direction_set_path: str | Path) -> Path:

@@ -201,6 +201,13 @@ def _cmd_fit(args: argparse.Namespace) -> None:
     print_table(result.table().to_dict("records"))
     if args.reader:
         _train_reader(args, out)
+    else:
+        from directions.reader import reader_path
+
+        if reader_path(out).exists():  # a replaced set must not keep the reader of the set it replaced
+            reader_path(out).unlink()
+            log.warning(f"removed {reader_path(out).name}: it belonged to the set this fit replaced "
+                        "(train a new one with --reader)")
     for why in result.refused.values():
         log.warning(f"not fitted: {why}")
     print(f"wrote {out} ({len(result.direction_set.entries)} directions, generator "
@@ -209,14 +216,10 @@ def _cmd_fit(args: argparse.Namespace) -> None:
 
 def _train_reader(args: argparse.Namespace, set_path: Path) -> None:
     """`fit --reader`: the set's attribute reader, trained on the run's faces and aggregated labels."""
-    from directions.reader import reader_path, save_reader, train_reader
-    from labeler.dataset import load_run_dataset
+    from directions.reader import reader_path, save_reader, train_run_reader
 
-    data = load_run_dataset(db_url(args), args.run, aggregation=args.aggregation)
-    classes = {a.name: list(a.options) for a in data.schema.attributes}
-    log.info(f"training the attribute reader on {len(data.w)} faces ({args.reader_epochs} epochs)")
-    reader = train_reader(data.load_images(), data.labels, classes, generator_id=data.generator_id,
-                          epochs=args.reader_epochs, holdout=0.1)
+    log.info(f"training the attribute reader on run {args.run}'s faces ({args.reader_epochs} epochs)")
+    reader = train_run_reader(db_url(args), args.run, aggregation=args.aggregation, epochs=args.reader_epochs)
     path = save_reader(reader_path(set_path), reader)
     acc = ", ".join(f"{a} {v:.2f}" for a, v in reader.meta.get("holdout_accuracy", {}).items())
     print(f"wrote {path} (agreement with the crowd on 10 % held-out faces: {acc})")

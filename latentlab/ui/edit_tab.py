@@ -17,24 +17,35 @@ from latentlab.ui.editor import Amounts, Editor, amounts_from, describe
 from latentlab.ui.gradio_util import PREVIEW_PX, class_picker, enlarge, preview_cols, user_errors_as_toasts
 from latentlab.ui.sets import DirectionShelf
 
+from directions.animate import render_frames
 from directions.edit import edit, parse_layers
 from directions.io import DirectionSet
+from directions.reach import edit_onto_classes
 
 
 def edited_faces(ctx: AppContext, dset: DirectionSet, seed: int, n: int, psi: float, layers: str,
-                 amounts: Amounts, min_px: int = PREVIEW_PX,
-                 class_label: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 amounts: Amounts, min_px: int = PREVIEW_PX, class_label: int | None = None,
+                 reader=None) -> tuple[np.ndarray, np.ndarray]:
     """(grid before, grid after) for n seeded faces (of `class_label` for a conditional generator) moved
-    by `amounts` (a W set may edit a W+ layer range); each face upscaled to at least `min_px` (0 = as drawn)."""
+    by `amounts` (a W set may edit a W+ layer range); each face upscaled to at least `min_px` (0 = as drawn).
+
+    With the set's attribute `reader`, a pick onto a class of a categorical attribute moves each face
+    just as far as the reader needs to read that class (`directions.reach`), as `latentlab edit --set` does."""
     z, w = ctx.faces(seed, n, psi, class_label)
     gen = ctx.generator
     layer_idx = parse_layers(layers, gen.num_ws)
-    if dset.space == "z":
-        if layer_idx is not None:
-            raise UserError("a layer range needs a set fitted in W; this one is in Z")
-        moved = map_latents(gen, edit(z, dset, amounts), float(psi), class_label=class_label) if amounts else w
+    if layer_idx is not None and dset.space == "z":
+        raise UserError("a layer range needs a set fitted in W; this one is in Z")
+    codes = z if dset.space == "z" else w
+    if not amounts:
+        moved = codes
+    elif reader is not None and layer_idx is None:
+        draw = {"space": dset.space, "truncation_psi": float(psi), "class_label": class_label}
+        moved = edit_onto_classes(codes, dset, amounts, lambda c: render_frames(gen, c, **draw), reader)
     else:
-        moved = edit(w, dset, amounts, layers=layer_idx, num_ws=gen.num_ws) if amounts else w
+        moved = edit(codes, dset, amounts, layers=layer_idx, num_ws=gen.num_ws)
+    if dset.space == "z":
+        moved = map_latents(gen, moved, float(psi), class_label=class_label)
     cols = preview_cols(len(w))
     return (image_grid(enlarge(render(gen, w), min_px), cols), image_grid(enlarge(render(gen, moved), min_px), cols))
 
@@ -44,7 +55,9 @@ def build_edit_tab(ctx: AppContext, shelf: DirectionShelf) -> None:
     with gr.Tab("Edit", id="directions-edit"):
         gr.Markdown("Move random faces along the directions. Slider units: one unit raises the labels' fitted log-odds "
                     "by 4 (sets fitted before that: one standard deviation of the labeled faces); 0 = the average "
-                    "face; brackets: class means.")
+                    "face; brackets: class means. A class pick moves each face onto the class mean, or, when the "
+                    "set has an attribute reader (`latentlab fit --reader`), just as far as it takes to read as "
+                    "that class.")
         with gr.Row():
             edit_set = shelf.dropdown(elem_id="edit-set")
             refresh = gr.Button("Refresh sets", size="sm")
@@ -77,7 +90,8 @@ def build_edit_tab(ctx: AppContext, shelf: DirectionShelf) -> None:
             return None, None
         amounts = amounts_from(numeric, categorical, values)
         original, edited = edited_faces(ctx, shelf.load(path), sd, n, ps, lay, amounts,
-                                        min_px=0 if as_drawn else PREVIEW_PX, class_label=cl)
+                                        min_px=0 if as_drawn else PREVIEW_PX, class_label=cl,
+                                        reader=shelf.reader(path))
         what = f"{int(n)} faces of seed {int(sd or 0)}" + ("" if cl is None else f", class {int(cl)}")  # the alt texts say what each picture shows
         return (gr.update(value=original, alt_text=f"{what}, unedited"),
                 gr.update(value=edited, alt_text=f"{what}, edited: {describe(amounts)}"))

@@ -26,8 +26,10 @@ from latentlab.ui.sets import DirectionShelf, safe_name
 from directions.conditional import parse_conditions
 from directions.fit import fit_run
 from directions.io import AT_BASELINE, DirectionSet, save_direction_set
+from directions.reader import reader_path, save_reader, train_run_reader
 from labeler.store import open_store
 
+READER_EPOCHS = 40  # as `latentlab fit --reader`: about a minute per 1000 faces on 2 idle cores
 ROUNDED = ("cv_accuracy", "baseline", "cv_minus_baseline", "balanced_accuracy", "svm_cv_accuracy", "svm_cosine",
            "plain_cv_accuracy")
 COLUMNS = ["name", "kind", "labels", "cv_accuracy", "baseline", "cv_minus_baseline", "balanced_accuracy",
@@ -52,36 +54,39 @@ def fit_table(dset: DirectionSet, refused: dict[str, str]) -> tuple[pd.DataFrame
 
 
 class FitCancelled(Exception):
-    """Raised between attributes by a fit whose Cancel was pressed."""
+    """Raised between attributes (or reader epochs) by a fit whose Cancel was pressed."""
 
 
-class BackgroundFit:
-    """`fit_run` in a thread, so that the app can show its progress and cancel it.
+class BackgroundJob:
+    """Work in a thread that the app shows step by step and can cancel.
 
-    `lines()` starts it and yields a status line before each attribute ("fitting hair_color (2/8)…")
-    until it ends; `outcome()` is then its FitResult (or raises its error). The fit starts an
-    attribute only once the reader has asked for the line after its announcement, so a reader that
-    stops asking (a Gradio handler closed by Cancel) stops the fit at the next attribute; `cancel()`
-    (called when `lines()` is closed) then ends the thread with FitCancelled as its error."""
+    `lines()` starts it and yields a status line before each step until it ends; `outcome()` is then
+    its result (or raises its error). The work starts a step only once the reader has asked for the
+    line after its announcement, so a reader that stops asking (a Gradio handler closed by Cancel)
+    stops the work at its next step; `cancel()` (called when `lines()` is closed) then ends the thread
+    with FitCancelled as its error. Subclasses implement `_work`, calling `_step` before each step."""
 
-    def __init__(self, db_url: str, run_id: int, **fit_kwargs):
-        self.db_url, self.run_id, self.fit_kwargs = db_url, run_id, fit_kwargs
+    def __init__(self, name: str):
         self.result = self.error = None
         self._cancelled = threading.Event()
-        self._lines: queue.Queue = queue.Queue()  # status lines, then None when the fit ended
+        self._lines: queue.Queue = queue.Queue()  # status lines, then None when the work ended
         self._go: queue.Queue = queue.Queue()  # True: the reader took the last line and wants more
-        self.thread = threading.Thread(target=self._fit, name=f"latentlab-fit-run{run_id}", daemon=True)
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
 
-    def _on_attribute(self, attribute: str, index: int, total: int) -> None:
+    def _work(self):
+        raise NotImplementedError
+
+    def _step(self, line: str, cancelled: str) -> None:
+        """Announce the next step; raise FitCancelled(`cancelled`) instead when Cancel was pressed."""
         if not self._cancelled.is_set():
-            self._lines.put(f"fitting {attribute} ({index}/{total})…")
+            self._lines.put(line)
             if self._go.get() and not self._cancelled.is_set():
                 return
-        raise FitCancelled(f"the fit of run {self.run_id} was cancelled before {attribute}")
+        raise FitCancelled(cancelled)
 
-    def _fit(self) -> None:
+    def _run(self) -> None:
         try:
-            self.result = fit_run(self.db_url, self.run_id, on_attribute=self._on_attribute, **self.fit_kwargs)
+            self.result = self._work()
         except BaseException as e:  # raised again by outcome(), in the thread that reads the lines
             self.error = e
         finally:
@@ -94,17 +99,48 @@ class BackgroundFit:
                 yield line
                 self._go.put(True)
         finally:
-            self.cancel()  # a no-op for an ended fit
+            self.cancel()  # a no-op for an ended job
 
     def outcome(self):
-        """The FitResult of an ended fit; raises the fit's error."""
+        """The result of an ended job; raises its error."""
         if self.error is not None:
             raise self.error
         return self.result
 
     def cancel(self) -> None:
         self._cancelled.set()
-        self._go.put(False)  # wakes a fit waiting to start its next attribute
+        self._go.put(False)  # wakes work waiting to start its next step
+
+
+class BackgroundFit(BackgroundJob):
+    """`fit_run` in a thread, a step per attribute ("fitting hair_color (2/8)…"); its result is the FitResult."""
+
+    def __init__(self, db_url: str, run_id: int, **fit_kwargs):
+        super().__init__(f"latentlab-fit-run{run_id}")
+        self.db_url, self.run_id, self.fit_kwargs = db_url, run_id, fit_kwargs
+
+    def _work(self):
+        return fit_run(self.db_url, self.run_id, on_attribute=self._on_attribute, **self.fit_kwargs)
+
+    def _on_attribute(self, attribute: str, index: int, total: int) -> None:
+        self._step(f"fitting {attribute} ({index}/{total})…",
+                   f"the fit of run {self.run_id} was cancelled before {attribute}")
+
+
+class BackgroundReader(BackgroundJob):
+    """`train_run_reader` in a thread, a step per epoch; its result is the AttributeReader."""
+
+    def __init__(self, db_url: str, run_id: int, aggregation: str, epochs: int = READER_EPOCHS):
+        super().__init__(f"latentlab-reader-run{run_id}")
+        self.db_url, self.run_id, self.aggregation, self.epochs = db_url, run_id, aggregation, epochs
+
+    def _work(self):
+        return train_run_reader(self.db_url, self.run_id, aggregation=self.aggregation, epochs=self.epochs,
+                                on_epoch=self._on_epoch)
+
+    def _on_epoch(self, epoch: int, epochs: int) -> None:
+        self._step(f"training the attribute reader, epoch {epoch}/{epochs}…",
+                   f"the attribute reader of run {self.run_id} was cancelled at epoch {epoch}")
 
 
 def run_choices(ctx: AppContext) -> list[tuple[str, int]]:
@@ -112,11 +148,13 @@ def run_choices(ctx: AppContext) -> list[tuple[str, int]]:
 
 
 def do_fit(ctx: AppContext, run_id, space: str, attributes: list[str], aggregation: str, conditions: str,
-           min_per_class: float, svm: bool, set_name: str, replace: bool = False):
+           min_per_class: float, svm: bool, set_name: str, replace: bool = False, reader: bool = False,
+           reader_epochs: int = READER_EPOCHS):
     """Fit a run's directions and save them in the workspace, as a generator for the app: yields
     (table, status, None) while fitting (a status line per attribute), then (table, status, saved path).
-    An existing set of that name is refused unless `replace`. Cancel closes this generator: the fit stops
-    before its next attribute and nothing is saved."""
+    With `reader`, the set's attribute reader is trained too (a line per epoch) and saved next to it.
+    An existing set of that name is refused unless `replace`. Cancel closes this generator: the work stops
+    before its next attribute or epoch and nothing is saved."""
     if run_id in (None, ""):
         raise UserError("choose a labeling run")
     if not attributes:
@@ -141,12 +179,28 @@ def do_fit(ctx: AppContext, run_id, space: str, attributes: list[str], aggregati
                         "this app serves; fit it from the CLI with that generator")
     table, flagged = fit_table(dset, result.refused)
     table = table.rename(columns=HEADERS)
+    trained = None
+    if reader:
+        yield table, f"Fitted; training the attribute reader on run {run_id}'s faces…", None
+        job = BackgroundReader(ctx.db_url, run_id, aggregation, int(reader_epochs))
+        with contextlib.closing(job.lines()) as lines:
+            for line in lines:
+                yield table, f"Run {run_id}: {line}", None
+        trained = job.outcome()
     yield table, "Fitted; saving…", None  # Cancel pressed during the fit stops here, before the save
     path = save_direction_set(target, dset)
+    if trained is not None:
+        save_reader(reader_path(path), trained)
+    elif reader_path(path).exists():  # a replaced set must not keep the reader of the set it replaced
+        reader_path(path).unlink()
     refused = "".join(f"\n- not fitted: {why}" for why in result.refused.values())
     weak = f"\n- {AT_BASELINE}: {'; '.join(flagged)}" if flagged else ""
+    agreement = ", ".join(f"{a} {v:.2f}" for a, v in (trained.meta.get("holdout_accuracy") or {}).items()) \
+        if trained is not None else ""
+    with_reader = f"\n- attribute reader saved (agreement with the crowd on held-out faces: {agreement})" \
+        if trained is not None else ""
     status = (f"Saved **{path.name}**: {len(dset.entries)} directions in "
-              f"{space.upper()}, from {dset.source.get('n_items')} faces.{weak}{refused}")
+              f"{space.upper()}, from {dset.source.get('n_items')} faces.{with_reader}{weak}{refused}")
     yield table, status, str(path)
 
 
@@ -172,6 +226,9 @@ def build_fit_tab(ctx: AppContext, shelf: DirectionShelf, check_admin: AdminChec
             svm = gr.Checkbox(True, label="Compare with a linear SVM")
             set_name = gr.Textbox(label="Save as", placeholder="run<R>-<space>", elem_id="fit-name")
             replace = gr.Checkbox(False, label="Replace an existing set", elem_id="fit-replace")
+            reader = gr.Checkbox(False, label="Also train the attribute reader", elem_id="fit-reader",
+                                 info="a small CNN on the run's faces and labels: class picks then end where "
+                                      "it reads the class, sweeps are paced by it (about a minute per 1000 faces)")
             password = admin_password_box("fit-password", "fit and save directions")
         with gr.Row():
             fit_btn = gr.Button("Fit", variant="primary", elem_id="fit-button")
@@ -185,6 +242,6 @@ def build_fit_tab(ctx: AppContext, shelf: DirectionShelf, check_admin: AdminChec
         yield from do_fit(ctx, *args)  # (table, status, saved path or None): the shelf lists the saved set
 
     refresh_runs.click(lambda: gr.update(choices=run_choices(ctx)), None, run)
-    inputs = [password, run, space, attributes, aggregation, conditions, min_per_class, svm, set_name, replace]
+    inputs = [password, run, space, attributes, aggregation, conditions, min_per_class, svm, set_name, replace, reader]
     shelf.on_save(fit_btn.click, admin_only(check_admin, on_fit), inputs, [results, fit_status], concurrency_limit=1,
                   cancel=cancel.click, cancelled=(fit_status, "Cancelled: nothing was saved."))

@@ -27,9 +27,10 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from directions.animate import parse_sweep, sweep_latents, write_animation
+from directions.animate import pacer, parse_sweep, sweep_latents, write_animation
 from directions.edit import edit
 from directions.io import DirectionSet
+from directions.reach import edit_onto_classes, onto_class_shares, reaches
 from latentlab.core.errors import UserError
 from latentlab.core.latents import save_latents
 from latentlab.generator.interface import render
@@ -247,26 +248,41 @@ def load_w_set(shelf: DirectionShelf, path: str | None) -> DirectionSet:
     return dset
 
 
-def edited_codes(ctx: AppContext, state: dict, dset: DirectionSet, amounts: Amounts) -> np.ndarray:
-    """The inverted latent with the amounts applied: [1, w_dim] or [1, num_ws, w_dim]."""
+def edited_codes(ctx: AppContext, state: dict, dset: DirectionSet, amounts: Amounts, reader=None) -> np.ndarray:
+    """The inverted latent with the amounts applied: [1, w_dim] or [1, num_ws, w_dim]. With the set's
+    attribute `reader`, a pick onto a class of a categorical attribute goes as far as the reader needs to
+    read that class on this face, drawn by its tuned generator (`directions.reach`)."""
     if state.get("generator_id") != ctx.generator.generator_id:
         raise UserError("this latent belongs to another generator; project the picture again")
     codes = np.asarray(state["codes"], np.float32)[None]
-    return edit(codes, dset, amounts) if amounts else codes
+    if not amounts:
+        return codes
+    if reader is not None:
+        gen = face_generator(ctx, state)
+        return edit_onto_classes(codes, dset, amounts, lambda c: render(gen, c), reader)
+    return edit(codes, dset, amounts)
 
 
 def export_sweep(ctx: AppContext, state: dict, dset: DirectionSet, spec: str, start: float, end: float,
-                 frames: int, fps: float, fmt: str, amounts: Amounts) -> tuple[str, str]:
-    """Write the sweep of `spec` around the current edit (`amounts`); (file path, message)."""
+                 frames: int, fps: float, fmt: str, amounts: Amounts, reader=None) -> tuple[str, str]:
+    """Write the sweep of `spec` around the current edit (`amounts`); (file path, message). Frames are
+    paced by the set's `reader` when it has one (else by the picture), and a sweep onto a class of a
+    categorical attribute ends where the reader reads it, as in the Animate tab."""
     if not spec:
         raise UserError("choose the direction to sweep")
     name, a, b = parse_sweep(spec, dset)
     if not isinstance(b, str):
         a, b = float(start), float(end)
     swept_attr = name.split(":")[0]
-    base = edited_codes(ctx, state, dset, {k: v for k, v in amounts.items() if k.split(":")[0] != swept_attr})
-    codes = sweep_latents(base, dset, name, a, b, int(frames), pingpong=True)  # [F, 1, ...]
-    video = render(face_generator(ctx, state), codes[:, 0])
+    base = edited_codes(ctx, state, dset, {k: v for k, v in amounts.items() if k.split(":")[0] != swept_attr},
+                        reader)
+    gen = face_generator(ctx, state)
+    reach = None
+    if isinstance(b, str) and reader is not None and reaches(dset, name):
+        reach = onto_class_shares(base, dset, name, b, lambda c: render(gen, c), reader)
+    codes = sweep_latents(base, dset, name, a, b, int(frames), pingpong=True, reach=reach,
+                          pace_with=pacer(gen, dset, name, reader))  # [F, 1, ...]
+    video = render(gen, codes[:, 0])
     stem = re.sub(r"[^A-Za-z0-9_.+-]+", "_", f"{Path(state['path']).stem}-{spec}")
     suffix = ".mp4" if fmt == "mp4" else ".gif"
     path = write_animation(video, ctx.exports_dir("inversion") / f"{stem}{suffix}", fps=float(fps), size=PREVIEW_SIZE)
@@ -390,7 +406,8 @@ def _build_editing(demo: gr.Blocks, ctx: AppContext, shelf: DirectionShelf, late
     def on_edit(state, path, numeric, categorical, *values):
         if not state or not path:
             return None
-        codes = edited_codes(ctx, state, load_w_set(shelf, path), amounts_from(numeric, categorical, values))
+        codes = edited_codes(ctx, state, load_w_set(shelf, path), amounts_from(numeric, categorical, values),
+                             shelf.reader(path))
         return enlarge(render(face_generator(ctx, state), codes)[0])
 
     @user_errors_as_toasts
@@ -398,7 +415,7 @@ def _build_editing(demo: gr.Blocks, ctx: AppContext, shelf: DirectionShelf, late
         if not state:
             raise UserError("project a picture first")
         return export_sweep(ctx, state, load_w_set(shelf, path), spec, a, b, n, f, fm,
-                            amounts_from(numeric, categorical, values))
+                            amounts_from(numeric, categorical, values), shelf.reader(path))
 
     edit_inputs = [latent_state, set_dd, *editor.inputs]
     set_dd.change(on_set, set_dd, [sweep, *editor.inputs]).then(on_edit, edit_inputs, edited)

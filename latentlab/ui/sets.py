@@ -20,6 +20,7 @@ import gradio as gr
 from latentlab.core.errors import UserError
 
 from directions.io import DirectionSet, list_direction_sets, load_direction_set
+from directions.reader import AttributeReader, load_reader, reader_path
 from labeler.text import quoted
 
 CHOOSE_A_SET = "choose a direction set first (fit one in the Fit tab, or save one in Explore)"
@@ -52,6 +53,7 @@ class DirectionShelf:
         self.dropdowns: list[gr.Dropdown] = []  # the set lists kept in step
         self._saves: list[tuple] = []  # (trigger, handler, inputs, outputs, event kwargs) of each save
         self._files: dict[str, tuple[tuple, DirectionSet]] = {}  # path -> (file version, set)
+        self._readers: dict[str, tuple[tuple, AttributeReader | None]] = {}  # reader path -> (version, reader)
         self._lock = threading.Lock()
 
     # -- files ------------------------------------------------------------------------------------
@@ -88,6 +90,31 @@ class DirectionShelf:
         dset = self._read(p)
         dset.check_generator(self.generator_id, where=f"direction set {p.name}")
         return dset
+
+    def reader(self, path: str | None) -> AttributeReader | None:
+        """The attribute reader trained with the set at `path` (`fit --reader`: `<set>.reader.npz`), or
+        None when it has none. A reader file that cannot be used (damaged, another generator's) is
+        reported once as a warning and left out: the sliders then work as without one."""
+        if not path:
+            return None
+        file = reader_path(path)
+        try:
+            st = file.stat()
+        except OSError:
+            return None
+        version = (st.st_ino, st.st_mtime_ns, st.st_size)
+        with self._lock:
+            cached = self._readers.get(str(file))
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        try:
+            reader = load_reader(file, generator_id=self.generator_id)
+        except UserError as e:
+            gr.Warning(f"{e} (edits onto a class go to the class mean instead)")
+            reader = None
+        with self._lock:
+            self._readers[str(file)] = (version, reader)
+        return reader
 
     def listing(self, current: str | None = None, choices: list[tuple[str, str]] | None = None) -> dict:
         """A dropdown update listing `choices` (default: the sets now on disk), keeping `current` when listed."""

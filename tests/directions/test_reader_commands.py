@@ -34,3 +34,14 @@ def test_fit_with_reader_then_paced_sweeps(labeled_run, tmp_path, capsys):
     for pace in ("auto", "pictures"):  # the same start, other frames in between
         assert np.array_equal(clips[pace][:, :tile], clips["units"][:, :tile])
         assert np.abs(clips[pace] - clips["units"]).mean() > 0.5
+
+
+def test_a_set_replaced_without_reader_loses_the_old_reader(labeled_run, tmp_path, capsys):
+    r = labeled_run
+    out = tmp_path / "set.npz"
+    base = ["fit", "--run", str(r["run"]), "--db", r["db"], "--out", str(out), "--no-svm"]
+    assert cli.main([*base, "--reader", "--reader-epochs", "1"]) == 0 and reader_path(out).exists()
+    capsys.readouterr()
+    assert cli.main([*base, "--force"]) == 0
+    assert out.exists() and not reader_path(out).exists()  # it read the faces of the set it replaced
+    assert "removed set.reader.npz" in capsys.readouterr().err

@@ -70,3 +70,33 @@ def test_a_users_mistake_in_the_fit_thread_reaches_the_handler(ctx, labeled_run)
     args[2] = ["blush", "wings"]
     with pytest.raises(UserError, match="no attribute wings"):
         list(do_fit(ctx, *args))
+
+
+def test_the_fit_tab_trains_the_attribute_reader_epoch_by_epoch(ctx, labeled_run):
+    from directions.reader import load_reader, reader_path
+
+    run = labeled_run["run"]
+    statuses = [s for _, s, _ in do_fit(ctx, *fit_args(run, "with-reader"), True, 3)]
+    epochs = [s for s in statuses if "attribute reader, epoch" in s]
+    assert epochs == [f"Run {run}: training the attribute reader, epoch {e}/3…" for e in (1, 2, 3)]
+    assert "attribute reader saved" in statuses[-1]
+    path = reader_path(ctx.directions_dir / "with-reader.npz")
+    reader = load_reader(path, generator_id=ctx.generator.generator_id)
+    assert set(reader.classes) <= {a.name for a in ctx.schema.attributes} and reader.meta["epochs"] == 3
+    # replacing the set without a reader removes the old reader: it belonged to the replaced set
+    args = list(fit_args(run, "with-reader"))
+    args[-1] = True
+    list(do_fit(ctx, *args))
+    assert (ctx.directions_dir / "with-reader.npz").exists() and not path.exists()
+
+
+def test_cancel_during_the_readers_training_saves_nothing(ctx, labeled_run):
+    run = labeled_run["run"]
+    handler = do_fit(ctx, *fit_args(run, "reader-cancelled"), True, 5)
+    for _, status, _ in handler:
+        if status.endswith("epoch 2/5…"):
+            break
+    [worker] = [t for t in threading.enumerate() if t.name == f"latentlab-reader-run{run}"]
+    handler.close()  # Cancel
+    worker.join()
+    assert not list(ctx.directions_dir.glob("reader-cancelled*"))
