@@ -153,7 +153,7 @@ def main() -> int:
             p = project(gen, targets[:2], plain_loss, plain_recipe(steps=40, lr=lr))
             sweep[lr] = float(np.mean(p.final_loss)) if np.all(np.isfinite(p.final_loss)) else np.inf
         plain_lr = min(sweep, key=sweep.get)
-        print(f"plain recipe SGD rate sweep (final loss after 40 steps on 2 targets): "
+        print("plain recipe SGD rate sweep (final loss after 40 steps on 2 targets): "
               + ", ".join(f"{k:g}: {v:.4g}" for k, v in sweep.items()) + f" -> {plain_lr:g}")
     else:
         plain_lr = float(args.plain_lr)
@@ -314,14 +314,6 @@ def target_faces(source: str, n: int, seed: int, size: int) -> tuple[np.ndarray,
     return renderer.render_batch(range(seed, seed + n), size, style=style)[0], f"renders in style {style!r}"
 
 
-def foreground_mask(images: np.ndarray, threshold: int = 24) -> np.ndarray:
-    """bool [N, H, W]: pixels that differ from the background colour (median of the two top corner patches)."""
-    k = max(2, images.shape[1] // 16)
-    corners = np.concatenate([images[:, :k, :k], images[:, :k, -k:]], axis=1).reshape(len(images), -1, 3)
-    bg = np.median(corners, axis=1)[:, None, None, :]
-    return np.abs(images.astype(np.int16) - bg.astype(np.int16)).max(axis=-1) > threshold
-
-
 def masked_psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> np.ndarray:
     err = ((a.astype(np.float64) - b.astype(np.float64)) ** 2).mean(axis=-1)
     mse = np.array([e[m].mean() if m.any() else np.nan for e, m in zip(err, mask)])
@@ -338,13 +330,13 @@ def tuning_suite(args) -> int:
     torch.set_num_threads(args.threads)
     from latentlab.core.errors import UserError
     from latentlab.core.workspace import workspace_dir
-    from latentlab.generator.interface import image_grid, map_latents, render, sample_z
+    from latentlab.generator.interface import image_grid
     from latentlab.generator.loading import load_generator
     from latentlab.generator.synthetic.attributes import ATTRIBUTES
     from latentlab.inversion.pipeline import judge, setup_inversion, tune_projection
     from latentlab.inversion.preprocess import centre_box, crop_and_resize
     from latentlab.inversion.projector import ProjectorConfig, psnr
-    from latentlab.inversion.tuning import TuningConfig
+    from latentlab.inversion.tuning import TuningConfig, foreground_mask
     from PIL import Image
 
     gen = load_generator(args.generator, args.device)

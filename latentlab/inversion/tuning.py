@@ -2,12 +2,14 @@
 generator's synthesis weights for this one image, so that details no latent reaches (glasses, bows,
 hairpins, eye highlights, another artist's line style) come back.
 
-* Only the synthesis network is tuned; the mapping network, `w_avg` and the noise maps stay as they
-  are, so W (and every direction fitted in it) keeps its meaning.
+* Only the synthesis network is tuned; the mapping network and `w_avg` stay as they are, so W (and
+  every direction fitted in it) keeps its meaning.
 * Tuned: the synthesis weights and the constant noise maps (per-pixel detail at every resolution:
   they bring back thin lines, highlights and small accessories fastest).
 * Loss: `perceptual + pixel_weight * pixel` on the target (`tuning_loss`: the projector's perceptual
-  term with the pixel term weighted up, since the pivot already has the shapes), plus a **locality regulariser**: at latents `w_r` sampled around the pivot
+  term with the pixel term weighted up, since the pivot already has the shapes; pixels of the drawing
+  count `foreground_weight` times more than the background colour's, so the face is reconstructed as
+  closely as the flat background), plus a **locality regulariser**: at latents `w_r` sampled around the pivot
   (`pivot + radius * w_std * unit(w_rand - pivot)`, radius drawn in `locality_radius`), the tuned
   generator must draw what the original one drew (pixel MSE + perceptual, weight `locality_weight`).
   Edits move the pivot by about that much, so they keep behaving as on the original generator.
@@ -60,7 +62,7 @@ class Cancelled(Exception):
 class TuningConfig:
     """Every knob of pivotal tuning, with the defaults `latentlab invert` uses."""
 
-    steps: int = 60  # Adam steps on the synthesis weights
+    steps: int = 100  # Adam steps on the synthesis weights
     lr: float = 5e-3  # Adam rate, in units of the stored (equalised) weights, which are ~N(0, 1)
     lr_rampup: float = 0.1  # linear warm-up over this first fraction of the steps
     lr_rampdown: float = 0.3  # cosine cool-down over this last fraction of the steps
@@ -70,6 +72,9 @@ class TuningConfig:
     locality_radius: tuple[float, float] = (0.3, 1.0)  # their distance from the pivot, in units of w_std
     target_psnr: float | None = None  # stop early once the reconstruction reaches this PSNR (dB)
     tune_noise: bool = True  # tune the constant noise maps too (per-pixel detail at every resolution)
+    # the pixel term counts pixels of the drawing (not the background colour) this many times more: the
+    # face, not the flat background, is what a user judges (`foreground_emphasis`; 1 = every pixel alike)
+    foreground_weight: float = 6.0
     noise_lr: float = 0.5  # Adam rate of the noise maps (unit variance)
     seed: int = 0
     preview_every: int = 10
@@ -77,6 +82,8 @@ class TuningConfig:
     def __post_init__(self) -> None:
         if self.steps < 1:
             raise UserError(f"tuning needs at least 1 step, got {self.steps}")
+        if not 1.0 <= self.foreground_weight <= 100.0:
+            raise UserError(f"the foreground weight must be between 1 and 100, got {self.foreground_weight}")
         self.locality_radius = tuple(float(r) for r in self.locality_radius)
 
 
@@ -113,6 +120,42 @@ def tuning_loss(loss: torch.nn.Module, pixel_weight: float = 10.0) -> torch.nn.M
     perceptual = getattr(loss, "perceptual", None)
     weight = getattr(loss, "perceptual_weight", 0.0)
     return ReconstructionLoss(perceptual, weight, pixel_weight, f"{getattr(loss, 'name', 'custom')} + {pixel_weight:g} pixel")
+
+
+FOREGROUND_THRESHOLD = 24  # grey levels away from the background colour that make a pixel part of the drawing
+
+
+def foreground_mask(images: np.ndarray, threshold: int = FOREGROUND_THRESHOLD) -> np.ndarray:
+    """bool [N, H, W] of uint8 images [N, H, W, 3]: pixels that differ from the background colour (the median
+    of the two top corner patches) by more than `threshold` in some channel. A busy background simply
+    makes most pixels foreground."""
+    images = np.asarray(images)
+    k = max(2, images.shape[1] // 16)
+    corners = np.concatenate([images[:, :k, :k], images[:, :k, -k:]], axis=1).reshape(len(images), -1, 3)
+    bg = np.median(corners, axis=1)[:, None, None, :]
+    return np.abs(images.astype(np.int16) - bg.astype(np.int16)).max(axis=-1) > threshold
+
+
+def foreground_emphasis(target: np.ndarray, weight: float, device: torch.device | str = "cpu") -> torch.Tensor | None:
+    """Per-pixel weights [1, 1, R, R] with mean 1 for a uint8 target [R, R, 3]: `weight` times more on its
+    foreground than on its background. None for weight 1 or a target that is all one or the other."""
+    mask = foreground_mask(np.asarray(target)[None])[0]
+    if weight == 1.0 or mask.all() or not mask.any():
+        return None
+    emphasis = torch.as_tensor(1.0 + (weight - 1.0) * mask, dtype=torch.float32, device=device)
+    return (emphasis / emphasis.mean())[None, None]
+
+
+def emphasised(loss: Loss, x: torch.Tensor, y: torch.Tensor, emphasis: torch.Tensor | None) -> torch.Tensor:
+    """`loss(x, y)` per sample [N], its pixel term weighted per pixel by `emphasis` (mean 1): a
+    `ReconstructionLoss`'s perceptual term is kept as it is. Other losses are used unweighted."""
+    pixel_weight = getattr(loss, "pixel_weight", None)
+    if emphasis is None or not pixel_weight:
+        return loss(x, y)
+    out = pixel_weight * (emphasis * (x - y).square()).mean(dim=(1, 2, 3))
+    if getattr(loss, "perceptual", None) is not None and loss.perceptual_weight:
+        out = out + loss.perceptual_weight * loss.perceptual(x, y)
+    return out
 
 
 def image_sha256(image: np.ndarray) -> str:
@@ -233,7 +276,9 @@ def tune(gen: LatentGenerator, pivot: np.ndarray | torch.Tensor, target: np.ndar
 
     pivot: w [w_dim] / [1, w_dim] or ws [num_ws, w_dim] / [1, num_ws, w_dim]; target: uint8 [R, R, 3] (or
     [1, ...]) or float [1, 3, R, R] in [-1, 1]. `loss(images, target)` gives a per-sample loss [N]
-    (the projector's, e.g. metric + pixel). `w_std`: the locality unit (default: measured on `gen`).
+    (the projector's, e.g. metric + pixel); towards the target its pixel term counts the drawing
+    `cfg.foreground_weight` times more than the background (`emphasised`), the locality term is unweighted.
+    `w_std`: the locality unit (default: measured on `gen`).
     A callback may raise `Cancelled` to stop. The original generator is never changed.
     """
     from latentlab.inversion.samples import w_statistics
@@ -243,6 +288,7 @@ def tune(gen: LatentGenerator, pivot: np.ndarray | torch.Tensor, target: np.ndar
     target_u8 = target if isinstance(target, np.ndarray) else to_uint8(target)
     target_u8 = target_u8[0] if target_u8.ndim == 4 else target_u8
     y = to_tensor(target_u8[None], gen.device).float()  # [1, 3, R, R]
+    emphasis = foreground_emphasis(target_u8, cfg.foreground_weight, gen.device)  # [1, 1, R, R] or None
     pivot = torch.as_tensor(np.asarray(pivot, np.float32)) if not isinstance(pivot, torch.Tensor) else pivot
     pivot = pivot.detach().float().to(gen.device)
     if pivot.ndim == 3 or (pivot.ndim == 2 and pivot.shape[0] == 1):
@@ -267,7 +313,7 @@ def tune(gen: LatentGenerator, pivot: np.ndarray | torch.Tensor, target: np.ndar
             for group in opt.param_groups:
                 group["lr"] = _learning_rate(cfg, i / cfg.steps) * group["scale"]
             x = tuned.synthesis(pivot[None], noise_mode="const")
-            rec = loss(x, y).sum()
+            rec = emphasised(loss, x, y, emphasis).sum()
             total = rec
             if cfg.locality_weight > 0 and cfg.locality_samples > 0 and i % max(cfg.locality_every, 1) == 0:
                 w_r = locality_latents(gen, pivot, cfg.locality_samples, cfg.locality_radius, w_std, rng)
