@@ -17,7 +17,11 @@
    the attribute reader's per-face class ends (directions.reach, on every kind), and StyleSpace edits
    (the label-chosen style channels of each class moved by STYLE_GAIN x their class-mean difference).
    Sweeps are read even in units and paced by picture change or by the attribute reader.
-4. CV accuracy against the number of labels (subsets of the run).
+4. The same edits on --n-inverted faces inverted from held-out-style renders (W pivot + pivotal tuning, as
+   `latentlab invert`), each drawn by its tuned generator; flip rates next to those on fresh faces.
+5. Flip and side effects of the default method refitted on the run's first 100/250/500/1000 faces (the
+   label curve), on the same fresh faces and targets.
+6. CV accuracy against the number of labels (subsets of the run).
 Prints markdown tables (pasted into docs/directions.md) and writes the curve to --plot.
 """
 
@@ -49,7 +53,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--eval-seed", type=int, default=50_000, help="seed of the fresh faces")
     p.add_argument("--n-sweep", type=int, default=16, help="faces animated per attribute for the sweep figures")
     p.add_argument("--frames", type=int, default=60, help="frames per sweep")
-    p.add_argument("--curve", default="100,250,500,1000", help="label counts for the CV curve")
+    p.add_argument("--curve", default="100,250,500,1000", help="label counts for the CV and flip curves")
+    p.add_argument("--n-inverted", type=int, default=24,
+                   help="held-out-style faces inverted (pivot + tuning) and edited like the fresh ones (0: skip)")
     p.add_argument("--plot", default=str(ROOT / "docs" / "directions_cv.png"))
     p.add_argument("--reader-epochs", type=int, default=40, help="training epochs of the attribute reader")
     p.add_argument("--threads", type=int, default=1)
@@ -382,7 +388,43 @@ def main() -> int:
           "'half' on open -> closed sweeps (goal >= 0.10).\n")
     print(table(sweep_rows))
 
-    # 4. CV accuracy against the number of labels
+    # 4. the same edits on inverted faces drawn in a style no model trained on
+    if args.n_inverted > 0:
+        t0 = time.time()
+        inv_rows = inverted_rows(args, gen, oracle, dset, reader, names, kinds, fitted, cmp_rows)
+        print(f"\n### The same edits on {args.n_inverted} inverted held-out-style faces ({time.time() - t0:.0f} s)\n")
+        print("Each face: a W pivot and pivotal tuning as `latentlab invert` does; edits drawn by its tuned generator. "
+              "vs generated: this flip rate / the flip rate of the same method on the fresh faces above "
+              "(goal >= 0.9).\n")
+        print(table(inv_rows))
+
+    # 5. flips and side effects against the number of labels (the default method, refitted on the first n faces)
+    t0 = time.time()
+    label_curve = []
+    counts = [n for n in (int(c) for c in args.curve.split(",")) if n <= len(data.w)]
+    curve_rng = np.random.default_rng(3)
+    curve_targets = {a: targets_for(kinds[a], before[a], len(names[a]), curve_rng) for a in names}
+    for n in counts:
+        sub_set = fit_direction_set(data.w[:n], data.labels.iloc[:n], schema.attributes, generator_id=gen.generator_id,
+                                    space="w", compare_svm=False).direction_set
+        for a in names:
+            if a not in sub_set.entries:
+                label_curve.append({"labeled faces": n, "attribute": a, "flip": None, "side": None})
+                continue
+            target, sign = curve_targets[a]
+            after = read_w(end_codes(a, sub_set, a, target, sign, args.distance))
+            side, worst, worst_name = side_effect(after, a)
+            label_curve.append({"labeled faces": n, "attribute": a,
+                                "flip": float(np.mean(reached(kinds[a], before[a], after[a], target))),
+                                "side": side, "worst side": f"{worst_name} {worst:.2f}"})
+    print(f"\n### Flip and side effects of the default method against the number of labeled faces "
+          f"({time.time() - t0:.0f} s; refitted on the run's first n faces, same fresh faces and targets)\n")
+    print(table([{"attribute": a, **{f"n={r['labeled faces']}": (f"{r['flip']:.2f} / {r['side']:.2f}"
+                                                                 if r["flip"] is not None else None)
+                                     for r in label_curve if r["attribute"] == a}} for a in names]))
+    print("\n(flip / side)")
+
+    # 6. CV accuracy against the number of labels
     t0 = time.time()
     counts = [n for n in (int(c) for c in args.curve.split(",")) if n <= len(data.w)]
     curve = {a: [] for a in names}
@@ -425,6 +467,68 @@ def main() -> int:
         print(f"\nwrote {args.plot}")
     print(f"total {time.time() - t_start:.0f} s (threads {args.threads})")
     return 0
+
+
+def inverted_rows(args, gen, oracle, dset, reader, names, kinds, fitted, cmp_rows) -> list[dict]:
+    """Flip and side effects of the default method (and, for categorical attributes, the reader's per-face
+    end) on faces inverted from held-out-style renders, each drawn by its own tuned generator."""
+    from bench_inversion import target_faces
+
+    from directions.edit import offset
+    from directions.reach import edit_onto_classes, reaches
+    from latentlab.core.workspace import workspace_dir
+    from latentlab.generator.interface import render
+    from latentlab.inversion.pipeline import setup_inversion, tune_projection
+    from latentlab.inversion.projector import ProjectorConfig, psnr
+    from latentlab.inversion.tuning import TuningConfig
+
+    targets, what = target_faces("heldout", args.n_inverted, 20_000, gen.resolution)
+    setup = setup_inversion(gen, "metric", None, workspace=workspace_dir())
+    with torch_grad():
+        pivots = setup.projector(gen, ProjectorConfig(space="w", steps=100))(targets)
+        gens = []
+        for i in range(len(targets)):
+            one = type(pivots)(ws=pivots.ws[i:i + 1], w=None, images=pivots.images[i:i + 1],
+                               loss_history=pivots.loss_history[:, i:i + 1], final_loss=pivots.final_loss[i:i + 1],
+                               seconds=0.0, config=pivots.config)
+            gens.append(tune_projection(gen, one, targets[i], setup, TuningConfig()).generator)
+    w = pivots.ws[:, 0]
+
+    def draw(codes: np.ndarray) -> np.ndarray:  # face i of codes [n, D] by its own tuned generator
+        return np.concatenate([render(gens[i], codes[i: i + 1]) for i in range(len(codes))])
+
+    recon = draw(w)
+    print(f"\ninverted {len(w)} faces ({what}): PSNR {psnr(recon, targets).mean():.1f} dB after tuning")
+    before = oracle.predict(recon)
+    rng = np.random.default_rng(1)
+    reference = {(r["attribute"], r["method"]): r["flip"] for r in cmp_rows}
+    rows = []
+    for a in fitted:
+        target, sign = targets_for(kinds[a], before[a], len(names[a]), rng)
+        variants = [("LDA, calibrated units, two-class route (default)", None)]
+        if reaches(dset, a):
+            variants.append(("LDA default, onto the class until the reader reads it", reader))
+        for label, with_reader in variants:
+            if kinds[a] == "categorical":
+                codes = np.concatenate([
+                    edit_onto_classes(w[i: i + 1], dset, {a: names[a][target[i]]}, lambda c, i=i: render(gens[i], c),
+                                      with_reader) for i in range(len(w))])
+            else:
+                codes = w + sign[:, None] * offset(dset.entries[a], 0, args.distance)[None]
+            after = oracle.predict(draw(codes))
+            flip = float(np.mean(reached(kinds[a], before[a], after[a], target)))
+            changes = [float(np.mean(after[b] != before[b])) for b in names if b != a]
+            ref = reference.get((a, label))
+            rows.append({"attribute": a, "method": label, "flip": flip, "side": float(np.mean(changes)),
+                         "flip on generated": ref, "vs generated": flip / ref if ref else None})
+    return rows
+
+
+def torch_grad():
+    """Gradients on (the benchmark turns them off globally; inversion needs them)."""
+    import torch
+
+    return torch.enable_grad()
 
 
 if __name__ == "__main__":

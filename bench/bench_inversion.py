@@ -386,6 +386,14 @@ def tuning_suite(args) -> int:
             reach25.append(first_time(curve, 25.0))
             reach30.append(first_time(curve, 30.0))
         tuned = np.stack(tuned)
+        read_targets = oracle.predict(targets)
+
+        def agreement(images: np.ndarray) -> tuple[float, float]:
+            """Shares of (face, attribute) pairs, and of faces' accessories, read the same as on the target."""
+            read = oracle.predict(images)
+            same = np.stack([read[a] == read_targets[a] for a in read_targets])  # [attributes, faces]
+            return float(same.mean()), float(np.mean(read["accessory"] == read_targets["accessory"]))
+
         for name, images, wall, cpu in (("old default: W+ metric + encoder", old.images, [old_wall], [old_cpu]),
                                         ("pivot only: W metric + encoder", pivots.images, [pivot_wall], [pivot_cpu]),
                                         ("pivot + tuning (new default)", tuned, walls, cpus)):
@@ -396,6 +404,7 @@ def tuning_suite(args) -> int:
                          "bg PSNR": float(np.nanmean(masked_psnr(images, targets, ~mask))),
                          "close/approx/poor": "/".join(str(sum(judge(v).startswith(w) for v in p))
                                                        for w in ("close", "approx", "poor")),
+                         "oracle agreement": agreement(images)[0], "accessory agreement": agreement(images)[1],
                          "s/face wall": float(np.mean(wall)), "s/face CPU": float(np.mean(cpu))})
         ok25 = [v for v in reach25 if v is not None]
         ok30 = [v for v in reach30 if v is not None]
