@@ -129,7 +129,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="pivotal tuning: fine-tune the generator around the found latent so details come back; "
                         "writes <out stem>_tuning.safetensors next to the latent file, which edit, animate and "
                         "the app use automatically (default: on)")
-    i.add_argument("--tune-steps", type=int, default=100, help="tuning steps (default %(default)s, as TuningConfig)")
+    i.add_argument("--tune-steps", type=int, default=90, help="tuning steps (default %(default)s, as TuningConfig)")
     i.add_argument("--loss", choices=("auto",) + LOSSES, default="auto",
                    help="perceptual term: auto = vgg16 if its weights are installed, else metric, else pixel")
     i.add_argument("--encoder", action=argparse.BooleanOptionalAction, default=None,

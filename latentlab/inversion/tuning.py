@@ -62,7 +62,7 @@ class Cancelled(Exception):
 class TuningConfig:
     """Every knob of pivotal tuning, with the defaults `latentlab invert` uses."""
 
-    steps: int = 100  # Adam steps on the synthesis weights
+    steps: int = 90  # Adam steps on the synthesis weights
     lr: float = 5e-3  # Adam rate, in units of the stored (equalised) weights, which are ~N(0, 1)
     lr_rampup: float = 0.1  # linear warm-up over this first fraction of the steps
     lr_rampdown: float = 0.3  # cosine cool-down over this last fraction of the steps
@@ -74,7 +74,7 @@ class TuningConfig:
     tune_noise: bool = True  # tune the constant noise maps too (per-pixel detail at every resolution)
     # the pixel term counts pixels of the drawing (not the background colour) this many times more: the
     # face, not the flat background, is what a user judges (`foreground_emphasis`; 1 = every pixel alike)
-    foreground_weight: float = 6.0
+    foreground_weight: float = 8.0
     noise_lr: float = 0.5  # Adam rate of the noise maps (unit variance)
     seed: int = 0
     preview_every: int = 10
