@@ -12,6 +12,9 @@ from latentlab.core.progress import progress_enabled
 # latentlab.inversion's LOSSES and SPACES, written out so that `--help` needs no torch (a test keeps them equal)
 LOSSES = ("metric", "vgg16", "pixel")
 SPACES = ("w", "w+")
+# `invert` on CPU with --threads 0: generators this small invert one image on one thread (measured on 2
+# idle cores, 64 px: 10.8-12.2 s a face with one thread, 19.7-21.7 s with two; docs/inversion.md)
+SMALL_GENERATOR_PX = 64
 
 
 def _cmd_invert(args: argparse.Namespace) -> None:
@@ -33,6 +36,10 @@ def _cmd_invert(args: argparse.Namespace) -> None:
     image_path = Path(args.image)
     box = parse_box(args.crop)
     gen = generator_from_args(args)
+    if not args.threads and gen.device.type == "cpu" and gen.resolution <= SMALL_GENERATOR_PX:
+        import torch
+
+        torch.set_num_threads(1)  # one image at a time: at this size a second thread only adds waiting
     target = prepare_image(image_path, gen.resolution, box)  # refuses bad files before any work
     workspace = common.workspace(args)
     setup = setup_inversion(gen, args.loss, args.encoder, args.metric, args.encoder_file, args.vgg_weights, workspace)

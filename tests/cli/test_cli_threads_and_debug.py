@@ -44,3 +44,21 @@ def test_a_refusal_in_the_app_is_one_log_line(caplog, monkeypatch):
         on_thing()
     assert not e.value.print_exception
     assert [r.getMessage() for r in caplog.records] == ["refused in on_thing: choose a direction set first"]
+
+
+def test_invert_runs_a_small_generator_on_one_thread_unless_told(tmp_path):
+    """One 64 px image on CPU: a second thread only adds waiting (docs/inversion.md), so --threads 0 means 1."""
+    import numpy as np
+    from PIL import Image
+
+    picture = tmp_path / "face.png"
+    Image.fromarray(np.full((64, 64, 3), 200, np.uint8)).save(picture)
+    before = torch.get_num_threads()
+    try:
+        for threads, expected in (("0", 1), ("2", 2)):
+            assert cli.main(["invert", str(picture), "--device", "cpu", "--threads", threads, "--steps", "2",
+                             "--tune-steps", "1", "--loss", "pixel", "--out", str(tmp_path / f"t{threads}.npz"),
+                             "--workspace", str(tmp_path)]) == 0
+            assert torch.get_num_threads() == expected
+    finally:
+        torch.set_num_threads(before)
