@@ -364,17 +364,10 @@ def save_delta(path: str | Path, tuning: Tuning, generator_id: str, extra: dict 
 
 def read_delta(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
     """(delta tensors, metadata) of a delta file; UserError for anything that is not one."""
-    from safetensors import safe_open
+    from latentlab.inversion.weights import read_safetensors
 
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"tuning file {path} does not exist")
-    try:
-        with safe_open(str(path), framework="pt", device="cpu") as f:
-            meta = dict(f.metadata() or {})
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as e:  # safetensors raises several types for damaged files
-        raise UserError(f"{path} is not a readable tuning file ({str(e)[:160]}); invert the picture again") from None
+    tensors, meta = read_safetensors(path, "tuning",
+                                     "{path} is not a readable tuning file ({error}); invert the picture again")
     if meta.get("format") != TUNING_FORMAT:
         raise UserError(f"{path} is not a latentlab tuning file (format {meta.get('format')!r})")
     if int(meta.get("version", "0") or 0) > int(TUNING_VERSION):

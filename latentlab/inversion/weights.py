@@ -38,17 +38,23 @@ def save_network(path: str | Path, net: torch.nn.Module, fmt: str, generator_id:
     return path
 
 
-def read_network(path: str | Path, fmt: str, what: str) -> tuple[dict[str, torch.Tensor], dict]:
-    """(state_dict, metadata with 'config' and 'extra' decoded); UserError for anything else."""
+def read_safetensors(path: str | Path, what: str, unreadable: str) -> tuple[dict[str, torch.Tensor], dict]:
+    """(tensors on the CPU, string metadata) of one of latentlab's safetensors files (networks, tuning
+    deltas). UserError when it is missing, or `unreadable` (a message with `{path}` and `{error}`) when
+    safetensors cannot read it."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{what} file {path} does not exist")
     try:
         with safe_open(str(path), framework="pt", device="cpu") as f:
-            meta = dict(f.metadata() or {})
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
+            return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata() or {})
     except Exception as e:  # safetensors raises several types for corrupt files
-        raise UserError(f"{path} is not a readable safetensors file ({e})") from None
+        raise UserError(unreadable.format(path=path, error=str(e)[:160])) from None
+
+
+def read_network(path: str | Path, fmt: str, what: str) -> tuple[dict[str, torch.Tensor], dict]:
+    """(state_dict, metadata with 'config' and 'extra' decoded); UserError for anything else."""
+    tensors, meta = read_safetensors(path, what, "{path} is not a readable safetensors file ({error})")
     if meta.get("format") != fmt:
         raise UserError(f"{path} is not a latentlab {what} file (format {meta.get('format')!r}, expected {fmt!r})")
     try:
