@@ -179,6 +179,21 @@ def reader_path(direction_set_path: str | Path) -> Path:
     return p.with_name(p.stem + ".reader.npz")
 
 
+def drop_reader(direction_set_path: str | Path) -> bool:
+    """Delete the reader next to a direction set (a set replaced without one must not keep the reader of
+    the set it replaced); whether there was one."""
+    path = reader_path(direction_set_path)
+    if not path.exists():
+        return False
+    path.unlink()
+    return True
+
+
+def agreement_text(reader: AttributeReader) -> str:
+    """"hair_color 0.98, age 0.84, ...": the reader's held-out agreement with the crowd, per attribute."""
+    return ", ".join(f"{a} {v:.2f}" for a, v in (reader.meta.get("holdout_accuracy") or {}).items())
+
+
 def save_reader(path: str | Path, reader: AttributeReader) -> Path:
     arrays = {f"p/{k}": v.detach().cpu().numpy() for k, v in reader.net.state_dict().items()}
     meta = {**reader.meta, "classes": reader.classes, "generator_id": reader.generator_id}

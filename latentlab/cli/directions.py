@@ -202,10 +202,9 @@ def _cmd_fit(args: argparse.Namespace) -> None:
     if args.reader:
         _train_reader(args, out)
     else:
-        from directions.reader import reader_path
+        from directions.reader import drop_reader, reader_path
 
-        if reader_path(out).exists():  # a replaced set must not keep the reader of the set it replaced
-            reader_path(out).unlink()
+        if drop_reader(out):
             log.warning(f"removed {reader_path(out).name}: it belonged to the set this fit replaced "
                         "(train a new one with --reader)")
     for why in result.refused.values():
@@ -216,13 +215,12 @@ def _cmd_fit(args: argparse.Namespace) -> None:
 
 def _train_reader(args: argparse.Namespace, set_path: Path) -> None:
     """`fit --reader`: the set's attribute reader, trained on the run's faces and aggregated labels."""
-    from directions.reader import reader_path, save_reader, train_run_reader
+    from directions.reader import agreement_text, reader_path, save_reader, train_run_reader
 
     log.info(f"training the attribute reader on run {args.run}'s faces ({args.reader_epochs} epochs)")
     reader = train_run_reader(db_url(args), args.run, aggregation=args.aggregation, epochs=args.reader_epochs)
     path = save_reader(reader_path(set_path), reader)
-    acc = ", ".join(f"{a} {v:.2f}" for a, v in reader.meta.get("holdout_accuracy", {}).items())
-    print(f"wrote {path} (agreement with the crowd on 10 % held-out faces: {acc})")
+    print(f"wrote {path} (agreement with the crowd on 10 % held-out faces: {agreement_text(reader)})")
 
 
 def _set_reader(args: argparse.Namespace, gen):

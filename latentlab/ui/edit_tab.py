@@ -36,16 +36,16 @@ def edited_faces(ctx: AppContext, dset: DirectionSet, seed: int, n: int, psi: fl
     layer_idx = parse_layers(layers, gen.num_ws)
     if layer_idx is not None and dset.space == "z":
         raise UserError("a layer range needs a set fitted in W; this one is in Z")
-    codes = z if dset.space == "z" else w
-    if not amounts:
-        moved = codes
-    elif reader is not None and layer_idx is None:
-        draw = {"space": dset.space, "truncation_psi": float(psi), "class_label": class_label}
-        moved = edit_onto_classes(codes, dset, amounts, lambda c: render_frames(gen, c, **draw), reader)
-    else:
-        moved = edit(codes, dset, amounts, layers=layer_idx, num_ws=gen.num_ws)
-    if dset.space == "z":
-        moved = map_latents(gen, moved, float(psi), class_label=class_label)
+    moved = w
+    if amounts:
+        codes = z if dset.space == "z" else w
+        if reader is not None and layer_idx is None:
+            draw = {"space": dset.space, "truncation_psi": float(psi), "class_label": class_label}
+            moved = edit_onto_classes(codes, dset, amounts, lambda c: render_frames(gen, c, **draw), reader)
+        else:
+            moved = edit(codes, dset, amounts, layers=layer_idx, num_ws=gen.num_ws)
+        if dset.space == "z":
+            moved = map_latents(gen, moved, float(psi), class_label=class_label)
     cols = preview_cols(len(w))
     return (image_grid(enlarge(render(gen, w), min_px), cols), image_grid(enlarge(render(gen, moved), min_px), cols))
 

@@ -26,7 +26,7 @@ from latentlab.ui.sets import DirectionShelf, safe_name
 from directions.conditional import parse_conditions
 from directions.fit import fit_run
 from directions.io import AT_BASELINE, DirectionSet, save_direction_set
-from directions.reader import reader_path, save_reader, train_run_reader
+from directions.reader import agreement_text, drop_reader, reader_path, save_reader, train_run_reader
 from labeler.store import open_store
 
 READER_EPOCHS = 40  # as `latentlab fit --reader`: about a minute per 1000 faces on 2 idle cores
@@ -189,16 +189,14 @@ def do_fit(ctx: AppContext, run_id, space: str, attributes: list[str], aggregati
         trained = job.outcome()
     yield table, "Fitted; saving…", None  # Cancel pressed during the fit stops here, before the save
     path = save_direction_set(target, dset)
+    with_reader = ""
     if trained is not None:
         save_reader(reader_path(path), trained)
-    elif reader_path(path).exists():  # a replaced set must not keep the reader of the set it replaced
-        reader_path(path).unlink()
+        with_reader = f"\n- attribute reader saved (agreement with the crowd on held-out faces: {agreement_text(trained)})"
+    else:
+        drop_reader(path)  # a replaced set must not keep the reader of the set it replaced
     refused = "".join(f"\n- not fitted: {why}" for why in result.refused.values())
     weak = f"\n- {AT_BASELINE}: {'; '.join(flagged)}" if flagged else ""
-    agreement = ", ".join(f"{a} {v:.2f}" for a, v in (trained.meta.get("holdout_accuracy") or {}).items()) \
-        if trained is not None else ""
-    with_reader = f"\n- attribute reader saved (agreement with the crowd on held-out faces: {agreement})" \
-        if trained is not None else ""
     status = (f"Saved **{path.name}**: {len(dset.entries)} directions in "
               f"{space.upper()}, from {dset.source.get('n_items')} faces.{with_reader}{weak}{refused}")
     yield table, status, str(path)

@@ -52,22 +52,25 @@ class DirectionShelf:
         self.generator_id = generator_id
         self.dropdowns: list[gr.Dropdown] = []  # the set lists kept in step
         self._saves: list[tuple] = []  # (trigger, handler, inputs, outputs, event kwargs) of each save
-        self._files: dict[str, tuple[tuple, DirectionSet]] = {}  # path -> (file version, set)
-        self._readers: dict[str, tuple[tuple, AttributeReader | None]] = {}  # reader path -> (version, reader)
+        self._files: dict[str, tuple[tuple, object]] = {}  # path -> (file version, what was read from it)
         self._lock = threading.Lock()
 
     # -- files ------------------------------------------------------------------------------------
-    def _read(self, path: Path) -> DirectionSet:
+    def _cached(self, path: Path, load):
+        """`load(path)`, read once per version of the file (OSError when it is gone)."""
         st = path.stat()
         version = (st.st_ino, st.st_mtime_ns, st.st_size)  # a save replaces the file: a new inode
         with self._lock:
             cached = self._files.get(str(path))
         if cached is not None and cached[0] == version:
             return cached[1]
-        dset = load_direction_set(path)
+        value = load(path)
         with self._lock:
-            self._files[str(path)] = (version, dset)
-        return dset
+            self._files[str(path)] = (version, value)
+        return value
+
+    def _read(self, path: Path) -> DirectionSet:
+        return self._cached(path, load_direction_set)
 
     def choices(self) -> list[tuple[str, str]]:
         """(file name, path) of this generator's sets, newest first; unreadable files are left out."""
@@ -97,24 +100,18 @@ class DirectionShelf:
         reported once as a warning and left out: the sliders then work as without one."""
         if not path:
             return None
-        file = reader_path(path)
+
+        def load(file: Path) -> AttributeReader | None:
+            try:
+                return load_reader(file, generator_id=self.generator_id)
+            except UserError as e:
+                gr.Warning(f"{e} (edits onto a class go to the class mean instead)")
+                return None
+
         try:
-            st = file.stat()
-        except OSError:
+            return self._cached(reader_path(path), load)
+        except OSError:  # no reader next to this set
             return None
-        version = (st.st_ino, st.st_mtime_ns, st.st_size)
-        with self._lock:
-            cached = self._readers.get(str(file))
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        try:
-            reader = load_reader(file, generator_id=self.generator_id)
-        except UserError as e:
-            gr.Warning(f"{e} (edits onto a class go to the class mean instead)")
-            reader = None
-        with self._lock:
-            self._readers[str(file)] = (version, reader)
-        return reader
 
     def listing(self, current: str | None = None, choices: list[tuple[str, str]] | None = None) -> dict:
         """A dropdown update listing `choices` (default: the sets now on disk), keeping `current` when listed."""
