@@ -482,9 +482,11 @@ def inverted_rows(args, gen, oracle, dset, reader, names, kinds, fitted, cmp_row
     from latentlab.inversion.projector import ProjectorConfig, psnr
     from latentlab.inversion.tuning import TuningConfig
 
+    import torch
+
     targets, what = target_faces("heldout", args.n_inverted, 20_000, gen.resolution)
     setup = setup_inversion(gen, "metric", None, workspace=workspace_dir())
-    with torch_grad():
+    with torch.enable_grad():  # the benchmark turns gradients off; inversion needs them
         pivots = setup.projector(gen, ProjectorConfig(space="w", steps=100))(targets)
         gens = []
         for i in range(len(targets)):
@@ -522,13 +524,6 @@ def inverted_rows(args, gen, oracle, dset, reader, names, kinds, fitted, cmp_row
             rows.append({"attribute": a, "method": label, "flip": flip, "side": float(np.mean(changes)),
                          "flip on generated": ref, "vs generated": flip / ref if ref else None})
     return rows
-
-
-def torch_grad():
-    """Gradients on (the benchmark turns them off globally; inversion needs them)."""
-    import torch
-
-    return torch.enable_grad()
 
 
 if __name__ == "__main__":

@@ -107,22 +107,16 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    from latentlab.core.errors import UserError
     from latentlab.generator.interface import map_latents, render, sample_z
     from latentlab.inversion.losses import FeatureL2, ReconstructionLoss, load_vgg16_features, vgg16_default_path
     from latentlab.core.workspace import workspace_dir
     from latentlab.inversion.pipeline import choose_encoder, choose_loss, encoder_start
     from latentlab.inversion.projector import ProjectorConfig, plain_recipe, project, psnr
-    from latentlab.generator.loading import load_generator
     from latentlab.generator.synthetic.attributes import ATTRIBUTES
     from latentlab.generator.synthetic.renderer import render_batch
 
-    gen = load_generator(args.generator, args.device)
-    try:
-        from latentlab.generator.synthetic.oracle import load_oracle
-        oracle = load_oracle(args.device)
-    except (ModuleNotFoundError, UserError) as e:
-        print(f"cannot run the inversion benchmark without the oracle: {e}", file=sys.stderr)
+    gen, oracle = generator_and_oracle(args)
+    if oracle is None:
         return 1
     ws_dir = workspace_dir()
     notes: list[str] = []
@@ -324,14 +318,27 @@ def first_time(curve: list[tuple[float, float]], level: float) -> float | None:
     return next((t for t, p in curve if p >= level), None)
 
 
+def generator_and_oracle(args):
+    """(generator, oracle) for --generator/--device; oracle None, after saying why, where it cannot load."""
+    from latentlab.core.errors import UserError
+    from latentlab.generator.loading import load_generator
+
+    gen = load_generator(args.generator, args.device)
+    try:
+        from latentlab.generator.synthetic.oracle import load_oracle
+
+        return gen, load_oracle(args.device)
+    except (ModuleNotFoundError, UserError) as e:
+        print(f"cannot run the inversion benchmark without the oracle: {e}", file=sys.stderr)
+        return gen, None
+
+
 def tuning_suite(args) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    from latentlab.core.errors import UserError
     from latentlab.core.workspace import workspace_dir
     from latentlab.generator.interface import image_grid
-    from latentlab.generator.loading import load_generator
     from latentlab.generator.synthetic.attributes import ATTRIBUTES
     from latentlab.inversion.pipeline import judge, setup_inversion, tune_projection
     from latentlab.inversion.preprocess import centre_box, crop_and_resize
@@ -339,12 +346,8 @@ def tuning_suite(args) -> int:
     from latentlab.inversion.tuning import TuningConfig, foreground_mask
     from PIL import Image
 
-    gen = load_generator(args.generator, args.device)
-    try:
-        from latentlab.generator.synthetic.oracle import load_oracle
-        oracle = load_oracle(args.device)
-    except (ModuleNotFoundError, UserError) as e:
-        print(f"cannot run the benchmark without the oracle: {e}", file=sys.stderr)
+    gen, oracle = generator_and_oracle(args)
+    if oracle is None:
         return 1
     setup = setup_inversion(gen, "metric", None, workspace=workspace_dir())
     tcfg = TuningConfig(preview_every=5, **({"steps": args.tune_steps} if args.tune_steps else {}))
