@@ -25,10 +25,7 @@ RES, Z, W, LAYERS, C = 16, 24, 32, 3, 5
 @pytest.fixture(scope="module")
 def conditional(tmp_path_factory):
     """A conditional NVlabs StyleGAN2 pickle with C classes (as tests/generator/test_loaders_conditional.py)."""
-    tensors = ckpts.nvlabs_tensors(RES, Z + W, W, LAYERS, seed=21)  # fc0 takes z and the embedded class
-    g = torch.Generator().manual_seed(22)
-    tensors["mapping.embed.weight"] = torch.randn(W, C, generator=g)
-    tensors["mapping.embed.bias"] = torch.randn(W, generator=g) * 0.3
+    tensors = ckpts.conditional_nvlabs_tensors(RES, Z, W, LAYERS, C)
     return ckpts.write_nvlabs(tmp_path_factory.mktemp("cond") / "conditional.pkl", tensors, RES, Z, W, LAYERS,
                               c_dim=C)
 

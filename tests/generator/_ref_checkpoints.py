@@ -302,6 +302,17 @@ class AugmentPipe(_Persistent):
         self.register_buffer("p", torch.tensor(0.3))
 
 
+def conditional_nvlabs_tensors(resolution: int, z_dim: int, w_dim: int, num_layers: int, c_dim: int,
+                               seed: int = 21) -> OrderedDict:
+    """`nvlabs_tensors` of a conditional generator: fc0 takes z and the embedded class, plus the class
+    embedding (`mapping.embed`, c_dim classes)."""
+    tensors = nvlabs_tensors(resolution, z_dim + w_dim, w_dim, num_layers, seed=seed)
+    g = torch.Generator().manual_seed(seed + 1)
+    tensors["mapping.embed.weight"] = torch.randn(w_dim, c_dim, generator=g)
+    tensors["mapping.embed.bias"] = torch.randn(w_dim, generator=g) * 0.3
+    return tensors
+
+
 @contextlib.contextmanager
 def upstream_names(module_src: str):
     """Make `torch_utils.persistence._reconstruct_persistent_obj` and `dnnlib.util.EasyDict` importable

@@ -27,10 +27,7 @@ def max_diff(a, b) -> float:
 
 @pytest.fixture(scope="module")
 def conditional(tmp_path_factory):
-    tensors = ckpts.nvlabs_tensors(RES, Z + W, W, LAYERS, seed=21)  # fc0 takes z and the embedded class
-    g = torch.Generator().manual_seed(22)
-    tensors["mapping.embed.weight"] = torch.randn(W, C, generator=g)
-    tensors["mapping.embed.bias"] = torch.randn(W, generator=g) * 0.3
+    tensors = ckpts.conditional_nvlabs_tensors(RES, Z, W, LAYERS, C)
     path = ckpts.write_nvlabs(tmp_path_factory.mktemp("cond") / "conditional.pkl", tensors, RES, Z, W, LAYERS,
                               c_dim=C)
     return path, tensors

@@ -64,6 +64,17 @@ def type_answers(page, values: dict[str, str]) -> None:
         page.keyboard.press(a.key_of(values[a.name]))
 
 
+def start_labeling(browser, url: str, viewport: dict, name: str):
+    """A new page at `url` in `viewport`, logged in as `name`, once its first face is on screen."""
+    page = browser.new_page(viewport=viewport)
+    page.goto(url)
+    page.wait_for_selector("#ll-name textarea, #ll-name input", timeout=30_000)
+    page.locator("#ll-name textarea, #ll-name input").first.fill(name)
+    page.click("#ll-start")
+    page.wait_for_selector("#ll-image img", timeout=20_000)
+    return page
+
+
 def test_label_with_keyboard_and_mouse_undo_reload_admin_and_export(server_factory, tmp_path, browser):
     server = server_factory(f"sqlite:///{tmp_path / 'browser.sqlite'}", n=30, k=2)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -193,12 +204,7 @@ def outside_viewport(page, selector: str) -> list[str]:
 @pytest.mark.parametrize("screen", SCREENS)
 def test_every_attribute_the_progress_and_the_key_help_fit_one_screen(server_factory, tmp_path, browser, screen):
     server = server_factory(f"sqlite:///{tmp_path / 'screen.sqlite'}", n=12, k=3)
-    page = browser.new_page(viewport=SCREENS[screen])
-    page.goto(server.url)
-    page.wait_for_selector("#ll-name textarea, #ll-name input", timeout=30_000)
-    page.locator("#ll-name textarea, #ll-name input").first.fill("Zoë")
-    page.click("#ll-start")
-    page.wait_for_selector("#ll-image img", timeout=20_000)
+    page = start_labeling(browser, server.url, SCREENS[screen], "Zoë")
     page.wait_for_function("() => document.querySelector('#ll-image img').complete")
     options = page.locator(".ll-attr label")
     assert options.count() == sum(len(a.choices) for a in SCHEMA.attributes)  # every option of every attribute
@@ -241,12 +247,7 @@ def test_the_first_start_serves_faces_while_the_rest_are_drawn(tmp_path, browser
         assert reply["item"] is not None, "no face was drawn within 2 minutes"
         # only a face that exists is served (the reply's progress may be up to a second old: read the store)
         assert reply["item"]["idx"] < open_store(server.db_url).rendered(1)
-        page = browser.new_page(viewport=SCREENS["laptop"])
-        page.goto(server.url)
-        page.wait_for_selector("#ll-name textarea, #ll-name input", timeout=30_000)
-        page.locator("#ll-name textarea, #ll-name input").first.fill("alice")
-        page.click("#ll-start")
-        page.wait_for_selector("#ll-image img", timeout=20_000)
+        page = start_labeling(browser, server.url, SCREENS["laptop"], "alice")
         assert page.evaluate("() => document.querySelector('#ll-image img').naturalWidth") == 64  # the PNG loaded
         assert re.search(r"Drawing faces: \d+ of 2000 ready", page.inner_text("#ll-progress"))
         page.locator("body").click(position={"x": 3, "y": 3})
@@ -257,12 +258,7 @@ def test_the_first_start_serves_faces_while_the_rest_are_drawn(tmp_path, browser
         frame = open_store(server.db_url).labels_frame(1)
         assert list(frame.annotator) == ["alice"] and frame.idx.iloc[0] == first
         # on a phone the drawing line fits on the one screen too
-        phone = browser.new_page(viewport=SCREENS["phone"])
-        phone.goto(server.url)
-        phone.wait_for_selector("#ll-name textarea, #ll-name input", timeout=30_000)
-        phone.locator("#ll-name textarea, #ll-name input").first.fill("bob")
-        phone.click("#ll-start")
-        phone.wait_for_selector("#ll-image img", timeout=20_000)
+        phone = start_labeling(browser, server.url, SCREENS["phone"], "bob")
         assert "Drawing faces" in phone.inner_text("#ll-progress")
         assert outside_viewport(phone, ".ll-attr label, #ll-progress .ll-progress, .ll-keys > span, #ll-submit") == []
     finally:
