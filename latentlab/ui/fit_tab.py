@@ -53,6 +53,11 @@ def fit_table(dset: DirectionSet, refused: dict[str, str]) -> tuple[pd.DataFrame
     return table.astype(object).where(table.notna(), ""), flagged
 
 
+def empty_table() -> pd.DataFrame:
+    """The results table before any fit: its column headers, no rows (not Gradio's "1 2 3")."""
+    return pd.DataFrame(columns=[HEADERS.get(c, c) for c in COLUMNS])
+
+
 class FitCancelled(Exception):
     """Raised between attributes (or reader epochs) by a fit whose Cancel was pressed."""
 
@@ -225,15 +230,16 @@ def build_fit_tab(ctx: AppContext, shelf: DirectionShelf, check_admin: AdminChec
             set_name = gr.Textbox(label="Save as", placeholder="run<R>-<space>", elem_id="fit-name")
             replace = gr.Checkbox(False, label="Replace an existing set", elem_id="fit-replace")
             reader = gr.Checkbox(False, label="Also train the attribute reader", elem_id="fit-reader",
-                                 info="a small CNN on the run's faces and labels: class picks then end where "
-                                      "it reads the class, sweeps are paced by it (about a minute per 1000 faces)")
+                                 info="a small CNN on the run's faces; class picks and sweeps follow it "
+                                      "(~1 min per 1000 faces)")
             password = admin_password_box("fit-password", "fit and save directions")
         with gr.Row():
             fit_btn = gr.Button("Fit", variant="primary", elem_id="fit-button")
             cancel = gr.Button("Cancel", elem_id="fit-cancel")
         fit_status = gr.Markdown(elem_id="fit-status")
-        results = gr.Dataframe(label="Results", interactive=False, elem_id="fit-table", wrap=True,
-                               column_widths=COLUMN_WIDTHS, max_height=420)
+        results = gr.Dataframe(empty_table(), label="Results (one row per direction once a fit has run)",
+                               interactive=False, elem_id="fit-table", wrap=True, column_widths=COLUMN_WIDTHS,
+                               max_height=420)
 
     @user_errors_as_toasts
     def on_fit(*args):

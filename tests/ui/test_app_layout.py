@@ -35,6 +35,10 @@ def test_the_app_has_every_tab_and_one_editor_per_editing_tab(tmp_path):
     assert len(on_submit) == 1 and on_submit[0]["queue"] is False
     timers = [c for c in by_id.values() if c["type"] == "timer"]
     assert timers and all(c["props"].get("active") is False for c in timers)
+    # before any fit the results table shows its real column headers, not Gradio's "1 2 3"
+    fit_table = next(p for p in props if p.get("elem_id") == "fit-table")
+    assert fit_table["value"]["headers"][:4] == ["name", "kind", "labels", "CV acc."]
+    assert fit_table["value"]["data"] == []
     api = {d["api_name"] for d in config["dependencies"] if d.get("api_visibility") == "public"}
     assert {"next_item", "submit_label", "skip_item", "undo_last"} <= api
 
