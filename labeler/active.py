@@ -14,7 +14,9 @@ gold faces work as before.
 from __future__ import annotations
 
 import logging
+import math
 import threading
+import time
 import warnings
 from dataclasses import dataclass
 
@@ -95,10 +97,15 @@ def update_priorities(db_url: str, run_id: int, attribute: str = "joint", min_fa
 
 class ActiveLearner:
     """Refits priorities in a daemon thread whenever `every` new labels have come in (checked each
-    `poll_s` seconds); `stop()` ends it."""
+    `poll_s` seconds), at most once every `min_interval_s` seconds: a busy crowd (150 labels/s) would
+    otherwise refit every poll, and each refit reads every label and rewrites every face's priority
+    while the annotators' writes wait. `stop()` ends it."""
 
-    def __init__(self, db_url: str, run_id: int, every: int = 100, attribute: str = "joint", poll_s: float = 5.0):
+    def __init__(self, db_url: str, run_id: int, every: int = 100, attribute: str = "joint", poll_s: float = 5.0,
+                 min_interval_s: float = 60.0):
         self.db_url, self.run_id, self.every, self.attribute, self.poll_s = db_url, run_id, every, attribute, poll_s
+        self.min_interval_s = min_interval_s
+        self._seen, self._last_fit = -every, -math.inf  # label count and time.monotonic() of the last refit
         self._stop = threading.Event()
         self.last: Refit | None = None
         self._thread = threading.Thread(target=self._loop, name=f"active-run-{run_id}", daemon=True)
@@ -110,15 +117,22 @@ class ActiveLearner:
     def stop(self) -> None:
         self._stop.set()
 
+    def due(self, n_labels: int, now: float) -> bool:
+        """Whether to refit with `n_labels` in the run at `now` (time.monotonic() seconds)."""
+        return n_labels - self._seen >= self.every and now - self._last_fit >= self.min_interval_s
+
+    def fitted(self, n_labels: int, now: float) -> None:
+        """Record a refit on `n_labels` labels at `now`."""
+        self._seen, self._last_fit = n_labels, now
+
     def _loop(self) -> None:
         store = open_store(self.db_url)
-        seen = -self.every
         while not self._stop.wait(self.poll_s):
             try:
                 n = store.progress(self.run_id).labels
-                if n - seen >= self.every:
+                if self.due(n, time.monotonic()):
+                    self.fitted(n, time.monotonic())
                     self.last = update_priorities(self.db_url, self.run_id, self.attribute)
-                    seen = n
                     if self.last.prioritised:
                         log.info(f"run {self.run_id}: the next faces are those the fit on {self.last.labeled_faces} "
                                  f"labeled faces is least sure about")

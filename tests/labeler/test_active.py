@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from labeler.active import MIN_FACES, margin_uncertainty, update_priorities
+from labeler.active import MIN_FACES, ActiveLearner, margin_uncertainty, update_priorities
 from labeler.schema import parse_schema
 from labeler.simulation import SimulatedAnnotator, label_run
 from labeler.store import open_store
@@ -47,3 +47,13 @@ def test_after_enough_labels_the_least_certain_faces_come_next_and_k_still_holds
     label_run(db_url, run_id, truth, crowd, k=2)
     counts = store.labels_frame(run_id).groupby("item_id").size()
     assert len(counts) == 300 and set(counts) == {2}
+
+
+
+def test_the_background_learner_refits_after_enough_labels_and_at_most_once_per_interval():
+    learner = ActiveLearner("sqlite://", 1, every=100, min_interval_s=60)
+    assert learner.due(100, now=5.0)  # the first refit: as soon as there are labels to fit
+    learner.fitted(100, now=5.0)
+    assert not learner.due(150, now=100.0)  # 50 new labels: not enough
+    assert not learner.due(400, now=30.0)  # enough labels, but a refit 25 s ago (a busy crowd)
+    assert learner.due(400, now=65.0)

@@ -102,6 +102,55 @@ def test_concurrent_annotators_fill_every_item_exactly_k_times(db_url, make_run)
     assert len(frame) == 36
 
 
+def test_two_servers_with_undo_and_skip_never_pass_k_nor_deadlock(db_url, make_run):
+    """Two stores on one database (two app servers), twelve annotators each submitting, undoing and
+    skipping at random: no face ever holds more than k labels plus leases, and no deadlock."""
+    from labeler.store import LabelStore
+
+    run_id = make_run(db_url, n=15, k=3)
+    stores = [open_store(db_url), LabelStore(db_url)]
+    errors, peaks = [], []
+
+    def taken(store) -> int:  # the fullest face: labels plus live leases
+        with store.engine.connect() as conn:
+            return conn.execute(text(
+                "SELECT COALESCE(MAX(n), 0) FROM (SELECT i.id, i.n_labels + (SELECT COUNT(*) FROM reservations r "
+                "WHERE r.item_id = i.id AND r.expires_at > :now) AS n FROM items i WHERE i.run_id = :run) t"),
+                {"now": time.time(), "run": run_id}).scalar_one()
+
+    def work(i: int) -> None:
+        store, rng, who = stores[i % 2], np.random.default_rng(i), f"ann{i}"
+        try:
+            a = store.next_item(run_id, who)
+            while a is not None:
+                roll = rng.random()
+                if roll < 0.15:
+                    store.undo_last(run_id, who)  # the last answer comes back (or nothing to undo)
+                    a = store.next_item(run_id, who)
+                elif roll < 0.25:
+                    a = store.skip_and_next(run_id, who, a.item_id, f"{who}-{a.token}")[1]
+                else:
+                    a = store.submit_and_next(run_id, who, a.item_id, answer(store, run_id, i), a.token)[1]
+                peaks.append(taken(store))
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    stores[1].dispose()
+    assert not errors, errors[:3]
+    assert peaks and max(peaks) <= 3
+    # a person told "nothing left" while every open slot was leased may leave before a skip frees one:
+    # newcomers fill what is left, and then every face has exactly k labels
+    for late in ("late0", "late1", "late2"):
+        label_all(stores[0], run_id, late)
+    labeled = Counter(stores[0].labels_frame(run_id).query("kind == 'label'")["item_id"])
+    assert len(labeled) == 15 and set(labeled.values()) == {3}
+
+
 def test_a_double_submit_is_recorded_once(db_url, make_run):
     run_id = make_run(db_url, n=3, k=2)
     store = open_store(db_url)
