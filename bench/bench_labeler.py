@@ -1,8 +1,10 @@
 """Submit -> next-face latency and throughput of the labeling app under a crowd, on SQLite and PostgreSQL.
 
 Starts the real app (`latentlab serve`, a tiny generator, a fresh store) on 127.0.0.1, or several
-on one PostgreSQL database, and lets N simulated annotators label through its HTTP API
-(POST /gradio_api/run/<name>, one request per call, one session per annotator) for a fixed time.
+on one PostgreSQL database, and lets N simulated annotators label for a fixed time through the crowd
+page's JSON API (`--api crowd`, POST label/api/<action> with a log-in cookie; with several servers
+each request goes to the next server, as a proxy without sticky sessions would) or through Gradio's
+(`--api gradio`, POST /gradio_api/run/<name>, one session per annotator, pinned to one server).
 Paces: think 1 s (each person submits about once a second: a fast human) and think 0 s (each
 submits the moment the next face arrives: saturation). It prints one Markdown row per setting:
 
@@ -12,7 +14,7 @@ submits the moment the next face arrives: saturation). It prints one Markdown ro
 * the servers' CPU per label, and the checks: acknowledged labels lost, duplicates, faces over k.
 
     python bench/bench_labeler.py                                  # SQLite, and PostgreSQL if configured
-    python bench/bench_labeler.py --db sqlite --annotators 50,200 --think 1 --seconds 20
+    python bench/bench_labeler.py --db sqlite --annotators 50,200 --think 1 --seconds 20 --api crowd,gradio
     LATENTLAB_TEST_PG_URL=$(bash .ci/pg_start.sh) python bench/bench_labeler.py --db postgresql --servers 1,2,4 --think 0
 
 Two more modes simulate a crowd through the store itself (no server), on the default generator's w
@@ -88,6 +90,47 @@ def call(client: httpx.Client, url: str, api_name: str, *data, session: str):
     return r.json()["data"][0]
 
 
+class GradioApi:
+    """An annotator on the Gradio API (POST /gradio_api/run/<name>, one session hash per annotator,
+    so always the same server: Gradio keeps the session there)."""
+
+    def __init__(self, client: httpx.Client, urls: list[str], name: str, first: int = 0):
+        self.client, self.url, self.name, self.session = client, urls[first % len(urls)], name, uuid.uuid4().hex
+
+    def next(self) -> dict:
+        return call(self.client, self.url, "next_item", self.name, 1, session=self.session)
+
+    def submit(self, item: dict, values: dict) -> dict:
+        return call(self.client, self.url, "submit_label", self.name, 1, item["item_id"], item["token"], values,
+                    session=self.session)
+
+
+class CrowdApi:
+    """An annotator on the crowd page's JSON API (POST label/api/<action>, a signed ticket in a cookie).
+    With several servers each request goes to the next one, as a proxy without sticky sessions would."""
+
+    def __init__(self, client: httpx.Client, urls: list[str], name: str, first: int = 0):
+        self.client, self.urls, self.turn = client, [u + "/label/api/" for u in urls], first
+        self.name = self._post("login", {"name": name})["annotator"]
+
+    def _post(self, action: str, body: dict) -> dict:
+        self.turn += 1
+        r = self.client.post(self.urls[self.turn % len(self.urls)] + action, json=body)
+        if r.status_code != 200:
+            raise RuntimeError(f"{r.status_code}: {r.text[:200]}")
+        return r.json()
+
+    def next(self) -> dict:
+        return self._post("next", {"run_id": 1})
+
+    def submit(self, item: dict, values: dict) -> dict:
+        return self._post("submit", {"run_id": 1, "item_id": item["item_id"], "request_id": item["token"],
+                                     "values": values})
+
+
+APIS = {"crowd": CrowdApi, "gradio": GradioApi}
+
+
 def start_server(generator: Path, db_url: str, workspace: Path, n: int, k: int,
                  extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
     """`latentlab serve` on a free port; returns once it answers (the run's faces may still be drawing)."""
@@ -111,7 +154,7 @@ def start_server(generator: Path, db_url: str, workspace: Path, n: int, k: int,
     raise RuntimeError("server did not start")
 
 
-def load(urls: list[str], schema, annotators: int, seconds: float, think_s: float = 0.0) -> dict:
+def load(urls: list[str], schema, annotators: int, seconds: float, think_s: float = 0.0, api: str = "crowd") -> dict:
     """`annotators` simulated people, spread over the servers in `urls`, label for `seconds`: each
     waits think_s x U(0.5, 1.5) before a submit (0: saturation), reloads now and then, and records
     every acknowledged (annotator, item)."""
@@ -124,10 +167,10 @@ def load(urls: list[str], schema, annotators: int, seconds: float, think_s: floa
 
     def annotator(i: int) -> None:
         rng = np.random.default_rng(i)
-        url = urls[i % len(urls)]
-        name, session = f"bench{i:03d}", uuid.uuid4().hex
+        name = f"bench{i:03d}"
         with httpx.Client(timeout=120) as client:
             try:
+                annotator_api = APIS[api](client, urls, name, first=i)  # a log-in on the crowd page
                 barrier.wait()
                 if i == 0:
                     stop_at[0] = time.monotonic() + seconds
@@ -135,24 +178,24 @@ def load(urls: list[str], schema, annotators: int, seconds: float, think_s: floa
                     time.sleep(0.001)
                 time.sleep(rng.uniform(0, think_s))  # people do not all start in the same millisecond
                 t0 = time.perf_counter()
-                item = call(client, url, "next_item", name, 1, session=session)["item"]
+                item = annotator_api.next()["item"]
                 next_lat.append(time.perf_counter() - t0)
                 while item is not None and time.monotonic() < stop_at[0]:
                     if think_s:
                         time.sleep(think_s * rng.uniform(0.5, 1.5))
                     values = {a.name: a.choices[rng.integers(len(a.choices))] for a in schema.attributes}
                     t0 = time.perf_counter()
-                    reply = call(client, url, "submit_label", name, 1, item["item_id"], item["token"], values,
-                                 session=session)
+                    reply = annotator_api.submit(item, values)
                     submit_lat.append(time.perf_counter() - t0)
                     acked.append((name, item["item_id"]))
                     item = reply["item"]
                     if rng.random() < 0.05:  # a reload now and then
                         t0 = time.perf_counter()
-                        item = call(client, url, "next_item", name, 1, session=session)["item"]
+                        item = annotator_api.next()["item"]
                         next_lat.append(time.perf_counter() - t0)
             except Exception as e:
                 errors.append(repr(e))
+                barrier.abort()  # a failed log-in must not leave the others waiting
 
     threads = [threading.Thread(target=annotator, args=(i,)) for i in range(annotators)]
     t_start = time.monotonic()
@@ -170,12 +213,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU time of every `postgres` process on this machine (the database's share of a label)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        if text.split("(", 1)[1].startswith("postgres)"):
+            fields = text.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.array(values) * 1000, q)) if values else float("nan")
 
 
 def bench(kind: str, db_url: str, generator: Path, args, think_s: float, annotators: int, servers: int,
-          cleanup=None) -> dict:
+          cleanup=None, api: str = "crowd") -> dict:
     from labeler.schema import default_schema
     from labeler.store import close_store, open_store
 
@@ -189,9 +246,11 @@ def bench(kind: str, db_url: str, generator: Path, args, think_s: float, annotat
             for _ in range(1, servers):  # more app servers on the same store serve the same run
                 procs.append(start_server(generator, db_url, Path(tmp) / "ws", args.n, args.k,
                                           extra=("--active-every", "0")))  # one refitting server is enough
-            cpu0 = sum(cpu_seconds(p.pid) for p, _ in procs)
-            r = load([u for _, u in procs], default_schema(), annotators, args.seconds, think_s)
+            cpu0, client0, db0 = sum(cpu_seconds(p.pid) for p, _ in procs), time.process_time(), postgres_cpu_seconds()
+            r = load([u for _, u in procs], default_schema(), annotators, args.seconds, think_s, api)
             cpu = sum(cpu_seconds(p.pid) for p, _ in procs) - cpu0
+            client_cpu = time.process_time() - client0  # this process: the simulated annotators' threads
+            db_cpu = postgres_cpu_seconds() - db0 if kind == "postgresql" else float("nan")  # SQLite: in the server
         finally:
             for p, _ in procs:
                 p.terminate()
@@ -204,13 +263,16 @@ def bench(kind: str, db_url: str, generator: Path, args, think_s: float, annotat
         close_store(db_url)
     if cleanup:
         cleanup()
-    row = {"db": kind, "servers": servers, "annotators": annotators, "think_s": think_s,
+    row = {"api": api, "db": kind, "servers": servers, "annotators": annotators, "think_s": think_s,
            "labels_per_s": len(r["submit"]) / args.seconds, "p50": pct(r["submit"], 50), "p95": pct(r["submit"], 95),
            "p99": pct(r["submit"], 99), "next_p95": pct(r["next"], 95),
-           "cpu_ms": 1000 * cpu / max(1, len(r["submit"])), "lost": lost, "dup": dup, "over_k": over,
+           "cpu_ms": 1000 * cpu / max(1, len(r["submit"])),
+           "client_cpu_ms": 1000 * client_cpu / max(1, len(r["submit"])),
+           "db_cpu_ms": 1000 * db_cpu / max(1, len(r["submit"])), "lost": lost, "dup": dup, "over_k": over,
            "errors": len(r["errors"])}
-    print(f"| {kind} | {servers} | {annotators} | {think_s:g} | {row['labels_per_s']:.1f} | {row['p50']:.0f} | "
-          f"{row['p95']:.0f} | {row['p99']:.0f} | {row['next_p95']:.0f} | {row['cpu_ms']:.1f} | {lost} | {dup} | "
+    db_cpu_text = f"{row['db_cpu_ms']:.1f}" if kind == "postgresql" else "(in the server)"
+    print(f"| {api} | {kind} | {servers} | {annotators} | {think_s:g} | {row['labels_per_s']:.1f} | {row['p50']:.0f} | "
+          f"{row['p95']:.0f} | {row['p99']:.0f} | {row['next_p95']:.0f} | {row['cpu_ms']:.1f} | {db_cpu_text} | {row['client_cpu_ms']:.1f} | {lost} | {dup} | "
           f"{over} | {len(r['errors'])} |", flush=True)
     if r["errors"]:
         print("  first error:", r["errors"][0], flush=True)
@@ -400,28 +462,36 @@ def main() -> None:
                                                   "face a second, 0 = saturation), one run each")
     p.add_argument("--servers", default="1", help="comma-separated numbers of app servers on the same store "
                                                   "(PostgreSQL; SQLite runs use 1)")
+    p.add_argument("--api", default="crowd", help="comma-separated: crowd (the crowd page's JSON API, label/api/*), "
+                                                  "gradio (POST /gradio_api/run/<name>)")
     args = p.parse_args()
+    apis = [a for a in args.api.split(",") if a]
+    if not set(apis) <= set(APIS):
+        p.error(f"--api takes {', '.join(APIS)}")
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} before the run (the bench's clients run "
           f"on the same machine)", flush=True)
-    print("| store | servers | annotators | think s | labels/s | p50 ms | p95 ms | p99 ms | next p95 ms | "
-          "server CPU ms/label | lost | duplicates | over k | errors |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
+    print("| API | store | servers | annotators | think s | labels/s | p50 ms | p95 ms | p99 ms | next p95 ms | "
+          "server CPU ms/label | PostgreSQL CPU ms/label | client CPU ms/label | lost | duplicates | over k | errors |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
     crowds = [int(a) for a in args.annotators.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         generator = tiny_generator_file(Path(tmp))
         for think_s in [float(t) for t in args.think.split(",")]:
             for annotators in crowds:
                 if args.db in ("sqlite", "both"):
-                    db = f"sqlite:///{Path(tmp) / f'bench-{think_s:g}-{annotators}.sqlite'}"
-                    bench("sqlite", db, generator, args, think_s, annotators, 1)
+                    for api in apis:
+                        db = f"sqlite:///{Path(tmp) / f'bench-{api}-{think_s:g}-{annotators}.sqlite'}"
+                        bench("sqlite", db, generator, args, think_s, annotators, 1, api=api)
                 if args.db in ("postgresql", "both"):
                     if not args.pg_url:
                         print("postgresql: skipped (set LATENTLAB_TEST_PG_URL or --pg-url, e.g. "
                               "$(bash .ci/pg_start.sh))")
                         continue
                     for servers in [int(x) for x in args.servers.split(",")]:
-                        url, drop = fresh_pg_database(args.pg_url)
-                        bench("postgresql", url, generator, args, think_s, annotators, servers, cleanup=drop)
+                        for api in apis:
+                            url, drop = fresh_pg_database(args.pg_url)
+                            bench("postgresql", url, generator, args, think_s, annotators, servers, cleanup=drop,
+                                  api=api)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,10 @@ and the tests call the same code. Errors a person can fix are `UserError`s.
 from __future__ import annotations
 
 import hmac
+import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,6 +79,18 @@ class ItemView:
     progress: Progress
     agreement: float  # mean Krippendorff alpha over attributes; nan until it can be computed
     message: str = ""
+
+    def to_dict(self, image_url: Callable[[Path], str]) -> dict:
+        """The JSON the labeling APIs answer with; `image_url` says where a client fetches a face."""
+        p = self.progress
+        item = self.assignment.to_dict() if self.assignment else None
+        if item is not None:
+            item["image_url"] = image_url(self.assignment.image_path)
+        return {"item": item, "message": self.message,
+                "progress": {"mine": p.mine, "labels": p.labels, "slots_filled": p.slots_filled, "slots": p.slots,
+                             "items_complete": p.items_complete, "n": p.n, "k": p.k,
+                             "rendered": p.rendered},  # faces drawn so far; None once all n are
+                "agreement": None if math.isnan(self.agreement) else self.agreement}
 
 
 class LabelService:

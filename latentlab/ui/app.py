@@ -16,6 +16,7 @@ import gradio as gr
 from latentlab.core.errors import UserError
 from latentlab.ui.animate_tab import build_animate_tab
 from latentlab.ui.context import AppContext
+from latentlab.ui.crowd_page import crowd_routes
 from latentlab.ui.edit_tab import build_edit_tab
 from latentlab.ui.explore_tab import build_explore_tab
 from latentlab.ui.fit_tab import build_fit_tab
@@ -25,6 +26,7 @@ from latentlab.ui.label_tabs import CSS, build_admin_tab, build_label_tab, keybo
 from latentlab.ui.sets import DirectionShelf
 
 from labeler.service import LabelerOptions, LabelService
+from labeler.tickets import load_secret
 
 MAX_THREADS = 160  # worker threads for sync handlers: 50+ annotators plus the other tabs
 
@@ -33,6 +35,8 @@ MAX_THREADS = 160  # worker threads for sync handlers: 50+ annotators plus the o
 class BuiltApp:
     blocks: gr.Blocks
     launch_kwargs: dict  # css/js/theme/... which Gradio 6 takes at launch() or mount_gradio_app()
+    service: LabelService
+    ctx: AppContext
 
 
 def build_direction_tabs(demo: gr.Blocks, ctx: AppContext, shelf: DirectionShelf, check_admin: AdminCheck) -> None:
@@ -62,7 +66,15 @@ def build_app(ctx: AppContext, options: LabelerOptions | None = None) -> BuiltAp
         register_api(service)
     demo.queue(default_concurrency_limit=8, max_size=None)
     return BuiltApp(demo, {"css": CSS, "js": keyboard_js(ctx.schema), "theme": gr.themes.Soft(),
-                           "allowed_paths": [str(ctx.workspace / "images"), str(ctx.workspace / "exports")]})
+                           "allowed_paths": [str(ctx.workspace / "images"), str(ctx.workspace / "exports")]},
+                    service, ctx)
+
+
+def crowd_page_routes(built: BuiltApp, users: list[tuple[str, str]] | None) -> list:
+    """The crowd page's routes (`latentlab.ui.crowd_page`), placed in front of Gradio's when the app is made,
+    so they answer from the server's first request."""
+    return crowd_routes(built.service, built.ctx.schema, built.ctx.workspace / "images",
+                        load_secret(built.ctx.workspace), users)
 
 
 def launch_app(ctx: AppContext, options: LabelerOptions, host: str = "127.0.0.1", port: int | None = None,
@@ -73,6 +85,7 @@ def launch_app(ctx: AppContext, options: LabelerOptions, host: str = "127.0.0.1"
     built = build_app(ctx, options)
     try:
         _, url, _ = built.blocks.launch(server_name=host, server_port=port, auth=auth, max_threads=MAX_THREADS,
+                                        app_kwargs={"routes": crowd_page_routes(built, auth)},
                                         prevent_thread_lock=True, quiet=True, footer_links=["api"],
                                         auth_message="latentlab: log in with the name and password you were given",
                                         **built.launch_kwargs)
@@ -83,7 +96,8 @@ def launch_app(ctx: AppContext, options: LabelerOptions, host: str = "127.0.0.1"
         if after_start is not None:
             after_start()
         if block:
-            print(f"latentlab is serving on {url}  (Ctrl-C stops it)", flush=True)
+            print(f"latentlab is serving on {url}  (the crowd's labeling page: {url.rstrip('/')}/label/; "
+                  "Ctrl-C stops it)", flush=True)
             built.blocks.block_thread()  # returns after closing the server on Ctrl-C
     except KeyboardInterrupt:  # Ctrl-C while still starting (after_start): stop as block_thread does
         built.blocks.close()

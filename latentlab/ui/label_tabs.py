@@ -220,7 +220,7 @@ def build_label_tab(demo: gr.Blocks, service: LabelService, schema: Schema) -> N
 
     with gr.Row(equal_height=True, elem_id="ll-header"):
         gr.Markdown("**Label faces**: answer every attribute, then submit. The highlighted attribute takes "
-                    "the next key.", elem_id="ll-intro")
+                    "the next key. For a crowd, share the lighter [labeling page](label/).", elem_id="ll-intro")
         run_dd = gr.Dropdown(choices=_run_choices(service), value=service.default_run_id(), label="Run",
                              show_label=False, container=False, interactive=True, scale=0, min_width=330,
                              elem_id="ll-run")
@@ -468,20 +468,9 @@ def register_api(service: LabelService) -> None:
             raise gr.Error("log in as this annotator first (this server uses Gradio's login)")
         return annotator
 
-    def as_dict(view: ItemView) -> dict:
-        p = view.progress
-        item = view.assignment.to_dict() if view.assignment else None
-        if item is not None:  # where a client fetches the face (the image folder is an allowed path)
-            item["image_url"] = f"/gradio_api/file={item['image']}"
-        return {"item": item, "message": view.message,
-                "progress": {"mine": p.mine, "labels": p.labels, "slots_filled": p.slots_filled, "slots": p.slots,
-                             "items_complete": p.items_complete, "n": p.n, "k": p.k,
-                             "rendered": p.rendered},  # faces drawn so far; None once all n are
-                "agreement": None if math.isnan(view.agreement) else view.agreement}
-
     def call(fn, *args):
         try:
-            return as_dict(fn(*args))
+            return fn(*args).to_dict(lambda path: f"/gradio_api/file={path}")
         except UserError as e:
             raise gr.Error(message(e)) from None
 

@@ -115,6 +115,48 @@ class ApiError(Exception):
     pass
 
 
+class CrowdClient:
+    """One annotator on the crowd page's JSON API (`label/api/*`), holding its log-in cookie."""
+
+    def __init__(self, server: Server, name: str, password: str | None = None, timeout: float = 120):
+        self.server = server
+        self.http = httpx.Client(base_url=server.url + "/label/", timeout=timeout)
+        self.name = self.post("login", name=name, password=password)["annotator"]
+
+    def post(self, action: str, **body) -> dict:
+        """The reply's JSON; an error reply raises ApiError with the server's sentence."""
+        r = self.http.post(f"api/{action}", json=body)
+        data = r.json()
+        if r.status_code != 200:
+            raise ApiError(f"{r.status_code}: {data.get('error')}")
+        return data
+
+    def next(self, run_id: int = 1) -> dict:
+        return self.post("next", run_id=run_id)
+
+    def submit(self, item: dict, values: dict, run_id: int = 1) -> dict:
+        return self.post("submit", run_id=run_id, item_id=item["item_id"], request_id=item["token"], values=values)
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def check_store(db_url: str, run_id: int, acked: dict, k: int, names: list[str]) -> None:
+    """The store holds exactly the acknowledged labels, each face k times, from different annotators."""
+    from collections import Counter
+
+    from labeler.store import close_store, open_store
+
+    store = open_store(db_url)
+    frame = store.labels_frame(run_id)
+    got = {(r.annotator, r.item_id): {n: getattr(r, n) for n in names} for r in frame.itertuples()}
+    assert got == acked  # nothing lost, nothing extra, the first answer kept
+    assert not frame.duplicated(["item_id", "annotator"]).any()
+    per_item = Counter(frame.item_id)
+    assert len(per_item) == store.get_run(run_id).n and set(per_item.values()) == {k}  # every item reaches k
+    close_store(db_url)
+
+
 # -- a fresh PostgreSQL database ------------------------------------------------------------------
 
 PG_ENV = "LATENTLAB_TEST_PG_URL"

@@ -9,13 +9,13 @@ import os
 import threading
 import time
 import uuid
-from collections import Counter
 from contextlib import ExitStack
 
 import httpx
 import numpy as np
 import pytest
-from labeler_testing import PG_ENV, ApiError, Server, fresh_pg_database, parse_sse, pg_base_url, random_answer
+from labeler_testing import (PG_ENV, ApiError, CrowdClient, Server, check_store, fresh_pg_database, parse_sse,
+                             pg_base_url, random_answer)
 from sqlalchemy import func, select
 
 from labeler.schema import default_schema
@@ -25,9 +25,11 @@ SCHEMA = default_schema()
 N_ANNOTATORS = 50
 
 
-def run_load(server: Server, run_id: int, n_annotators: int = N_ANNOTATORS, seconds: float = 120.0) -> dict:
-    """Annotators label until the run needs nothing more from them; every other annotator sends their
-    first answer twice (a double submit, replaying the request id)."""
+def run_load(server: Server, run_id: int, n_annotators: int = N_ANNOTATORS, seconds: float = 120.0,
+             api: str = "gradio") -> dict:
+    """Annotators label until the run needs nothing more from them, through the Gradio API or the
+    crowd page's (`api="crowd"`); every other annotator sends their first answer twice (a double
+    submit, replaying the request id)."""
     acked: dict[tuple[str, int], dict] = {}
     duplicates, errors, latencies = [], [], []
     lock = threading.Lock()
@@ -37,15 +39,25 @@ def run_load(server: Server, run_id: int, n_annotators: int = N_ANNOTATORS, seco
     def annotator(i: int) -> None:
         name, rng, session = f"ann{i:02d}", np.random.default_rng(i), uuid.uuid4().hex
         with httpx.Client(timeout=120) as client:
+            crowd = CrowdClient(server, name) if api == "crowd" else None
+
+            def next_item() -> dict:
+                return crowd.next(run_id) if crowd else server.call("next_item", name, run_id, client=client,
+                                                                    session=session)
+
+            def submit(item: dict, values: dict) -> dict:
+                if crowd:
+                    return crowd.submit(item, values, run_id)
+                return server.call("submit_label", name, run_id, item["item_id"], item["token"], values,
+                                   client=client, session=session)
             try:
                 start.wait()
-                item = server.call("next_item", name, run_id, client=client, session=session)["item"]
+                item = next_item()["item"]
                 n = 0
                 while item is not None and time.monotonic() < deadline:
                     values = random_answer(SCHEMA, rng)
                     t0 = time.perf_counter()
-                    reply = server.call("submit_label", name, run_id, item["item_id"], item["token"], values,
-                                        client=client, session=session)
+                    reply = submit(item, values)
                     latencies.append(time.perf_counter() - t0)
                     assert reply["message"] == "Saved.", reply["message"]
                     with lock:
@@ -53,12 +65,13 @@ def run_load(server: Server, run_id: int, n_annotators: int = N_ANNOTATORS, seco
                         acked[(name, item["item_id"])] = values
                     n += 1
                     if n == 1 and i % 2 == 0:  # a double submit: the same request again
-                        again = server.call("submit_label", name, run_id, item["item_id"], item["token"],
-                                            random_answer(SCHEMA, rng), client=client, session=session)
-                        duplicates.append(again["message"])
+                        duplicates.append(submit(item, random_answer(SCHEMA, rng))["message"])
                     item = reply["item"]
             except Exception as e:  # reported by the test
                 errors.append(f"{name}: {e!r}")
+            finally:
+                if crowd:
+                    crowd.close()
 
     threads = [threading.Thread(target=annotator, args=(i,)) for i in range(n_annotators)]
     for t in threads:
@@ -66,17 +79,6 @@ def run_load(server: Server, run_id: int, n_annotators: int = N_ANNOTATORS, seco
     for t in threads:
         t.join()
     return {"acked": acked, "duplicates": duplicates, "errors": errors, "latencies": latencies}
-
-
-def check_store(db_url: str, run_id: int, acked: dict, k: int) -> None:
-    store = open_store(db_url)
-    frame = store.labels_frame(run_id)
-    got = {(r.annotator, r.item_id): {n: getattr(r, n) for n in SCHEMA.names} for r in frame.itertuples()}
-    assert got == acked  # nothing lost, nothing extra, the first answer kept
-    assert not frame.duplicated(["item_id", "annotator"]).any()
-    per_item = Counter(frame.item_id)
-    assert len(per_item) == store.get_run(run_id).n and set(per_item.values()) == {k}  # every item reaches k
-    close_store(db_url)
 
 
 USERS = "# name:password\nalice:alice-pw-1\nbob:bob-pw-22\n"
@@ -248,21 +250,21 @@ def test_a_huge_value_gets_a_short_error_reply(sqlite_server):
     close_store(s.db_url)
 
 
-def test_fifty_annotators_at_once_on_sqlite(sqlite_server):
-    result = run_load(sqlite_server, 1)
+def test_fifty_annotators_at_once_on_sqlite_through_the_crowd_page(sqlite_server):
+    result = run_load(sqlite_server, 1, api="crowd")
     assert not result["errors"], result["errors"][:5]
     assert result["duplicates"] and set(result["duplicates"]) == {"Already recorded (sent twice); kept once."}
-    check_store(sqlite_server.db_url, 1, result["acked"], k=3)
+    check_store(sqlite_server.db_url, 1, result["acked"], k=3, names=SCHEMA.names)
     assert len({name for name, _ in result["acked"]}) >= 30  # the work was spread over many annotators
 
 
 @pytest.mark.postgres
-def test_fifty_annotators_at_once_on_postgresql(pg_server):
+def test_fifty_annotators_at_once_on_postgresql_through_the_gradio_api(pg_server):
     server = pg_server
     result = run_load(server, 1)
     assert not result["errors"], result["errors"][:5]
     assert result["duplicates"]
-    check_store(server.db_url, 1, result["acked"], k=3)
+    check_store(server.db_url, 1, result["acked"], k=3, names=SCHEMA.names)
 
 
 def test_a_killed_server_keeps_every_acknowledged_label(servers, server_factory):
