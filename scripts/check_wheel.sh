@@ -119,13 +119,18 @@ while time.monotonic() < deadline:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
             if r.status == 200:
-                sys.exit(0)
+                break
     except OSError:
         pass
     time.sleep(0.3)
-sys.exit("no HTTP 200 within 300 s")
+else:
+    sys.exit("no HTTP 200 within 300 s")
+# the crowd page is a file inside the package: the wheel must carry it
+with urllib.request.urlopen(f"http://127.0.0.1:{port}/label/", timeout=30) as r:
+    if r.status != 200 or b"latentlab" not in r.read():
+        sys.exit(f"the crowd page /label/ answered {r.status} without the page")
 EOF
-log "latentlab serve answers HTTP 200 on 127.0.0.1:$port; stopping it with Ctrl-C"
+log "latentlab serve answers HTTP 200 on 127.0.0.1:$port, the crowd page too; stopping it with Ctrl-C"
 kill -INT "$server_pid"
 for _ in $(seq 1 600); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done  # up to 60 s
 kill -0 "$server_pid" 2>/dev/null && { cat "$work/serve.log" >&2; fail "latentlab serve still runs 60 s after Ctrl-C"; }

@@ -18,7 +18,6 @@ The pixel term is the mean squared error in the [-1, 1] range (so 0.0126 is 25 d
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlparse
 
 import torch
 import torch.nn.functional as F
@@ -41,12 +40,14 @@ def pixel_distance(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 # -- VGG16 -------------------------------------------------------------------------------------------
 
+# torchvision's VGG16_Weights.IMAGENET1K_V1 file (tests check it against torchvision): written out so that
+# finding the cache does not import torchvision.models, 1.8 s of every `latentlab invert`
+VGG16_FILE = "vgg16-397923af.pth"
+
+
 def vgg16_default_path() -> Path:
     """Where torchvision's weights API caches VGG16 (ImageNet): <torch hub dir>/checkpoints/vgg16-397923af.pth."""
-    from torchvision.models import VGG16_Weights
-
-    name = Path(urlparse(VGG16_Weights.IMAGENET1K_V1.url).path).name
-    return Path(torch.hub.get_dir()) / "checkpoints" / name
+    return Path(torch.hub.get_dir()) / "checkpoints" / VGG16_FILE
 
 
 def _missing_vgg_message(path: Path, explicit: bool) -> str:
@@ -143,8 +144,11 @@ class VGG16Distance(nn.Module):
         super().__init__()
         self.net = features
 
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return unit_features(self.net(x))
+
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return paired_distance(unit_features(self.net(x)), unit_features(self.net(y)))
+        return paired_distance(self.features(x), self.features(y))
 
 
 class MetricDistance(nn.Module):
@@ -154,8 +158,21 @@ class MetricDistance(nn.Module):
         super().__init__()
         self.net = net
 
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return self.net.features(x)
+
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.net.distance(x, y)
+
+
+def distance_to(perceptual: nn.Module, y: torch.Tensor):
+    """`x -> perceptual(x, y)` for a fixed target y [1, 3, R, R]: its features computed once when the
+    distance exposes `features` (an optimisation compares many x with one y), else plain calls."""
+    if not hasattr(perceptual, "features"):
+        return lambda x: perceptual(x, y)
+    with torch.no_grad():
+        fy = [f.detach() for f in perceptual.features(y)]
+    return lambda x: paired_distance(perceptual.features(x), fy)
 
 
 class FeatureL2(nn.Module):

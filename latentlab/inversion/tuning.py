@@ -149,13 +149,24 @@ def foreground_emphasis(target: np.ndarray, weight: float, device: torch.device 
 def emphasised(loss: Loss, x: torch.Tensor, y: torch.Tensor, emphasis: torch.Tensor | None) -> torch.Tensor:
     """`loss(x, y)` per sample [N], its pixel term weighted per pixel by `emphasis` (mean 1): a
     `ReconstructionLoss`'s perceptual term is kept as it is. Other losses are used unweighted."""
+    return to_target(loss, y, emphasis)(x)
+
+
+def to_target(loss: Loss, y: torch.Tensor, emphasis: torch.Tensor | None) -> Callable[[torch.Tensor], torch.Tensor]:
+    """`x -> emphasised(loss, x, y, emphasis)` for a fixed target y: the perceptual features of y are
+    computed once (`losses.distance_to`), not at every tuning step."""
+    from latentlab.inversion.losses import distance_to
+
     pixel_weight = getattr(loss, "pixel_weight", None)
     if emphasis is None or not pixel_weight:
-        return loss(x, y)
-    out = pixel_weight * (emphasis * (x - y).square()).mean(dim=(1, 2, 3))
-    if getattr(loss, "perceptual", None) is not None and loss.perceptual_weight:
-        out = out + loss.perceptual_weight * loss.perceptual(x, y)
-    return out
+        return lambda x: loss(x, y)
+    perceptual = getattr(loss, "perceptual", None)
+    to_y = distance_to(perceptual, y) if perceptual is not None and loss.perceptual_weight else None
+
+    def distance(x: torch.Tensor) -> torch.Tensor:
+        out = pixel_weight * (emphasis * (x - y).square()).mean(dim=(1, 2, 3))
+        return out + loss.perceptual_weight * to_y(x) if to_y is not None else out
+    return distance
 
 
 def image_sha256(image: np.ndarray) -> str:
@@ -307,19 +318,25 @@ def tune(gen: LatentGenerator, pivot: np.ndarray | torch.Tensor, target: np.ndar
     opt = torch.optim.Adam(groups, lr=cfg.lr, betas=(0.9, 0.999))
     with torch.no_grad():
         pivot_image = gen.synthesis(pivot[None], noise_mode="const")
+    target_distance = to_target(loss, y, emphasis)  # the target's features once, not every step
     history: list[float] = []
     with torch.enable_grad():
         for i in range(cfg.steps):
             for group in opt.param_groups:
                 group["lr"] = _learning_rate(cfg, i / cfg.steps) * group["scale"]
-            x = tuned.synthesis(pivot[None], noise_mode="const")
-            rec = emphasised(loss, x, y, emphasis).sum()
-            total = rec
-            if cfg.locality_weight > 0 and cfg.locality_samples > 0 and i % max(cfg.locality_every, 1) == 0:
+            local = cfg.locality_weight > 0 and cfg.locality_samples > 0 and i % max(cfg.locality_every, 1) == 0
+            if local:  # the pivot and the locality latents in one batch: one pass instead of two
                 w_r = locality_latents(gen, pivot, cfg.locality_samples, cfg.locality_radius, w_std, rng)
                 with torch.no_grad():
                     ref = gen.synthesis(w_r, noise_mode="const")
-                total = total + cfg.locality_weight * loss(tuned.synthesis(w_r, noise_mode="const"), ref).mean()
+                drawn = tuned.synthesis(torch.cat([pivot[None], w_r]), noise_mode="const")
+                x = drawn[:1]
+            else:
+                x = tuned.synthesis(pivot[None], noise_mode="const")
+            rec = target_distance(x).sum()
+            total = rec
+            if local:
+                total = total + cfg.locality_weight * loss(drawn[1:], ref).mean()
             opt.zero_grad(set_to_none=True)
             total.backward()
             opt.step()

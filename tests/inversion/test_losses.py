@@ -22,8 +22,13 @@ def torch_home(tmp_path, monkeypatch):
 
 
 def test_missing_vgg_weights_name_the_exact_path(torch_home):
+    from urllib.parse import urlparse
+
+    from torchvision.models import VGG16_Weights
+
     expected = torch_home / "hub" / "checkpoints" / "vgg16-397923af.pth"
     assert vgg16_default_path() == expected
+    assert expected.name == urlparse(VGG16_Weights.IMAGENET1K_V1.url).path.rsplit("/", 1)[-1]  # torchvision's file
     with pytest.raises(UserError) as err:
         load_vgg16_features()
     assert str(expected) in str(err.value) and "--vgg-weights" in str(err.value)
