@@ -248,6 +248,7 @@ def test_the_first_start_serves_faces_while_the_rest_are_drawn(tmp_path, browser
         # only a face that exists is served (the reply's progress may be up to a second old: read the store)
         assert reply["item"]["idx"] < open_store(server.db_url).rendered(1)
         page = start_labeling(browser, server.url, SCREENS["laptop"], "alice")
+        page.wait_for_function("() => document.querySelector('#ll-image img').complete")  # loaded or failed
         assert page.evaluate("() => document.querySelector('#ll-image img').naturalWidth") == 64  # the PNG loaded
         assert re.search(r"Drawing faces: \d+ of 2000 ready", page.inner_text("#ll-progress"))
         page.locator("body").click(position={"x": 3, "y": 3})
