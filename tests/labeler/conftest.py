@@ -7,6 +7,7 @@ Each PostgreSQL test gets a fresh database, dropped afterwards.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))  # labeler_testing, also under --import-mode=importlib
-from labeler_testing import Server, fresh_pg_database  # noqa: E402
+from labeler_testing import BROWSER_ARGS, Server, fresh_pg_database  # noqa: E402
 
 from latentlab.generator.stylegan2 import StyleGAN2Config, StyleGAN2Generator
 
@@ -32,6 +33,21 @@ def tiny_generator_file(tiny_generator, tmp_path_factory) -> Path:
     from latentlab.generator.native import save_native
 
     return save_native(tiny_generator, tmp_path_factory.mktemp("gen") / "tiny.safetensors")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium through playwright, one per test module (skipped without it, a failure in CI)."""
+    if not Path("/usr/bin/chromium").exists():
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing in CI: apt-get install -y chromium")
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
+        yield b
+        b.close()
 
 
 @pytest.fixture

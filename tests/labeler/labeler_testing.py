@@ -22,6 +22,21 @@ BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+def outside_viewport(page, selector: str) -> list[str]:
+    """The displayed elements matching `selector` that do not lie wholly inside the page's viewport."""
+    return page.evaluate("""(sel) => {
+        const W = window.innerWidth, H = window.innerHeight, out = [];
+        for (const e of document.querySelectorAll(sel)) {
+            const r = e.getBoundingClientRect();
+            if (r.width === 0 && r.height === 0) continue;  // not displayed (e.g. the other key help)
+            if (r.left < 0 || r.top < 0 || r.right > W + 0.5 || r.bottom > H + 0.5)
+                out.push(`${e.closest('[id]') ? e.closest('[id]').id : sel}: ${e.innerText.trim().slice(0, 30)} ` +
+                         `at ${Math.round(r.left)},${Math.round(r.top)}-${Math.round(r.right)},${Math.round(r.bottom)}`);
+        }
+        return out;
+    }""", selector)
+
+
 def random_answer(schema, rng: np.random.Generator) -> dict[str, str]:
     return {a.name: a.choices[rng.integers(len(a.choices))] for a in schema.attributes}
 

@@ -5,37 +5,20 @@ drives it with playwright; checks the database and the CSV export afterwards.
 """
 
 import io
-import os
 import re
 import time
-from pathlib import Path
 from urllib.parse import urljoin
 
 import httpx
 import pandas as pd
 import pytest
-from labeler_testing import BROWSER_ARGS
+from labeler_testing import outside_viewport
 
 from labeler.schema import UNSURE, default_schema
 from labeler.store import open_store
 
 pytestmark = pytest.mark.browser
 SCHEMA = default_schema()
-CHROMIUM = Path("/usr/bin/chromium")
-
-
-@pytest.fixture
-def browser():
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing in CI: apt-get install -y chromium")
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-        yield b
-        b.close()
 
 
 def face_idx(page) -> int:
@@ -184,21 +167,6 @@ def test_label_with_keyboard_and_mouse_undo_reload_admin_and_export(server_facto
 # -- one screen: every attribute, the progress and the key help without scrolling ------------------
 
 SCREENS = {"laptop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
-
-
-def outside_viewport(page, selector: str) -> list[str]:
-    """The visible elements matching `selector` that do not lie wholly inside the viewport."""
-    return page.evaluate("""(sel) => {
-        const W = window.innerWidth, H = window.innerHeight, out = [];
-        for (const e of document.querySelectorAll(sel)) {
-            const r = e.getBoundingClientRect();
-            if (r.width === 0 && r.height === 0) continue;  // not displayed (e.g. the other key help)
-            if (r.left < 0 || r.top < 0 || r.right > W + 0.5 || r.bottom > H + 0.5)
-                out.push(`${e.closest('[id]') ? e.closest('[id]').id : sel}: ${e.innerText.trim().slice(0, 30)} ` +
-                         `at ${Math.round(r.left)},${Math.round(r.top)}-${Math.round(r.right)},${Math.round(r.bottom)}`);
-        }
-        return out;
-    }""", selector)
 
 
 @pytest.mark.parametrize("screen", SCREENS)

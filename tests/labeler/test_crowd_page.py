@@ -5,15 +5,13 @@ folder, a password log-in, and two servers answering the same annotator (the API
 In chromium: the keys, undo, reload and switching annotator, and one screen at 1366x768 and 390x844.
 """
 
-import os
 import re
 from contextlib import ExitStack
-from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
-from labeler_testing import BROWSER_ARGS, ApiError, CrowdClient, Server, random_answer
+from labeler_testing import ApiError, CrowdClient, Server, outside_viewport, random_answer
 
 from labeler.schema import UNSURE, default_schema
 from labeler.store import close_store, open_store
@@ -140,35 +138,6 @@ def test_a_second_server_on_the_same_store_answers_the_same_annotator(servers, t
 
 
 # -- in chromium --------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path("/usr/bin/chromium").exists():
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing in CI: apt-get install -y chromium")
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
-        yield b
-        b.close()
-
-
-def outside_viewport(page, selector: str) -> list[str]:
-    """The displayed elements matching `selector` not wholly inside the viewport."""
-    return page.evaluate("""(sel) => {
-        const W = window.innerWidth, H = window.innerHeight, out = [];
-        for (const e of document.querySelectorAll(sel)) {
-            const r = e.getBoundingClientRect();
-            if (r.width === 0 && r.height === 0) continue;
-            if (r.left < 0 || r.top < 0 || r.right > W + 0.5 || r.bottom > H + 0.5)
-                out.push(`${e.innerText.trim().slice(0, 30)} at ${Math.round(r.left)},${Math.round(r.top)}-` +
-                         `${Math.round(r.right)},${Math.round(r.bottom)}`);
-        }
-        return out;
-    }""", selector)
-
 
 def caption(page) -> str:
     return page.inner_text("#caption")
