@@ -216,14 +216,12 @@ def cpu_seconds(pid: int) -> float:
 def postgres_cpu_seconds() -> float:
     """CPU time of every `postgres` process on this machine (the database's share of a label)."""
     total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for comm in Path("/proc").glob("[0-9]*/comm"):
         try:
-            text = stat.read_text()
+            if comm.read_text().strip() == "postgres":
+                total += cpu_seconds(int(comm.parent.name))
         except OSError:  # the process ended meanwhile
             continue
-        if text.split("(", 1)[1].startswith("postgres)"):
-            fields = text.rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
 
 
@@ -271,8 +269,9 @@ def bench(kind: str, db_url: str, generator: Path, args, think_s: float, annotat
            "db_cpu_ms": 1000 * db_cpu / max(1, len(r["submit"])), "lost": lost, "dup": dup, "over_k": over,
            "errors": len(r["errors"])}
     db_cpu_text = f"{row['db_cpu_ms']:.1f}" if kind == "postgresql" else "(in the server)"
-    print(f"| {api} | {kind} | {servers} | {annotators} | {think_s:g} | {row['labels_per_s']:.1f} | {row['p50']:.0f} | "
-          f"{row['p95']:.0f} | {row['p99']:.0f} | {row['next_p95']:.0f} | {row['cpu_ms']:.1f} | {db_cpu_text} | {row['client_cpu_ms']:.1f} | {lost} | {dup} | "
+    print(f"| {api} | {kind} | {servers} | {annotators} | {think_s:g} | {row['labels_per_s']:.1f} | "
+          f"{row['p50']:.0f} | {row['p95']:.0f} | {row['p99']:.0f} | {row['next_p95']:.0f} | {row['cpu_ms']:.1f} | "
+          f"{db_cpu_text} | {row['client_cpu_ms']:.1f} | {lost} | {dup} | "
           f"{over} | {len(r['errors'])} |", flush=True)
     if r["errors"]:
         print("  first error:", r["errors"][0], flush=True)

@@ -249,9 +249,10 @@ def _f32(blob: bytes) -> np.ndarray:
 _ANNOTATOR_LOCK = text("SELECT pg_advisory_xact_lock(CAST(:run_id AS integer), CAST(:me AS integer))")
 # FOR NO KEY UPDATE: the label and lease inserts before it hold KEY SHARE on the run's row (their
 # foreign keys), which FOR UPDATE would wait for: two writes upgrading at once would deadlock
+_RUN_LOCK = select(runs.c.id).where(runs.c.id == bindparam("run_id")).with_for_update(key_share=True)
+# an annotator's label count in a run, for the page's progress line
 _MINE = (select(func.count()).select_from(labels)
          .where(labels.c.run_id == bindparam("run_id"), labels.c.annotator_id == bindparam("me"), labels.c.kind == "label"))
-_RUN_LOCK = select(runs.c.id).where(runs.c.id == bindparam("run_id")).with_for_update(key_share=True)
 
 # The assignment's one statement, built once with bound parameters (see LabelStore._candidate_query): the
 # first (faces leased by others + 1) open faces in queue order, each with its count of others' live leases
@@ -685,7 +686,7 @@ class LabelStore:
                 conn.execute(update(items).where(items.c.id == last.item_id).values(n_labels=items.c.n_labels - 1))
             conn.execute(delete(reservations).where(reservations.c.run_id == run.id,
                                                     reservations.c.annotator_id == me))
-            self._lock_run(conn, run.id)  # the face has a slot free again: no choice may read half of this
+            self._lock_run(conn, run.id)  # no face is chosen between the check below and this lease
             if last.kind == "skip" and self._taken(conn, last.item_id, now) >= run.k:
                 # a skip held no slot, and others have filled the face since: serve the next one instead
                 return self._assign(conn, run, me, run.k, lease_s)

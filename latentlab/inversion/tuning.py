@@ -157,14 +157,14 @@ def to_target(loss: Loss, y: torch.Tensor, emphasis: torch.Tensor | None) -> Cal
     computed once (`losses.distance_to`), not at every tuning step."""
     from latentlab.inversion.losses import distance_to
 
-    pixel_weight = getattr(loss, "pixel_weight", None)
-    if emphasis is None or not pixel_weight:
+    if not hasattr(loss, "pixel_weight"):  # not a ReconstructionLoss: used as it is
         return lambda x: loss(x, y)
     perceptual = getattr(loss, "perceptual", None)
     to_y = distance_to(perceptual, y) if perceptual is not None and loss.perceptual_weight else None
 
     def distance(x: torch.Tensor) -> torch.Tensor:
-        out = pixel_weight * (emphasis * (x - y).square()).mean(dim=(1, 2, 3))
+        err = (x - y).square() if emphasis is None else emphasis * (x - y).square()
+        out = loss.pixel_weight * err.mean(dim=(1, 2, 3))
         return out + loss.perceptual_weight * to_y(x) if to_y is not None else out
     return distance
 

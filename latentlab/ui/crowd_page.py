@@ -54,6 +54,13 @@ class Refusal(Exception):
         self.status = status
 
 
+def refused(error: Refusal | UserError) -> JSONResponse:
+    """The reply to a refused request: {"error": one sentence}; a UserError is the client's mistake (400)."""
+    if isinstance(error, Refusal):
+        return JSONResponse({"error": str(error)}, status_code=error.status)
+    return JSONResponse({"error": message(error)}, status_code=400)
+
+
 def page_config(service: LabelService, schema: Schema, password_login: bool) -> dict:
     """What the page's script needs: the attributes with their keys, the runs, how to log in."""
     return {
@@ -77,14 +84,15 @@ async def read_json(request: Request) -> dict:
     """The request's JSON object, refused when it is not JSON, not an object, or too large."""
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         raise Refusal(415, "send the request as application/json")
+    too_large = Refusal(413, f"a labeling request must be under {BODY_LIMIT // 1024} kB")
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > BODY_LIMIT):
-        raise Refusal(413, f"a labeling request must be under {BODY_LIMIT // 1024} kB")
+        raise too_large
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > BODY_LIMIT:
-            raise Refusal(413, f"a labeling request must be under {BODY_LIMIT // 1024} kB")
+            raise too_large
     try:
         data = json.loads(bytes(body) or b"{}")
     except (ValueError, UnicodeDecodeError):
@@ -117,10 +125,8 @@ def crowd_routes(service: LabelService, schema: Schema, images_dir: Path, secret
                 data = await read_json(request)
                 annotator = who(request, data)
                 view = await anyio.to_thread.run_sync(action, annotator, data)
-            except Refusal as e:
-                return JSONResponse({"error": str(e)}, status_code=e.status)
-            except UserError as e:
-                return JSONResponse({"error": message(e)}, status_code=400)
+            except (Refusal, UserError) as e:
+                return refused(e)
             reply = view.to_dict(face_url)
             if reply["item"] is not None:
                 del reply["item"]["image"]  # the server's own path: a crowd page has no use for it
@@ -146,10 +152,8 @@ def crowd_routes(service: LabelService, schema: Schema, images_dir: Path, secret
                 if not isinstance(given, str) or known is None or \
                         not hmac.compare_digest(given.encode("utf-8"), known.encode("utf-8")):
                     raise Refusal(401, "wrong name or password")
-        except Refusal as e:
-            return JSONResponse({"error": str(e)}, status_code=e.status)
-        except UserError as e:
-            return JSONResponse({"error": message(e)}, status_code=400)
+        except (Refusal, UserError) as e:
+            return refused(e)
         ticket = sign_ticket(name, secret, clock())
         reply = JSONResponse({"annotator": name, "ticket": ticket})
         reply.set_cookie(COOKIE, ticket, max_age=int(TICKET_MAX_AGE_S), path="/", httponly=True, samesite="strict",
@@ -164,7 +168,7 @@ def crowd_routes(service: LabelService, schema: Schema, images_dir: Path, secret
                 await anyio.to_thread.run_sync(service.release, annotator, data["run_id"])
         except Refusal as e:
             if e.status != 401:
-                return JSONResponse({"error": str(e)}, status_code=e.status)
+                return refused(e)
         except UserError:
             pass  # leaving never fails: the lease simply runs out
         reply = JSONResponse({"ok": True})
@@ -176,10 +180,10 @@ def crowd_routes(service: LabelService, schema: Schema, images_dir: Path, secret
             try:
                 who(request, None)
             except Refusal as e:
-                return JSONResponse({"error": str(e)}, status_code=e.status)
+                return refused(e)
         path = (images_dir / request.path_params["path"]).resolve()
         if path.suffix != ".png" or not path.is_relative_to(images_dir) or not path.is_file():
-            return JSONResponse({"error": "no such face"}, status_code=404)
+            return refused(Refusal(404, "no such face"))
         return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, max-age=86400"})
 
     def submit(annotator: str, d: dict) -> ItemView:

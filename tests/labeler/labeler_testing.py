@@ -156,6 +156,11 @@ class CrowdClient:
         self.http.close()
 
 
+def answers_by_label(frame, names: list[str]) -> dict[tuple[str, int], dict[str, str]]:
+    """{(annotator, item_id): {attribute: value}} of a store's `labels_frame`, to compare with what was sent."""
+    return {(r.annotator, r.item_id): {n: getattr(r, n) for n in names} for r in frame.itertuples()}
+
+
 def check_store(db_url: str, run_id: int, acked: dict, k: int, names: list[str]) -> None:
     """The store holds exactly the acknowledged labels, each face k times, from different annotators."""
     from collections import Counter
@@ -164,7 +169,7 @@ def check_store(db_url: str, run_id: int, acked: dict, k: int, names: list[str])
 
     store = open_store(db_url)
     frame = store.labels_frame(run_id)
-    got = {(r.annotator, r.item_id): {n: getattr(r, n) for n in names} for r in frame.itertuples()}
+    got = answers_by_label(frame, names)
     assert got == acked  # nothing lost, nothing extra, the first answer kept
     assert not frame.duplicated(["item_id", "annotator"]).any()
     per_item = Counter(frame.item_id)

@@ -14,8 +14,8 @@ from contextlib import ExitStack
 import httpx
 import numpy as np
 import pytest
-from labeler_testing import (PG_ENV, ApiError, CrowdClient, Server, check_store, fresh_pg_database, parse_sse,
-                             pg_base_url, random_answer)
+from labeler_testing import (PG_ENV, ApiError, CrowdClient, Server, answers_by_label, check_store, fresh_pg_database,
+                             parse_sse, pg_base_url, random_answer)
 from sqlalchemy import func, select
 
 from labeler.schema import default_schema
@@ -300,7 +300,7 @@ def test_a_killed_server_keeps_every_acknowledged_label(servers, server_factory)
         t.join(timeout=60)
     assert len(acked) >= 24  # the server was busy labeling when it was killed
     frame = open_store(db_url).labels_frame(1)
-    got = {(r.annotator, r.item_id): {n: getattr(r, n) for n in SCHEMA.names} for r in frame.itertuples()}
+    got = answers_by_label(frame, SCHEMA.names)
     missing = [key for key in acked if got.get(key) != acked[key]]
     assert not missing, f"{len(missing)} acknowledged labels lost"
     assert len(got) - len(acked) <= len(threads)  # at most the one in flight per annotator

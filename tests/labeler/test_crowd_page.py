@@ -11,7 +11,7 @@ from contextlib import ExitStack
 import httpx
 import numpy as np
 import pytest
-from labeler_testing import ApiError, CrowdClient, Server, outside_viewport, random_answer
+from labeler_testing import ApiError, CrowdClient, Server, answers_by_label, outside_viewport, random_answer
 
 from labeler.schema import UNSURE, default_schema
 from labeler.store import close_store, open_store
@@ -42,7 +42,7 @@ def servers(tiny_generator_file, tmp_path_factory):
 def labels_of(server: Server) -> dict:
     frame = open_store(server.db_url).labels_frame(1)
     close_store(server.db_url)
-    return {(r.annotator, r.item_id): {n: getattr(r, n) for n in SCHEMA.names} for r in frame.itertuples()}
+    return answers_by_label(frame, SCHEMA.names)
 
 
 def test_a_label_through_the_api_is_kept_once_and_needs_a_ticket(servers):
