@@ -58,6 +58,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--plot", default=str(ROOT / "docs" / "inversion_bench.png"))
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--oracle", default=None,
+                   help="oracle file that reads the faces (and labels the fit's samples); default: the shipped one")
     p.add_argument("--suite", default="projector", choices=("projector", "tuning"),
                    help="projector: the methods above; tuning: pivotal tuning against the old default")
     p.add_argument("--source", default="heldout", choices=("heldout", "drawings", "renders"),
@@ -327,7 +329,7 @@ def generator_and_oracle(args):
     try:
         from latentlab.generator.synthetic.oracle import load_oracle
 
-        return gen, load_oracle(args.device)
+        return gen, load_oracle(args.device, path=args.oracle)
     except (ModuleNotFoundError, UserError) as e:
         print(f"cannot run the inversion benchmark without the oracle: {e}", file=sys.stderr)
         return gen, None

@@ -91,9 +91,64 @@ def test_style_augment_keeps_images_in_range():
     assert y.shape == x.shape and y.min() >= -1 and y.max() <= 1 and not torch.equal(x, y)
 
 
+def test_stray_strokes_draw_thin_dark_lines_on_the_chosen_share_only():
+    import torch
+
+    from latentlab.generator.synthetic.oracle import images_to_tensor, stray_strokes
+
+    x = images_to_tensor(render_batch(range(91_000, 91_016))[0])
+    every = stray_strokes(x, torch.Generator().manual_seed(1), share=1.0)
+    changed = (every != x).any(1)  # [N, H, W] pixels touched
+    assert every.min() >= -1 and every.max() <= 1
+    assert changed.flatten(1).any(1).all()  # every image got a stroke
+    assert (changed.flatten(1).sum(1) <= 4 * 24).all()  # thin: at most 24 pixels per stroke
+    assert ((every - x).sum(1)[changed] < 0).float().mean() > 0.9  # they darken what they touch
+    assert torch.equal(stray_strokes(x, torch.Generator().manual_seed(1), share=0.0), x)
+
+
 def test_oracle_report_command_prints_the_tables(capsys):
     from latentlab.cli import main
 
     assert main(["oracle-report", "--n", "16", "--styles", "classic,ink", "--threads", "1"]) == 0
     out = capsys.readouterr().out
     assert "| ink (held out) |" in out and "| classic |" in out and "expected calibration error" in out
+
+
+def test_a_wider_oracle_trains_resumes_and_reloads_with_its_width(tmp_path):
+    import torch
+
+    from latentlab.generator.synthetic.oracle import save_oracle, train_oracle
+
+    ckpt, logged = tmp_path / "o.ckpt", []
+    kw = dict(n_train=64, epochs=2, batch=32, width=16, heavy_share_end=0.1, bf16=True, checkpoint=ckpt,
+              calibrate=False, evaluate_n=32)
+    net, _ = train_oracle(**kw, log=logged.append)
+    assert ckpt.exists() and not any("resuming" in m for m in logged)
+    again, _ = train_oracle(**kw, log=logged.append)  # the same call resumes after the last epoch
+    assert any("resuming after epoch 2" in m for m in logged)
+    path = save_oracle(net, tmp_path / "o.safetensors", {})
+    loaded = load_oracle(path=path)
+    assert loaded.net.width == 16 and loaded.meta["width"] == "16"
+    x = torch.zeros(2, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(net.eval()(x)["age"], loaded.net(x)["age"])
+        assert torch.equal(again.eval()(x)["age"], loaded.net(x)["age"])
+
+
+def test_an_oracle_file_asking_for_an_absurd_width_is_refused_before_building(tmp_path):
+    import json
+
+    import torch
+    from safetensors.torch import save_file
+
+    from latentlab.core.errors import UserError
+    from latentlab.generator.synthetic.oracle import ORACLE_FORMAT
+
+    path = tmp_path / "huge.safetensors"
+    save_file({"x": torch.zeros(1)}, str(path), metadata={"format": ORACLE_FORMAT, "attributes": json.dumps(ATTRIBUTES),
+                                                            "width": "1000000"})
+    with pytest.raises(UserError, match="channels wide"):
+        load_oracle(path=path)
+    save_file({"x": torch.zeros(1)}, str(path), metadata={"format": ORACLE_FORMAT, "attributes": json.dumps(ATTRIBUTES)})
+    with pytest.raises(UserError, match="does not hold the weights"):
+        load_oracle(path=path)

@@ -36,6 +36,7 @@ from latentlab.generator.synthetic.renderer import DEFAULT_STYLE, STYLES, TRAINI
 ORACLE_SEEDS_START = 500_000
 HELDOUT_SEEDS_END = 100_000
 ORACLE_FORMAT = "latentlab-oracle"
+MAX_WIDTH = 256  # channels of the first convolution a file may ask for (checked before building)
 
 
 class OracleNet(nn.Module):
@@ -43,6 +44,7 @@ class OracleNet(nn.Module):
 
     def __init__(self, width: int = 24, feature_dim: int = 256):
         super().__init__()
+        self.width = width
 
         def block(cin, cout, stride):
             return [nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
@@ -124,7 +126,8 @@ def style_augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
     Pose (rotation, rescale, shift, mirror), colour jitter that keeps hues (brightness, contrast,
     saturation, white balance), line-width changes (darks or lights spread by a pixel), rescaling
-    through a low resolution, then blur and noise (_augment) and JPEG compression.
+    through a low resolution, stray strokes (`stray_strokes`), then blur and noise (_augment) and JPEG
+    compression.
     """
     n = x.shape[0]
 
@@ -162,7 +165,8 @@ def style_augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         side = int(u(34, 56, 1).item())
         small = F.interpolate(x[low], size=(side, side), mode="bilinear", antialias=True, align_corners=False)
         x[low] = F.interpolate(small, size=(size, size), mode="bilinear", align_corners=False)
-    x = _augment(x.clamp(-1, 1), gen)
+    x = stray_strokes(x.clamp(-1, 1), gen)
+    x = _augment(x, gen)
     # JPEG (30 %)
     jpeg = torch.nonzero(torch.rand(n, generator=gen) < 0.3).flatten().tolist()
     if jpeg:
@@ -173,6 +177,35 @@ def style_augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
             Image.fromarray(img).save(buf, format="JPEG", quality=int(q))
             out.append(np.asarray(Image.open(buf).convert("RGB")))
         x[jpeg] = images_to_tensor(np.stack(out), size)
+    return x
+
+
+def stray_strokes(x: torch.Tensor, gen: torch.Generator, share: float = 0.3, most: int = 4) -> torch.Tensor:
+    """Draw 1..`most` short thin dark strokes (straight or bent, 4-14 px, anywhere in the central 80 %) on a
+    `share` of the images, attributes unchanged: artists add line work of their own (hatching, lid lines,
+    creases, sweat drops), and none of it is an accessory. float [-1, 1] NCHW in and out."""
+    n, _, h, w = x.shape
+    pick = torch.nonzero(torch.rand(n, generator=gen) < share).flatten().tolist()
+    if not pick:
+        return x
+    x = x.clone()
+    t = torch.linspace(0, 1, 24)
+    for i in pick:
+        for _ in range(int(torch.randint(1, most + 1, (1,), generator=gen))):
+            p0 = (0.1 + 0.8 * torch.rand(2, generator=gen)) * torch.tensor([w - 1.0, h - 1.0])
+            ang = torch.rand(1, generator=gen) * 2 * math.pi
+            length = 4 + 10 * torch.rand(1, generator=gen)
+            bend = (torch.rand(1, generator=gen) - 0.5) * 0.6 * length  # sideways bow at the middle
+            along = torch.cat([torch.cos(ang), torch.sin(ang)])
+            side = torch.stack([-along[1], along[0]])
+            pts = p0 + (t[:, None] * length) * along + (4 * t * (1 - t))[:, None] * bend * side
+            px = pts.round().long()
+            px[:, 0].clamp_(0, w - 1)
+            px[:, 1].clamp_(0, h - 1)
+            ink = -1 + 0.6 * torch.rand(3, generator=gen)  # near black, possibly tinted
+            alpha = 0.6 + 0.4 * float(torch.rand(1, generator=gen))
+            old = x[i, :, px[:, 1], px[:, 0]]
+            x[i, :, px[:, 1], px[:, 0]] = old + alpha * (ink[:, None] - old)
     return x
 
 
@@ -199,13 +232,17 @@ def _render_styled(seeds, styles, mixed: float) -> tuple[np.ndarray, dict[str, n
 
 def train_oracle(n_train: int = 40_000, epochs: int = 5, batch: int = 128, lr: float = 2e-3, seed: int = 0,
                  bf16: bool = False, styles=TRAINING_STYLES, mixed: float = MIXED_SHARE, augment: str = "heavy",
-                 heavy_share: float = 1.0, init: Path | None = None, checkpoint: Path | None = None,
-                 calibrate: bool = True, log=print) -> tuple[OracleNet, dict]:
+                 heavy_share: float = 1.0, heavy_share_end: float | None = None, width: int = 24,
+                 init: Path | None = None, checkpoint: Path | None = None,
+                 calibrate: bool = True, evaluate_n: int = 5000, log=print) -> tuple[OracleNet, dict]:
     """Render the training set, train the CNN, return it with held-out accuracy per attribute.
 
     styles / mixed: the drawing styles of the training faces (see training_styles); ("classic",) with
     mixed=0 and augment="mild" is the original recipe; heavy_share: the share of each batch that gets the
-    heavy augmentation (the rest gets the mild one). init: an oracle file to start from (fine-tuning).
+    heavy augmentation (the rest gets the mild one); heavy_share_end: when given, the share moves linearly
+    from heavy_share in the first epoch to this in the last (a run that ends mild, so fine details such as
+    a mouth's curvature are learned on clean renders). width: channels of the first convolution (the
+    network's width; stored in the file). init: an oracle file to start from (fine-tuning).
     checkpoint: a file written after every epoch;
     the same call resumes from it. calibrate: fit a temperature per attribute on unseen renders of the
     training styles and fold it into the heads, so probabilities mean what they say.
@@ -214,17 +251,23 @@ def train_oracle(n_train: int = 40_000, epochs: int = 5, batch: int = 128, lr: f
         raise ValueError("augment must be 'mild' or 'heavy'")
     torch.manual_seed(seed)
     config = dict(n_train=n_train, epochs=epochs, batch=batch, lr=lr, seed=seed, styles=list(styles),
-                  mixed=mixed, augment=augment, heavy_share=heavy_share, init=str(init) if init else None)
+                  mixed=mixed, augment=augment, heavy_share=heavy_share, heavy_share_end=heavy_share_end,
+                  width=width, bf16=bf16, init=str(init) if init else None)
     log(f"rendering {n_train} training faces in styles {', '.join(styles)} (+{mixed:.0%} mixed)")
     imgs, labels = _render_styled(range(ORACLE_SEEDS_START, ORACLE_SEEDS_START + n_train), styles, mixed)
     x_all = torch.from_numpy(imgs)  # uint8 NHWC; converted per batch to keep memory small
     y_all = {k: torch.from_numpy(v) for k, v in labels.items()}
-    net = load_oracle(path=init).net.train() if init else OracleNet()
+    net = load_oracle(path=init).net.train() if init else OracleNet(width=width)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     steps = epochs * math.ceil(n_train / batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
     gen = torch.Generator().manual_seed(seed)
-    def aug(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    def share_at(epoch: int) -> float:
+        if heavy_share_end is None or epochs <= 1:
+            return heavy_share
+        return heavy_share + (heavy_share_end - heavy_share) * epoch / (epochs - 1)
+
+    def aug(x: torch.Tensor, gen: torch.Generator, heavy_share: float) -> torch.Tensor:
         if augment == "mild" or heavy_share <= 0:
             return _augment(x, gen)
         heavy = torch.rand(len(x), generator=gen) < heavy_share
@@ -237,7 +280,7 @@ def train_oracle(n_train: int = 40_000, epochs: int = 5, batch: int = 128, lr: f
 
     first = 0
     if checkpoint is not None and Path(checkpoint).exists():
-        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
         if state["config"] != config:
             raise UserError(f"{checkpoint} belongs to another training setup; delete it or use another --checkpoint")
         net.load_state_dict(state["net"])
@@ -253,7 +296,7 @@ def train_oracle(n_train: int = 40_000, epochs: int = 5, batch: int = 128, lr: f
         total = 0.0
         for i in range(0, n_train, batch):
             idx = perm[i: i + batch]
-            x = aug(images_to_tensor(x_all[idx].numpy()), gen)
+            x = aug(images_to_tensor(x_all[idx].numpy()), gen, share_at(epoch))
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 logits = net(x)
             logits = {k: v.float() for k, v in logits.items()}
@@ -275,7 +318,7 @@ def train_oracle(n_train: int = 40_000, epochs: int = 5, batch: int = 128, lr: f
         temps = calibrate_temperature(net, range(ORACLE_SEEDS_START + n_train, ORACLE_SEEDS_START + n_train + 3000),
                                       styles, mixed)
         log("temperatures: " + ", ".join(f"{k} {v:.2f}" for k, v in temps.items()))
-    acc = evaluate_oracle(Oracle(net, torch.device("cpu"), {}))
+    acc = evaluate_oracle(Oracle(net, torch.device("cpu"), {}), n=evaluate_n)
     log("held-out accuracy: " + ", ".join(f"{k} {v:.3f}" for k, v in acc.items()))
     return net, acc
 
@@ -360,7 +403,7 @@ def report_markdown(report: dict[str, dict], held_out: str | None = None) -> str
 
 def save_oracle(net: OracleNet, path: Path, accuracy: dict[str, float], styles=None) -> Path:
     meta = {"format": ORACLE_FORMAT, "version": "1", "attributes": json.dumps(ATTRIBUTES),
-            "heldout_accuracy": json.dumps(accuracy)}
+            "heldout_accuracy": json.dumps(accuracy), "width": str(net.width)}
     if styles is not None:  # the drawing styles it trained on
         meta["training_styles"] = json.dumps(list(styles))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -380,7 +423,16 @@ def load_oracle(device: str | torch.device | None = None, path: str | Path | Non
         state = {k: f.get_tensor(k) for k in f.keys()}
     if meta.get("format") != ORACLE_FORMAT or json.loads(meta["attributes"]) != {k: list(v) for k, v in ATTRIBUTES.items()}:
         raise UserError(f"{path} is not an oracle for the current attribute set; retrain with `latentlab train-oracle`")
-    net = OracleNet()
-    net.load_state_dict(state)
+    try:
+        width = int(meta.get("width", "24"))  # files written before the width was stored are 24 wide
+    except ValueError:
+        raise UserError(f"{path} has an unreadable width in its metadata; retrain with `latentlab train-oracle`") from None
+    if not 1 <= width <= MAX_WIDTH:
+        raise UserError(f"{path} asks for a network {width} channels wide (at most {MAX_WIDTH}); is it an oracle file?")
+    net = OracleNet(width=width)
+    try:
+        net.load_state_dict(state)
+    except RuntimeError:
+        raise UserError(f"{path} does not hold the weights of an oracle {width} channels wide; retrain it") from None
     dev = torch.device(device or "cpu")
     return Oracle(net.eval().to(dev), dev, meta)
