@@ -67,6 +67,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--upload-sizes", default="64,256", help="tuning suite: upload sizes in px")
     p.add_argument("--tune-steps", type=int, default=None, help="tuning suite: tuning steps (default: invert's)")
     p.add_argument("--pivot-steps", type=int, default=100, help="tuning suite: projection steps of the pivot")
+    p.add_argument("--pivot-loss", default="pixel", choices=("metric", "pixel"),
+                   help="tuning suite: the loss that finds the pivot, as `invert --pivot-loss` (the tuning keeps "
+                        "the metric loss; metric: the pivot before docs/inversion.md's comparison)")
     p.add_argument("--baseline-steps", type=int, default=300, help="tuning suite: steps of the old default")
     p.add_argument("--picture", default=str(ROOT / "docs" / "inversion_tuning.png"))
     return p.parse_args()
@@ -352,6 +355,8 @@ def tuning_suite(args) -> int:
     if oracle is None:
         return 1
     setup = setup_inversion(gen, "metric", None, workspace=workspace_dir())
+    pivot_setup = setup if args.pivot_loss == "metric" else setup_inversion(gen, args.pivot_loss, None,
+                                                                            workspace=workspace_dir())
     tcfg = TuningConfig(preview_every=5, **({"steps": args.tune_steps} if args.tune_steps else {}))
     print(f"generator {gen.generator_id}; loss {setup.loss.name}; encoder {'yes' if setup.encoder else 'no'}; "
           f"pivot W {args.pivot_steps} steps + tuning {tcfg.steps} steps; old default W+ {args.baseline_steps} steps")
@@ -369,7 +374,7 @@ def tuning_suite(args) -> int:
         old_wall, old_cpu = (time.time() - t0) / args.n, (time.process_time() - c0) / args.n
 
         t0, c0 = time.time(), time.process_time()
-        pivots = setup.projector(gen, ProjectorConfig(space="w", steps=args.pivot_steps))(targets)
+        pivots = pivot_setup.projector(gen, ProjectorConfig(space="w", steps=args.pivot_steps))(targets)
         pivot_wall, pivot_cpu = (time.time() - t0) / args.n, (time.process_time() - c0) / args.n
         tuned, gens, reach25, reach30, walls, cpus = [], [], [], [], [], []
         for i in range(args.n):
@@ -400,7 +405,7 @@ def tuning_suite(args) -> int:
             return float(same.mean()), float(np.mean(read["accessory"] == read_targets["accessory"]))
 
         for name, images, wall, cpu in (("old default: W+ metric + encoder", old.images, [old_wall], [old_cpu]),
-                                        ("pivot only: W metric + encoder", pivots.images, [pivot_wall], [pivot_cpu]),
+                                        (f"pivot only: W {args.pivot_loss} + encoder", pivots.images, [pivot_wall], [pivot_cpu]),
                                         ("pivot + tuning (new default)", tuned, walls, cpus)):
             p = psnr(images, targets)
             rows.append({"upload px": size, "method": name, "PSNR dB": float(p.mean()), "min PSNR": float(p.min()),

@@ -25,6 +25,7 @@ def _cmd_invert(args: argparse.Namespace) -> None:
         describe_verdict,
         file_digest,
         invert,
+        pivot_setup,
         setup_inversion,
         to_latents,
         tune_projection,
@@ -48,7 +49,8 @@ def _cmd_invert(args: argparse.Namespace) -> None:
     cfg = ProjectorConfig(space=args.space, steps=args.steps, lr=args.lr, seed=args.seed,
                           noise_regularize=args.noise_regularize)
     tuning_cfg = TuningConfig(steps=args.tune_steps, seed=args.seed) if args.tune else None  # checks before work
-    proj = invert(gen, target, setup, cfg, progress=progress_enabled())
+    pivoting = pivot_setup(setup, args.pivot_loss) if tuning_cfg is not None else setup
+    proj = invert(gen, target, pivoting, cfg, progress=progress_enabled())
     tuning = tune_projection(gen, proj, target, setup, tuning_cfg) if tuning_cfg is not None else None
     source = {"source_image": image_path.name, "source_sha256": file_digest(image_path),
               "crop_box": list(box) if box else "centre"}
@@ -139,6 +141,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--tune-steps", type=int, default=90, help="tuning steps (default %(default)s, as TuningConfig)")
     i.add_argument("--loss", choices=("auto",) + LOSSES, default="auto",
                    help="perceptual term: auto = vgg16 if its weights are installed, else metric, else pixel")
+    i.add_argument("--pivot-loss", choices=("pixel", "same"), default="pixel",
+                   help="with tuning: the loss that finds the pivot (pixel: keeps the target's colours, measured "
+                        "closer and faster after tuning; same: --loss); the tuning uses --loss")
     i.add_argument("--encoder", action=argparse.BooleanOptionalAction, default=None,
                    help="start from the encoder's guess (default: when one exists for this generator)")
     i.add_argument("--encoder-file", default=None, help="encoder .safetensors (default: found automatically)")

@@ -157,6 +157,22 @@ def setup_inversion(gen: LatentGenerator, loss: str = "auto", encoder: bool | No
     return InversionSetup(loss_fn, enc, notes, files)
 
 
+# The loss that finds the pivot for pivotal tuning. Measured (docs/inversion.md, 24 held-out-style faces):
+# pixel pivots keep the target's colours (hair, eyes) where the metric net's features let them drift, so
+# the tuning has less to change and the reconstruction ends closer and sooner.
+PIVOT_LOSSES = ("pixel", "same")
+
+
+def pivot_setup(setup: InversionSetup, name: str = "pixel") -> InversionSetup:
+    """The setup that finds the pivot of pivotal tuning: this setup's encoder start with the `name` loss
+    ("same": this setup unchanged; the tuning itself always uses `setup`'s loss)."""
+    if name not in PIVOT_LOSSES:
+        raise UserError(f"unknown pivot loss {name!r}; choose one of {', '.join(PIVOT_LOSSES)}")
+    if name == "same" or setup.loss.name == name:
+        return setup
+    return InversionSetup(build_loss(name), setup.encoder, setup.notes, setup.files)
+
+
 def encoder_start(enc: Encoder | None, images_uint8: np.ndarray, device: torch.device) -> np.ndarray | None:
     """The encoder's guess of w [N, w_dim] for uint8 images, or None without an encoder."""
     if enc is None:
@@ -169,7 +185,9 @@ def invert(gen: LatentGenerator, images_uint8: np.ndarray, setup: InversionSetup
            cfg: ProjectorConfig | None = None, callback=None, progress: bool = False) -> Projection:
     """Project uint8 images [N, R, R, 3] (or one [R, R, 3]) with the setup's loss and encoder start:
     `setup.projector(gen, cfg)(images_uint8, callback=callback, progress=progress)`."""
-    return setup.projector(gen, cfg)(images_uint8, callback=callback, progress=progress)
+    proj = setup.projector(gen, cfg)(images_uint8, callback=callback, progress=progress)
+    proj.meta["loss"] = setup.loss.name
+    return proj
 
 
 def tune_projection(gen: LatentGenerator, proj: Projection, target: np.ndarray, setup: InversionSetup,
@@ -233,6 +251,7 @@ def to_latents(gen: LatentGenerator, proj: Projection, target: np.ndarray, setup
         "projector": {k: v for k, v in vars(proj.config).items()},
         **setup.describe(),
         "init": proj.meta.get("init"),
+        "pivot_loss": proj.meta.get("loss", setup.loss.name),
         "final_loss": [float(v) for v in proj.final_loss],
         "psnr_db": [round(float(v), 3) for v in psnr(images, target)],
         "pivot_psnr_db": [round(float(v), 3) for v in psnr(proj.images, target)],

@@ -37,6 +37,7 @@ from latentlab.generator.interface import render
 from latentlab.inversion.pipeline import (
     describe_verdict,
     invert,
+    pivot_setup,
     setup_inversion,
     to_latents,
     tune_projection,
@@ -177,6 +178,7 @@ def project_stream(ctx: AppContext, job_id, upload, manual, left, top, size, spa
     cfg = ProjectorConfig(space=space, steps=int(steps), preview_every=max(1, int(steps) // 20))
     tuning_cfg = TuningConfig(steps=int(tune_steps), preview_every=max(1, int(tune_steps) // 10)) \
         if tune_steps and int(tune_steps) > 0 else None
+    pivoting = pivot_setup(setup) if tuning_cfg else setup  # the tuning keeps `setup`'s loss
     job = JOBS.get(job_id or "") or JOBS.setdefault(job_id or new_job(), Job())
     updates: queue.Queue = queue.Queue()
 
@@ -188,7 +190,7 @@ def project_stream(ctx: AppContext, job_id, upload, manual, left, top, size, spa
 
     def work():
         try:
-            proj = invert(gen, target, setup, cfg, callback=callback)
+            proj = invert(gen, target, pivoting, cfg, callback=callback)
             tuning = tune_projection(gen, proj, target, setup, tuning_cfg, callback) if tuning_cfg else None
             updates.put(("done", (proj, tuning)))
         except Cancelled:
@@ -202,7 +204,8 @@ def project_stream(ctx: AppContext, job_id, upload, manual, left, top, size, spa
     job.thread.start()
     notes = "".join(f"\n\n*{n}*" for n in setup.notes)
     skip = (gr.skip(),) * 5
-    yield (f"Projecting with the {setup.loss.name} loss ...{notes}", gr.skip(), gr.skip(), gr.skip(),
+    then = f", then tuning with the {setup.loss.name} loss" if tuning_cfg else ""
+    yield (f"Projecting with the {pivoting.loss.name} loss{then} ...{notes}", gr.skip(), gr.skip(), gr.skip(),
            {"before": enlarge(target)}, "", "after")
     while True:
         kind, item = updates.get()

@@ -97,6 +97,11 @@ def test_train_networks_and_use_them(capsys, workspace, gen16_file, drawn_png, t
     assert code == 0
     meta = load_latents(out).meta
     assert meta["loss"] == "metric" and meta["init"] == "encoder"  # both found for this generator
+    assert meta["pivot_loss"] == "pixel"  # with tuning, the pivot is found with the pixel loss by default
+    same = tmp_path / "same_pivot.npz"
+    code, _, _ = run(capsys, "invert", drawn_png, "--generator", gen16_file, "--device", "cpu", "--steps", 10,
+                     "--tune-steps", 5, "--pivot-loss", "same", "--out", same, "--quiet")
+    assert code == 0 and load_latents(same).meta["pivot_loss"] == "metric"
     assert meta["metric_file"] == str(metric) and meta["encoder_file"] == str(encoder)
 
     other = tmp_path / "other.npz"
