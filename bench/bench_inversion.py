@@ -66,6 +66,8 @@ def parse_args() -> argparse.Namespace:
                    help="tuning suite: where the target faces come from")
     p.add_argument("--upload-sizes", default="64,256", help="tuning suite: upload sizes in px")
     p.add_argument("--tune-steps", type=int, default=None, help="tuning suite: tuning steps (default: invert's)")
+    p.add_argument("--tune-target-psnr", type=float, default=None,
+                   help="tuning suite: stop a face's tuning once it reaches this PSNR (dB; default: never)")
     p.add_argument("--pivot-steps", type=int, default=100, help="tuning suite: projection steps of the pivot")
     p.add_argument("--pivot-loss", default="pixel", choices=("metric", "pixel"),
                    help="tuning suite: the loss that finds the pivot, as `invert --pivot-loss` (the tuning keeps "
@@ -357,7 +359,8 @@ def tuning_suite(args) -> int:
     setup = setup_inversion(gen, "metric", None, workspace=workspace_dir())
     pivot_setup = setup if args.pivot_loss == "metric" else setup_inversion(gen, args.pivot_loss, None,
                                                                             workspace=workspace_dir())
-    tcfg = TuningConfig(preview_every=5, **({"steps": args.tune_steps} if args.tune_steps else {}))
+    tcfg = TuningConfig(preview_every=5, target_psnr=args.tune_target_psnr,
+                        **({"steps": args.tune_steps} if args.tune_steps else {}))
     print(f"generator {gen.generator_id}; loss {setup.loss.name}; encoder {'yes' if setup.encoder else 'no'}; "
           f"pivot W {args.pivot_steps} steps + tuning {tcfg.steps} steps; old default W+ {args.baseline_steps} steps")
     dset = fit_directions(args, gen, oracle, ATTRIBUTES)
