@@ -184,7 +184,8 @@ def encoder_start(enc: Encoder | None, images_uint8: np.ndarray, device: torch.d
 def invert(gen: LatentGenerator, images_uint8: np.ndarray, setup: InversionSetup,
            cfg: ProjectorConfig | None = None, callback=None, progress: bool = False) -> Projection:
     """Project uint8 images [N, R, R, 3] (or one [R, R, 3]) with the setup's loss and encoder start:
-    `setup.projector(gen, cfg)(images_uint8, callback=callback, progress=progress)`."""
+    `setup.projector(gen, cfg)(images_uint8, callback=callback, progress=progress)`, the loss's name kept in
+    the projection's `meta["loss"]` (a latent file records it as `pivot_loss`)."""
     proj = setup.projector(gen, cfg)(images_uint8, callback=callback, progress=progress)
     proj.meta["loss"] = setup.loss.name
     return proj
