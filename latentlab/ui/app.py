@@ -83,24 +83,27 @@ def launch_app(ctx: AppContext, options: LabelerOptions, host: str = "127.0.0.1"
     """Start the server; returns the app and its local URL (blocks until Ctrl-C when `block`).
     `after_start` runs once the server listens (e.g. drawing a new run's faces in the background)."""
     built = build_app(ctx, options)
+    url = ""
     try:
-        _, url, _ = built.blocks.launch(server_name=host, server_port=port, auth=auth, max_threads=MAX_THREADS,
-                                        app_kwargs={"routes": crowd_page_routes(built, auth)},
-                                        prevent_thread_lock=True, quiet=True, footer_links=["api"],
-                                        auth_message="latentlab: log in with the name and password you were given",
-                                        **built.launch_kwargs)
-    except OSError as e:
-        why = "it is in use" if "empty port" in str(e) else str(e)
-        raise UserError(f"cannot listen on {host}:{port or '7860-7959'} ({why}); choose another with --port") from None
-    try:
+        try:
+            _, url, _ = built.blocks.launch(server_name=host, server_port=port, auth=auth, max_threads=MAX_THREADS,
+                                            app_kwargs={"routes": crowd_page_routes(built, auth)},
+                                            prevent_thread_lock=True, quiet=True, footer_links=["api"],
+                                            auth_message="latentlab: log in with the name and password you were "
+                                                         "given",
+                                            **built.launch_kwargs)
+        except OSError as e:
+            why = "it is in use" if "empty port" in str(e) else str(e)
+            raise UserError(f"cannot listen on {host}:{port or '7860-7959'} ({why}); choose another with --port"
+                            ) from None
         if after_start is not None:
             after_start()
         if block:
             print(f"latentlab is serving on {url}  (the crowd's labeling page: {url.rstrip('/')}/label/; "
                   "Ctrl-C stops it)", flush=True)
             built.blocks.block_thread()  # returns after closing the server on Ctrl-C
-    except KeyboardInterrupt:  # Ctrl-C while still starting (after_start): stop as block_thread does
-        built.blocks.close()
+    except KeyboardInterrupt:  # Ctrl-C before block_thread took over (the page may already answer while launch
+        built.blocks.close()  # finishes, or after_start runs): stop as block_thread does
         if not block:
             raise
     return built, url

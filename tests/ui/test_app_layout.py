@@ -88,3 +88,40 @@ def test_a_conditional_generator_gets_a_class_picker_in_every_tab_that_draws_fac
     assert np.array_equal(before, image_grid(render(gen, map_latents(gen, z, 0.8, class_label=1)), cols=2))
     walk = walk_video(ctx, z, 4, 0.8, "z", class_label=1)
     assert np.array_equal(walk[0], render(gen, map_latents(gen, z[:1], 0.8, class_label=1))[0])
+
+
+def test_ctrl_c_as_soon_as_the_page_answers_stops_the_server_cleanly(tmp_path):
+    """A real SIGINT sent the moment the page first answers (it may land while launch is still finishing,
+    in after_start or in block_thread) closes the server and returns: `serve` then exits 0, not 130."""
+    import os
+    import signal
+    import socket
+    import threading
+    import urllib.request
+
+    from labeler.service import LabelerOptions
+    from latentlab.ui.app import launch_app
+
+    ctx = AppContext(generator=StyleGAN2Generator(TINY).eval(), generator_path=None, device=torch.device("cpu"),
+                     workspace=tmp_path, db_url=f"sqlite:///{tmp_path / 'labels.sqlite'}", schema=default_schema())
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    page, answered = f"http://127.0.0.1:{port}/", threading.Event()
+
+    def ctrl_c_when_answering():
+        while not answered.is_set():
+            try:
+                answered.set() if urllib.request.urlopen(page, timeout=5).status == 200 else None
+            except OSError:
+                answered.wait(0.05)  # not listening yet: ask again
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=ctrl_c_when_answering, daemon=True).start()
+    launch_app(ctx, LabelerOptions(), port=port, block=True)  # returns (no KeyboardInterrupt) once stopped
+    assert answered.is_set()
+    try:
+        urllib.request.urlopen(page, timeout=5)
+        raise AssertionError("the server still answers after Ctrl-C")
+    except OSError:
+        pass  # closed
