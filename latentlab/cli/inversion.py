@@ -71,7 +71,9 @@ def _cmd_invert(args: argparse.Namespace) -> None:
         np.savez_compressed(out.with_name(out.stem + "_noise.npz"), *proj.noise_maps)
     tuned = (f", tuned {len(tuning.loss_history)} steps: PSNR {latents.meta['pivot_psnr_db'][0]:.2f} -> "
              f"{latents.meta['psnr_db'][0]:.2f} dB, delta {delta.name}") if tuning is not None else ""
-    print(f"wrote {out} ({latents.meta['space']}, loss {setup.loss.name}, init {latents.meta['init']}, "
+    pivot_loss = latents.meta["pivot_loss"]
+    losses = f"loss {setup.loss.name}" + (f" (pivot: {pivot_loss})" if pivot_loss != setup.loss.name else "")
+    print(f"wrote {out} ({latents.meta['space']}, {losses}, init {latents.meta['init']}, "
           f"PSNR {latents.meta['psnr_db'][0]:.2f} dB, {latents.meta['seconds']:.1f} s{tuned}); "
           f"reconstruction {recon_png}")
     print(f"verdict: {describe_verdict(latents.meta['verdict'])}")
