@@ -347,7 +347,7 @@ def tuning_suite(args) -> int:
     from latentlab.core.workspace import workspace_dir
     from latentlab.generator.interface import image_grid
     from latentlab.generator.synthetic.attributes import ATTRIBUTES
-    from latentlab.inversion.pipeline import judge, setup_inversion, tune_projection
+    from latentlab.inversion.pipeline import judge, pivot_setup, setup_inversion, tune_projection
     from latentlab.inversion.preprocess import centre_box, crop_and_resize
     from latentlab.inversion.projector import ProjectorConfig, psnr
     from latentlab.inversion.tuning import TuningConfig, foreground_mask
@@ -357,8 +357,7 @@ def tuning_suite(args) -> int:
     if oracle is None:
         return 1
     setup = setup_inversion(gen, "metric", None, workspace=workspace_dir())
-    pivot_setup = setup if args.pivot_loss == "metric" else setup_inversion(gen, args.pivot_loss, None,
-                                                                            workspace=workspace_dir())
+    pivoting = pivot_setup(setup, "same" if args.pivot_loss == "metric" else args.pivot_loss)  # as `invert` does
     tcfg = TuningConfig(preview_every=5, target_psnr=args.tune_target_psnr,
                         **({"steps": args.tune_steps} if args.tune_steps else {}))
     print(f"generator {gen.generator_id}; loss {setup.loss.name}; encoder {'yes' if setup.encoder else 'no'}; "
@@ -377,7 +376,7 @@ def tuning_suite(args) -> int:
         old_wall, old_cpu = (time.time() - t0) / args.n, (time.process_time() - c0) / args.n
 
         t0, c0 = time.time(), time.process_time()
-        pivots = pivot_setup.projector(gen, ProjectorConfig(space="w", steps=args.pivot_steps))(targets)
+        pivots = pivoting.projector(gen, ProjectorConfig(space="w", steps=args.pivot_steps))(targets)
         pivot_wall, pivot_cpu = (time.time() - t0) / args.n, (time.process_time() - c0) / args.n
         tuned, gens, reach25, reach30, walls, cpus = [], [], [], [], [], []
         for i in range(args.n):

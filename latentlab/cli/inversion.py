@@ -125,6 +125,11 @@ def _training(p: argparse.ArgumentParser, kind: str, steps: int, batch: int, lr:
     p.set_defaults(func=_cmd_train_network, kind=kind)
 
 
+# pipeline.PIVOT_LOSSES, named here without importing torch (building the parser imports no heavy library);
+# a test checks that they match
+PIVOT_LOSS_NAMES = ("pixel", "same")
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     i = sub.add_parser("invert", help="find the latent that makes the generator draw an image",
                        description="Project a PNG/JPEG/WebP/GIF onto the generator: writes a latent file "
@@ -143,7 +148,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--tune-steps", type=int, default=90, help="tuning steps (default %(default)s, as TuningConfig)")
     i.add_argument("--loss", choices=("auto",) + LOSSES, default="auto",
                    help="perceptual term: auto = vgg16 if its weights are installed, else metric, else pixel")
-    i.add_argument("--pivot-loss", choices=("pixel", "same"), default="pixel",
+    i.add_argument("--pivot-loss", choices=PIVOT_LOSS_NAMES, default="pixel",
                    help="with tuning: the loss that finds the pivot (pixel: keeps the target's colours, measured "
                         "closer and faster after tuning; same: --loss); the tuning uses --loss")
     i.add_argument("--encoder", action=argparse.BooleanOptionalAction, default=None,

@@ -157,15 +157,16 @@ def setup_inversion(gen: LatentGenerator, loss: str = "auto", encoder: bool | No
     return InversionSetup(loss_fn, enc, notes, files)
 
 
-# The loss that finds the pivot for pivotal tuning. Measured (docs/inversion.md, 24 held-out-style faces):
-# pixel pivots keep the target's colours (hair, eyes) where the metric net's features let them drift, so
-# the tuning has less to change and the reconstruction ends closer and sooner.
-PIVOT_LOSSES = ("pixel", "same")
+PIVOT_LOSSES = ("pixel", "same")  # `invert --pivot-loss` (the CLI names them without importing this module)
 
 
 def pivot_setup(setup: InversionSetup, name: str = "pixel") -> InversionSetup:
     """The setup that finds the pivot of pivotal tuning: this setup's encoder start with the `name` loss
-    ("same": this setup unchanged; the tuning itself always uses `setup`'s loss)."""
+    ("same": this setup unchanged; the tuning itself always uses `setup`'s loss).
+
+    Why pixel by default (docs/inversion.md, 24 held-out-style faces): pixel pivots keep the target's
+    colours (hair, eyes) where the metric net's features let them drift, so the tuning has less to change
+    and the reconstruction ends closer and sooner."""
     if name not in PIVOT_LOSSES:
         raise UserError(f"unknown pivot loss {name!r}; choose one of {', '.join(PIVOT_LOSSES)}")
     if name == "same" or setup.loss.name == name:

@@ -153,3 +153,11 @@ def test_invert_then_edit_and_animate(capsys, workspace, drawn_png, tmp_path):
                        "--out", tmp_path / "refused")
     assert code == 3 and "another picture" in err and "Traceback" not in err
     assert not (tmp_path / "refused").exists()
+
+
+def test_the_pivot_loss_choices_of_the_cli_are_the_pipeline_s():
+    from latentlab.cli.inversion import PIVOT_LOSS_NAMES
+    from latentlab.inversion.pipeline import PIVOT_LOSSES
+
+    assert PIVOT_LOSS_NAMES == PIVOT_LOSSES
+

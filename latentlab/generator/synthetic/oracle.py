@@ -242,7 +242,8 @@ def train_oracle(n_train: int = 40_000, epochs: int = 5, batch: int = 128, lr: f
     heavy augmentation (the rest gets the mild one); heavy_share_end: when given, the share moves linearly
     from heavy_share in the first epoch to this in the last (a run that ends mild, so fine details such as
     a mouth's curvature are learned on clean renders). width: channels of the first convolution (the
-    network's width; stored in the file). init: an oracle file to start from (fine-tuning).
+    network's width; stored in the file). init: an oracle file to start from (fine-tuning; it keeps that
+    file's width).
     checkpoint: a file written after every epoch;
     the same call resumes from it. calibrate: fit a temperature per attribute on unseen renders of the
     training styles and fold it into the heads, so probabilities mean what they say.
@@ -250,14 +251,14 @@ def train_oracle(n_train: int = 40_000, epochs: int = 5, batch: int = 128, lr: f
     if augment not in ("mild", "heavy"):
         raise ValueError("augment must be 'mild' or 'heavy'")
     torch.manual_seed(seed)
+    net = load_oracle(path=init).net.train() if init else OracleNet(width=width)  # init: that file's width
     config = dict(n_train=n_train, epochs=epochs, batch=batch, lr=lr, seed=seed, styles=list(styles),
                   mixed=mixed, augment=augment, heavy_share=heavy_share, heavy_share_end=heavy_share_end,
-                  width=width, bf16=bf16, init=str(init) if init else None)
+                  width=net.width, bf16=bf16, init=str(init) if init else None)
     log(f"rendering {n_train} training faces in styles {', '.join(styles)} (+{mixed:.0%} mixed)")
     imgs, labels = _render_styled(range(ORACLE_SEEDS_START, ORACLE_SEEDS_START + n_train), styles, mixed)
     x_all = torch.from_numpy(imgs)  # uint8 NHWC; converted per batch to keep memory small
     y_all = {k: torch.from_numpy(v) for k, v in labels.items()}
-    net = load_oracle(path=init).net.train() if init else OracleNet(width=width)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     steps = epochs * math.ceil(n_train / batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
@@ -267,10 +268,10 @@ def train_oracle(n_train: int = 40_000, epochs: int = 5, batch: int = 128, lr: f
             return heavy_share
         return heavy_share + (heavy_share_end - heavy_share) * epoch / (epochs - 1)
 
-    def aug(x: torch.Tensor, gen: torch.Generator, heavy_share: float) -> torch.Tensor:
-        if augment == "mild" or heavy_share <= 0:
+    def aug(x: torch.Tensor, gen: torch.Generator, share: float) -> torch.Tensor:
+        if augment == "mild" or share <= 0:
             return _augment(x, gen)
-        heavy = torch.rand(len(x), generator=gen) < heavy_share
+        heavy = torch.rand(len(x), generator=gen) < share
         x = x.clone()
         if heavy.any():
             x[heavy] = style_augment(x[heavy], gen)
