@@ -478,7 +478,7 @@ def inverted_rows(args, gen, oracle, dset, reader, names, kinds, fitted, cmp_row
     from directions.reach import edit_onto_classes, reaches
     from latentlab.core.workspace import workspace_dir
     from latentlab.generator.interface import render
-    from latentlab.inversion.pipeline import pivot_setup, setup_inversion, tune_projection
+    from latentlab.inversion.pipeline import pivot_config, pivot_setup, setup_inversion, tune_projection
     from latentlab.inversion.projector import ProjectorConfig, psnr
     from latentlab.inversion.tuning import TuningConfig
 
@@ -487,7 +487,7 @@ def inverted_rows(args, gen, oracle, dset, reader, names, kinds, fitted, cmp_row
     targets, what = target_faces("heldout", args.n_inverted, 20_000, gen.resolution)
     setup = setup_inversion(gen, "metric", None, workspace=workspace_dir())
     with torch.enable_grad():  # the benchmark turns gradients off; inversion needs them
-        pivots = pivot_setup(setup).projector(gen, ProjectorConfig(space="w", steps=100))(targets)
+        pivots = pivot_setup(setup).projector(gen, pivot_config(ProjectorConfig(space="w", steps=100)))(targets)
         gens = []
         for i in range(len(targets)):
             one = type(pivots)(ws=pivots.ws[i:i + 1], w=None, images=pivots.images[i:i + 1],

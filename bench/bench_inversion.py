@@ -30,6 +30,11 @@ flip rates of the fitted directions on the tuned faces against generated faces, 
 (targets / old default / pivot / tuned / one edit each):
 
     .venv/bin/python bench/bench_inversion.py --suite tuning --n 24 --upload-sizes 64,256
+
+`--suite prior` compares untuned pivots under several latent-prior weights (--priors): PSNR, distance
+from sampled W, flip rates (docs/inversion.md, *The pivot's prior*):
+
+    .venv/bin/python bench/bench_inversion.py --suite prior --n 48 --n-fit 1000 --priors 0,0.001,0.01,0.1
 """
 
 from __future__ import annotations
@@ -60,8 +65,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--device", default="cpu")
     p.add_argument("--oracle", default=None,
                    help="oracle file that reads the faces (and labels the fit's samples); default: the shipped one")
-    p.add_argument("--suite", default="projector", choices=("projector", "tuning"),
-                   help="projector: the methods above; tuning: pivotal tuning against the old default")
+    p.add_argument("--suite", default="projector", choices=("projector", "tuning", "prior"),
+                   help="projector: the methods above; tuning: pivotal tuning against the old default; prior: "
+                        "untuned pivots under each of --priors")
+    p.add_argument("--priors", default="0,0.001,0.01,0.1", help="prior suite: latent prior weights to compare")
     p.add_argument("--source", default="heldout", choices=("heldout", "drawings", "renders"),
                    help="tuning suite: where the target faces come from")
     p.add_argument("--upload-sizes", default="64,256", help="tuning suite: upload sizes in px")
@@ -72,6 +79,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--pivot-loss", default="pixel", choices=("metric", "pixel"),
                    help="tuning suite: the loss that finds the pivot, as `invert --pivot-loss` (the tuning keeps "
                         "the metric loss; metric: the pivot before docs/inversion.md's comparison)")
+    p.add_argument("--pivot-prior", type=float, default=None,
+                   help="tuning suite: weight of the pivot's latent prior, as `invert --pivot-prior` (default: "
+                        "invert's; 0: a free pivot, as before docs/inversion.md's comparison)")
     p.add_argument("--baseline-steps", type=int, default=300, help="tuning suite: steps of the old default")
     p.add_argument("--picture", default=str(ROOT / "docs" / "inversion_tuning.png"))
     return p.parse_args()
@@ -111,6 +121,8 @@ def main() -> int:
     args = parse_args()
     if args.suite == "tuning":
         return tuning_suite(args)
+    if args.suite == "prior":
+        return prior_suite(args)
     import torch
 
     torch.set_num_threads(args.threads)
@@ -347,7 +359,7 @@ def tuning_suite(args) -> int:
     from latentlab.core.workspace import workspace_dir
     from latentlab.generator.interface import image_grid
     from latentlab.generator.synthetic.attributes import ATTRIBUTES
-    from latentlab.inversion.pipeline import judge, pivot_setup, setup_inversion, tune_projection
+    from latentlab.inversion.pipeline import judge, pivot_config, pivot_setup, setup_inversion, tune_projection
     from latentlab.inversion.preprocess import centre_box, crop_and_resize
     from latentlab.inversion.projector import ProjectorConfig, psnr
     from latentlab.inversion.tuning import TuningConfig, foreground_mask
@@ -376,7 +388,8 @@ def tuning_suite(args) -> int:
         old_wall, old_cpu = (time.time() - t0) / args.n, (time.process_time() - c0) / args.n
 
         t0, c0 = time.time(), time.process_time()
-        pivots = pivoting.projector(gen, ProjectorConfig(space="w", steps=args.pivot_steps))(targets)
+        pivots = pivoting.projector(gen, pivot_config(ProjectorConfig(space="w", steps=args.pivot_steps),
+                                                              args.pivot_prior))(targets)
         pivot_wall, pivot_cpu = (time.time() - t0) / args.n, (time.process_time() - c0) / args.n
         tuned, gens, reach25, reach30, walls, cpus = [], [], [], [], [], []
         for i in range(args.n):
@@ -438,6 +451,53 @@ def tuning_suite(args) -> int:
     Path(args.picture).parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(grid).resize((grid.shape[1] * 2, grid.shape[0] * 2), Image.Resampling.NEAREST).save(args.picture)
     print(f"\npicture (rows: targets / old default / pivot / tuned / one edit each): {args.picture}")
+    return 0
+
+
+def prior_suite(args) -> int:
+    """Untuned W pivots of --n held-out-style faces (64 px uploads) under each latent prior weight: PSNR, the
+    squared Mahalanobis distance from sampled W per dimension (a sample: about 1), and editability."""
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from latentlab.core.workspace import workspace_dir
+    from latentlab.generator.interface import map_latents, render, sample_z
+    from latentlab.generator.synthetic.attributes import ATTRIBUTES
+    from latentlab.inversion.pipeline import pivot_config, pivot_setup, setup_inversion
+    from latentlab.inversion.preprocess import centre_box, crop_and_resize
+    from latentlab.inversion.projector import ProjectorConfig, psnr
+    from latentlab.inversion.samples import w_whitening
+    from PIL import Image
+
+    gen, oracle = generator_and_oracle(args)
+    if oracle is None:
+        return 1
+    pivoting = pivot_setup(setup_inversion(gen, "metric", None, workspace=workspace_dir()), args.pivot_loss)
+    dset = fit_directions(args, gen, oracle, ATTRIBUTES)
+    uploads, what = target_faces(args.source, args.n, args.seed, 64)
+    targets = np.stack([crop_and_resize(Image.fromarray(u), gen.resolution, centre_box(64, 64)) for u in uploads])
+    mean, whitener = w_whitening(gen)
+
+    def distance(w: np.ndarray) -> float:
+        return float((((w - mean) @ whitener.T) ** 2).mean())
+
+    reference = map_latents(gen, sample_z(args.n, 99, gen.z_dim), 0.8)
+    ref = _moves(gen, oracle, dset, ATTRIBUTES, reference, lambda i, c: render(gen, c), args.distance,
+                 np.random.default_rng(1))
+    ref_mean = float(np.mean(list(ref.values())))
+    rows = [{"pivot": "generated faces (reference)", "PSNR dB": float("nan"), "distance": distance(reference),
+             "flip rate": ref_mean, "vs generated": 1.0, **ref}]
+    print(f"{args.n} uploads of 64 px: {what}; pivots W {args.pivot_steps} steps, {args.pivot_loss} loss", flush=True)
+    for prior in [float(v) for v in args.priors.split(",") if v]:
+        pivots = pivoting.projector(gen, pivot_config(ProjectorConfig(space="w", steps=args.pivot_steps), prior))(targets)
+        w = pivots.ws[:, 0]
+        flips = _moves(gen, oracle, dset, ATTRIBUTES, w, lambda i, c: render(gen, c), args.distance,
+                       np.random.default_rng(1))
+        mean_flip = float(np.mean(list(flips.values())))
+        rows.append({"pivot": f"prior {prior:g}", "PSNR dB": float(psnr(pivots.images, targets).mean()),
+                     "distance": distance(w), "flip rate": mean_flip, "vs generated": mean_flip / ref_mean, **flips})
+    print(f"\n### Untuned pivots: flip rate after moving {args.distance:g} units towards another class\n")
+    print(table(rows))
     return 0
 
 

@@ -32,7 +32,7 @@ from latentlab.core.errors import UserError
 from latentlab.core.progress import progress as progress_bar
 from latentlab.generator.interface import LatentGenerator, to_uint8
 from latentlab.inversion.preprocess import to_tensor
-from latentlab.inversion.samples import w_statistics
+from latentlab.inversion.samples import w_statistics, w_whitening
 
 SPACES = ("w", "w+")
 OPTIMIZERS = ("adam", "sgd")
@@ -55,6 +55,7 @@ class ProjectorConfig:
     wplus_init: str = "w"  # "w+" only: "w" = run a W projection first; "start" = from w_avg or the given start
     wplus_w_fraction: float = 0.5  # "w+" from "w": the share of `steps` spent in W
     noise_regularize: float = 0.0  # >0: optimise noise maps too (latentlab StyleGAN2 only); NVlabs uses 1e5
+    prior: float = 0.0  # >0: add this weight x the latent's squared Mahalanobis distance from sampled W, per dim
     seed: int = 0
     preview_every: int = 20  # callback gets an image every this many steps (and at the end)
 
@@ -65,6 +66,8 @@ class ProjectorConfig:
             raise UserError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.steps < 1:
             raise UserError(f"a projection needs at least 1 step, got {self.steps}")
+        if not (0.0 <= self.prior < 1e6):
+            raise UserError(f"the latent prior's weight must be in [0, 1e6), got {self.prior}")
         if self.wplus_init not in ("w", "start"):
             raise UserError(f"wplus_init must be 'w' or 'start', got {self.wplus_init!r}")
 
@@ -185,6 +188,7 @@ class Projector:
         self.encoder = encoder
         self.config = config if config is not None else ProjectorConfig()
         self.w_std = w_std
+        self._whitening: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def __call__(self, images: np.ndarray | torch.Tensor, start: np.ndarray | torch.Tensor | None = None,
                  callback: Callable[[ProjectionStep], None] | None = None, progress: bool = False) -> Projection:
@@ -260,6 +264,8 @@ class Projector:
             total = per_sample.sum()
             if run.noise_maps:
                 total = total + cfg.noise_regularize * noise_penalty(run.noise_maps)
+            if cfg.prior > 0:
+                total = total + cfg.prior * self.prior_penalty(latent).sum()
             opt.zero_grad(set_to_none=True)
             total.backward()
             opt.step()
@@ -282,6 +288,16 @@ class Projector:
                           meta={"init": run.init})
 
     # -- pieces of a step ---------------------------------------------------------------------------
+
+    def prior_penalty(self, latent: torch.Tensor) -> torch.Tensor:
+        """Per-sample [N] squared Mahalanobis distance of w (each layer's, averaged in W+) from the mean of
+        sampled W, per dimension: about 1 for a sampled face, 8-10 for a pivot left free on another style."""
+        if self._whitening is None:
+            mean, whitener = w_whitening(self.generator)
+            self._whitening = (torch.from_numpy(mean).to(latent.device), torch.from_numpy(whitener).to(latent.device))
+        mean, whitener = self._whitening
+        d2 = ((latent - mean) @ whitener.T).square().mean(dim=-1)
+        return d2.mean(dim=-1) if d2.ndim == 2 else d2
 
     def _w_std(self) -> float:
         return self.w_std if self.w_std is not None else w_statistics(self.generator)[1]

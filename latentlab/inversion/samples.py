@@ -55,6 +55,26 @@ def w_statistics(gen: LatentGenerator, n: int = 10_000, seed: int = 123) -> tupl
     return _W_STATS[key]
 
 
+_W_WHITENING: dict[tuple[str, int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def w_whitening(gen: LatentGenerator, n: int = 10_000, seed: int = 123) -> tuple[np.ndarray, np.ndarray]:
+    """(mean [w_dim], whitener [w_dim, w_dim]) of mapped samples: ((w - mean) @ whitener.T) has unit
+    covariance, so its mean square is a squared Mahalanobis distance per dimension (about 1 for a sample).
+
+    The mapping network's W is anisotropic (a few directions carry most of the spread), so a distance
+    in w_std units would let a latent drift far along the thin directions. Cached per generator id.
+    """
+    key = (gen.generator_id, n, seed)
+    if key not in _W_WHITENING:
+        w = map_latents(gen, sample_z(n, seed, gen.z_dim)).astype(np.float64)
+        mean = w.mean(axis=0)
+        vals, vecs = np.linalg.eigh(np.cov(w, rowvar=False))
+        vals = np.maximum(vals, 1e-6 * vals.max())  # a flat direction would blow the penalty up
+        _W_WHITENING[key] = (mean.astype(np.float32), ((vecs / np.sqrt(vals)) @ vecs.T).astype(np.float32))
+    return _W_WHITENING[key]
+
+
 def make_pool(gen: LatentGenerator, n: int, seed: int = 0, near_step: float = 0.15, far_step: float = 0.45,
               truncation_psi: float = 1.0, batch_size: int = 64, progress: bool = True) -> SamplePool:
     """Render n samples and, for each, one a small and one a larger random step away in W.

@@ -37,6 +37,7 @@ from latentlab.generator.interface import render
 from latentlab.inversion.pipeline import (
     describe_verdict,
     invert,
+    pivot_config,
     pivot_setup,
     setup_inversion,
     to_latents,
@@ -179,6 +180,7 @@ def project_stream(ctx: AppContext, job_id, upload, manual, left, top, size, spa
     tuning_cfg = TuningConfig(steps=int(tune_steps), preview_every=max(1, int(tune_steps) // 10)) \
         if tune_steps and int(tune_steps) > 0 else None
     pivoting = pivot_setup(setup) if tuning_cfg else setup  # the tuning keeps `setup`'s loss
+    cfg = pivot_config(cfg) if tuning_cfg else cfg  # held near sampled W: edits flip more often
     job = JOBS.get(job_id or "") or JOBS.setdefault(job_id or new_job(), Job())
     updates: queue.Queue = queue.Queue()
 

@@ -13,6 +13,7 @@ from latentlab.core.latents import Latents, load_latents, save_latents
 from latentlab.generator.interface import render
 from latentlab.generator.loading import load_generator
 from latentlab.generator.synthetic.renderer import render_seed
+from latentlab.inversion.pipeline import PIVOT_PRIOR
 from latentlab.inversion.projector import psnr
 
 
@@ -100,8 +101,10 @@ def test_train_networks_and_use_them(capsys, workspace, gen16_file, drawn_png, t
     assert meta["pivot_loss"] == "pixel"  # with tuning, the pivot is found with the pixel loss by default
     same = tmp_path / "same_pivot.npz"
     code, _, _ = run(capsys, "invert", drawn_png, "--generator", gen16_file, "--device", "cpu", "--steps", 10,
-                     "--tune-steps", 5, "--pivot-loss", "same", "--out", same, "--quiet")
+                     "--tune-steps", 5, "--pivot-loss", "same", "--pivot-prior", 0, "--out", same, "--quiet")
     assert code == 0 and load_latents(same).meta["pivot_loss"] == "metric"
+    assert meta["projector"]["prior"] == PIVOT_PRIOR > 0  # a pivot for tuning is held near sampled W
+    assert load_latents(same).meta["projector"]["prior"] == 0.0
     assert meta["metric_file"] == str(metric) and meta["encoder_file"] == str(encoder)
 
     other = tmp_path / "other.npz"

@@ -126,3 +126,25 @@ def test_recovers_a_generated_face_of_the_default_generator_to_25_db():
     proj = project(gen, target, build_loss("pixel"), cfg)
     values = psnr(proj.images, target)
     assert (values >= 25).all(), values
+
+
+def test_the_latent_prior_keeps_the_answer_near_sampled_faces(gen16):
+    """An upload unlike the generator's faces pulls w far out; the prior (squared Mahalanobis distance
+    from sampled W, per dimension: about 1 for a sample) holds it nearer, at some cost in pixels."""
+    from drawings import draw_face
+
+    from latentlab.inversion.samples import w_whitening
+
+    mean, whitener = w_whitening(gen16)
+    sampled = map_latents(gen16, sample_z(2000, 5, gen16.z_dim))
+    assert 0.8 < (((sampled - mean) @ whitener.T) ** 2).mean() < 1.2  # the unit: one sample's distance
+    target = np.asarray(draw_face(64).resize((16, 16)))[None]
+    loss = build_loss("pixel")
+    free = project(gen16, target, loss, ProjectorConfig(space="w", steps=60, w_noise=0.0))
+    held = project(gen16, target, loss, ProjectorConfig(space="w", steps=60, w_noise=0.0, prior=0.1))
+    distance = {name: float((((p.ws[0, 0] - mean) @ whitener.T) ** 2).mean()) for name, p in
+                (("free", free), ("held", held))}
+    assert distance["held"] < 0.5 * distance["free"], distance
+    assert held.final_loss[0] >= free.final_loss[0]  # the prior costs reconstruction, never helps it here
+    with pytest.raises(UserError, match="prior"):
+        ProjectorConfig(prior=-1.0)
