@@ -63,7 +63,7 @@ class TuningConfig:
     """Every knob of pivotal tuning, with the defaults `latentlab invert` uses."""
 
     steps: int = 90  # Adam steps on the synthesis weights
-    lr: float = 5e-3  # Adam rate, in units of the stored (equalised) weights, which are ~N(0, 1)
+    lr: float = 2e-3  # Adam rate, in units of the stored (equalised) weights, which are ~N(0, 1); 5e-3 before (docs)
     lr_rampup: float = 0.1  # linear warm-up over this first fraction of the steps
     lr_rampdown: float = 0.3  # cosine cool-down over this last fraction of the steps
     locality_weight: float = 0.3  # weight of the locality regulariser (0 = off, as PTI's default)

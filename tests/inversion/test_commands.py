@@ -137,8 +137,10 @@ def test_invert_then_edit_and_animate(capsys, workspace, drawn_png, tmp_path):
     assert (out / "edited_tuning.safetensors").is_file()  # the edited faces keep their tuned generator
     # the "before" row of compare.png is drawn by the tuned generator: it is the tuned reconstruction
     compare = np.asarray(Image.open(out / "compare.png"))
-    assert np.array_equal(compare[:64, :64], lat.images[0])
-    assert not np.array_equal(compare[:64, :64], render(gen, lat.w)[0])
+    # (drawn in a batch with the edits: float rounding may move a channel by one grey level)
+    before = compare[:64, :64].astype(int)
+    assert np.abs(before - lat.images[0]).max() <= 1
+    assert np.abs(before - render(gen, lat.w)[0]).mean() > 2  # not the untuned pivot
 
     anim = tmp_path / "tuned.gif"
     code, _, err = run(capsys, "animate", latent, "--directions", set_path, "--along", "age:0:2", "--once",

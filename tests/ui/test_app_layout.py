@@ -117,8 +117,13 @@ def test_ctrl_c_as_soon_as_the_page_answers_stops_the_server_cleanly(tmp_path):
                 answered.wait(0.05)  # not listening yet: ask again
         os.kill(os.getpid(), signal.SIGINT)
 
-    threading.Thread(target=ctrl_c_when_answering, daemon=True).start()
-    launch_app(ctx, LabelerOptions(), port=port, block=True)  # returns (no KeyboardInterrupt) once stopped
+    # a run started in the background (nohup, `&` in a script) ignores SIGINT: Ctrl-C's default, for this test
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        threading.Thread(target=ctrl_c_when_answering, daemon=True).start()
+        launch_app(ctx, LabelerOptions(), port=port, block=True)  # returns (no KeyboardInterrupt) once stopped
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert answered.is_set()
     try:
         urllib.request.urlopen(page, timeout=5)
