@@ -7,6 +7,7 @@ from pathlib import Path
 
 from latentlab.cli import common
 from latentlab.cli.common import generator_from_args, log
+from latentlab.core.errors import UserError
 from latentlab.core.progress import progress_enabled
 
 # latentlab.inversion's LOSSES and SPACES, written out so that `--help` needs no torch (a test keeps them equal)
@@ -33,7 +34,7 @@ def _cmd_invert(args: argparse.Namespace) -> None:
     )
     from latentlab.inversion.preprocess import parse_box, prepare_image
     from latentlab.inversion.projector import ProjectorConfig
-    from latentlab.inversion.tuning import TuningConfig, delta_path, save_delta
+    from latentlab.inversion.tuning import TuningConfig, save_delta
 
     image_path = Path(args.image)
     box = parse_box(args.crop)
@@ -44,6 +45,11 @@ def _cmd_invert(args: argparse.Namespace) -> None:
         torch.set_num_threads(1)  # one image at a time: at this size a second thread only adds waiting
     target = prepare_image(image_path, gen.resolution, box)  # refuses bad files before any work
     workspace = common.workspace(args)
+    out = Path(args.out) if args.out else workspace / "inversions" / f"{image_path.stem}.npz"
+    _, delta, recon_png, target_png, noise_npz = written = output_paths(out)
+    if image_path.resolve() in [p.resolve() for p in written]:  # loses nothing: the upload stays as it is
+        raise UserError(f"--out {out} would write over the picture itself ({image_path.name}); choose another, "
+                        f"e.g. --out {out.with_name(out.stem + '_inverted.npz')}")
     setup = setup_inversion(gen, args.loss, args.encoder, args.metric, args.encoder_file, args.vgg_weights, workspace)
     for note in setup.notes:
         log.info(f"note: {note}")
@@ -57,20 +63,17 @@ def _cmd_invert(args: argparse.Namespace) -> None:
     source = {"source_image": image_path.name, "source_sha256": file_digest(image_path),
               "crop_box": list(box) if box else "centre"}
     latents = to_latents(gen, proj, target, setup, source, tuning)
-    out = Path(args.out) if args.out else workspace / "inversions" / f"{image_path.stem}.npz"
-    delta = delta_path(out)
     if tuning is not None:  # the delta first: a latent file never claims a tuning that is not there
         save_delta(delta, tuning, gen.generator_id, {"latent_file": out.name})
     save_latents(out, latents)
     if tuning is None and delta.exists():
         delta.unlink()  # an older tuning of another inversion under this name would no longer match
-    recon_png = out.with_suffix(".png")
     Image.fromarray(latents.images[0]).save(recon_png)  # the tuned reconstruction when tuned
-    Image.fromarray(target).save(out.with_name(out.stem + "_target.png"))
+    Image.fromarray(target).save(target_png)
     if proj.noise_maps is not None:
         import numpy as np
 
-        np.savez_compressed(out.with_name(out.stem + "_noise.npz"), *proj.noise_maps)
+        np.savez_compressed(noise_npz, *proj.noise_maps)
     tuned = (f", tuned {len(tuning.loss_history)} steps: PSNR {latents.meta['pivot_psnr_db'][0]:.2f} -> "
              f"{latents.meta['psnr_db'][0]:.2f} dB, delta {delta.name}") if tuning is not None else ""
     pivot_loss = latents.meta["pivot_loss"]
@@ -129,6 +132,14 @@ def _training(p: argparse.ArgumentParser, kind: str, steps: int, batch: int, lr:
 
 # pipeline.PIVOT_LOSSES, named here without importing torch (building the parser imports no heavy library);
 # a test checks that they match
+def output_paths(out: Path) -> list[Path]:
+    """Every file `invert --out out` writes: the latent file, its delta, reconstruction, target and noise."""
+    from latentlab.inversion.tuning import delta_path
+
+    return [out, delta_path(out), out.with_suffix(".png"), out.with_name(out.stem + "_target.png"),
+            out.with_name(out.stem + "_noise.npz")]
+
+
 PIVOT_LOSS_NAMES = ("pixel", "same")
 
 

@@ -166,3 +166,14 @@ def test_the_pivot_loss_choices_of_the_cli_are_the_pipeline_s():
 
     assert PIVOT_LOSS_NAMES == PIVOT_LOSSES
 
+
+
+def test_invert_never_writes_over_the_picture_it_inverts(capsys, workspace, drawn_png, tmp_path):
+    """`invert pic.png --out pic.npz` would write its reconstruction to pic.png: refused before any work."""
+    picture = tmp_path / "pic.png"
+    shutil.copy(drawn_png, picture)
+    before = picture.read_bytes()
+    code, _, err = run(capsys, "invert", picture, "--out", tmp_path / "pic.npz", "--device", "cpu", "--steps", 5)
+    assert code == 3 and "would write over the picture itself" in err and "pic_inverted.npz" in err
+    assert len(err.strip().splitlines()) == 1
+    assert picture.read_bytes() == before and not (tmp_path / "pic.npz").exists()
