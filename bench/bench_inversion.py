@@ -371,7 +371,7 @@ def tuning_suite(args) -> int:
     if oracle is None:
         return 1
     setup = setup_inversion(gen, "metric", None, workspace=workspace_dir())
-    pivoting = pivot_setup(setup, "same" if args.pivot_loss == "metric" else args.pivot_loss)  # as `invert` does
+    pivoting = pivot_setup(setup, pivot_loss_name(args))  # as `invert` does
     tcfg = TuningConfig(preview_every=5, target_psnr=args.tune_target_psnr,
                         **({"steps": args.tune_steps} if args.tune_steps else {}),
                         **({"lr": args.tune_lr} if args.tune_lr else {}))
@@ -457,6 +457,11 @@ def tuning_suite(args) -> int:
     return 0
 
 
+def pivot_loss_name(args) -> str:
+    """--pivot-loss as `invert --pivot-loss` names it: metric is the tuning's own loss ("same")."""
+    return "same" if args.pivot_loss == "metric" else args.pivot_loss
+
+
 def prior_suite(args) -> int:
     """Untuned W pivots of --n held-out-style faces (64 px uploads) under each latent prior weight: PSNR, the
     squared Mahalanobis distance from sampled W per dimension (a sample: about 1), and editability."""
@@ -475,7 +480,7 @@ def prior_suite(args) -> int:
     gen, oracle = generator_and_oracle(args)
     if oracle is None:
         return 1
-    pivoting = pivot_setup(setup_inversion(gen, "metric", None, workspace=workspace_dir()), args.pivot_loss)
+    pivoting = pivot_setup(setup_inversion(gen, "metric", None, workspace=workspace_dir()), pivot_loss_name(args))
     dset = fit_directions(args, gen, oracle, ATTRIBUTES)
     uploads, what = target_faces(args.source, args.n, args.seed, 64)
     targets = np.stack([crop_and_resize(Image.fromarray(u), gen.resolution, centre_box(64, 64)) for u in uploads])

@@ -130,8 +130,6 @@ def _training(p: argparse.ArgumentParser, kind: str, steps: int, batch: int, lr:
     p.set_defaults(func=_cmd_train_network, kind=kind)
 
 
-# pipeline.PIVOT_LOSSES, named here without importing torch (building the parser imports no heavy library);
-# a test checks that they match
 def output_paths(out: Path) -> list[Path]:
     """Every file `invert --out out` writes: the latent file, its delta, reconstruction, target and noise."""
     from latentlab.inversion.tuning import delta_path
@@ -140,6 +138,8 @@ def output_paths(out: Path) -> list[Path]:
             out.with_name(out.stem + "_noise.npz")]
 
 
+# pipeline.PIVOT_LOSSES, named here without importing torch (building the parser imports no heavy library);
+# a test checks that they match
 PIVOT_LOSS_NAMES = ("pixel", "same")
 
 

@@ -291,7 +291,8 @@ class Projector:
 
     def prior_penalty(self, latent: torch.Tensor) -> torch.Tensor:
         """Per-sample [N] squared Mahalanobis distance of w (each layer's, averaged in W+) from the mean of
-        sampled W, per dimension: about 1 for a sampled face, 8-10 for a pivot left free on another style."""
+        sampled W, per dimension: about 1 for a sampled face, about 14 for a pivot left free on another
+        style (docs/inversion.md)."""
         if self._whitening is None:
             mean, whitener = w_whitening(self.generator)
             self._whitening = (torch.from_numpy(mean).to(latent.device), torch.from_numpy(whitener).to(latent.device))
