@@ -18,7 +18,8 @@
    (the label-chosen style channels of each class moved by STYLE_GAIN x their class-mean difference).
    Sweeps are read even in units and paced by picture change or by the attribute reader.
 4. The same edits on --n-inverted faces inverted from held-out-style renders (W pivot + pivotal tuning, as
-   `latentlab invert`), each drawn by its tuned generator; flip rates next to those on fresh faces.
+   `latentlab invert`), each drawn by its tuned generator with the region blend `edit` uses (and, for the
+   default method, by the tuned weights alone); flip rates next to those on fresh faces.
 5. Flip and side effects of the default method refitted on the run's first 100/250/500/1000 faces (the
    label curve), on the same fresh faces and targets.
 6. CV accuracy against the number of labels (subsets of the run).
@@ -393,7 +394,9 @@ def main() -> int:
         t0 = time.time()
         inv_rows = inverted_rows(args, gen, oracle, dset, reader, names, kinds, fitted, cmp_rows)
         print(f"\n### The same edits on {args.n_inverted} inverted held-out-style faces ({time.time() - t0:.0f} s)\n")
-        print("Each face: a W pivot and pivotal tuning as `latentlab invert` does; edits drawn by its tuned generator. "
+        print("Each face: a W pivot and pivotal tuning as `latentlab invert` does; edits drawn by its tuned generator "
+              "with the region blend `edit` uses (where an edit changes the original generator's drawing, that "
+              "drawing; 'tuned weights alone': without it). "
               "vs generated: this flip rate / the flip rate of the same method on the fresh faces above "
               "(goal >= 0.9).\n")
         print(table(inv_rows))
@@ -496,31 +499,34 @@ def inverted_rows(args, gen, oracle, dset, reader, names, kinds, fitted, cmp_row
             gens.append(tune_projection(gen, one, targets[i], setup, TuningConfig()).generator)
     w = pivots.ws[:, 0]
 
-    def draw(codes: np.ndarray) -> np.ndarray:  # face i of codes [n, D] by its own tuned generator
-        return np.concatenate([render(gens[i], codes[i: i + 1]) for i in range(len(codes))])
+    alone = [g.with_blend(None) for g in gens]  # the tuned weights alone, without `invert`'s region blend
+
+    def draw(codes: np.ndarray, by=gens) -> np.ndarray:  # face i of codes [n, D] by its own tuned generator
+        return np.concatenate([render(by[i], codes[i: i + 1]) for i in range(len(codes))])
 
     recon = draw(w)
     print(f"\ninverted {len(w)} faces ({what}): PSNR {psnr(recon, targets).mean():.1f} dB after tuning")
     before = oracle.predict(recon)
     rng = np.random.default_rng(1)
     reference = {(r["attribute"], r["method"]): r["flip"] for r in cmp_rows}
+    default = "LDA, calibrated units, two-class route (default)"
     rows = []
     for a in fitted:
         target, sign = targets_for(kinds[a], before[a], len(names[a]), rng)
-        variants = [("LDA, calibrated units, two-class route (default)", None)]
+        variants = [(default, None, gens), (f"{default}, tuned weights alone", None, alone)]
         if reaches(dset, a):
-            variants.append(("LDA default, onto the class until the reader reads it", reader))
-        for label, with_reader in variants:
+            variants.append(("LDA default, onto the class until the reader reads it", reader, gens))
+        for label, with_reader, by in variants:
             if kinds[a] == "categorical":
                 codes = np.concatenate([
-                    edit_onto_classes(w[i: i + 1], dset, {a: names[a][target[i]]}, lambda c, i=i: render(gens[i], c),
+                    edit_onto_classes(w[i: i + 1], dset, {a: names[a][target[i]]}, lambda c, i=i: render(by[i], c),
                                       with_reader) for i in range(len(w))])
             else:
                 codes = w + sign[:, None] * offset(dset.entries[a], 0, args.distance)[None]
-            after = oracle.predict(draw(codes))
+            after = oracle.predict(draw(codes, by))
             flip = float(np.mean(reached(kinds[a], before[a], after[a], target)))
             changes = [float(np.mean(after[b] != before[b])) for b in names if b != a]
-            ref = reference.get((a, label))
+            ref = reference.get((a, label.removesuffix(", tuned weights alone")))
             rows.append({"attribute": a, "method": label, "flip": flip, "side": float(np.mean(changes)),
                          "flip on generated": ref, "vs generated": flip / ref if ref else None})
     return rows

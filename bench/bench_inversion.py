@@ -26,8 +26,9 @@ pivotal tuning) against the old default (W+, metric loss, encoder start, 300 ste
 style the generator never saw (--source heldout: the renderer's held-out style; drawings: the test
 drawing; renders: the training style), uploaded at each of --upload-sizes px and prepared as uploads are:
 PSNR, SSIM, foreground/background PSNR, seconds per face (wall and CPU), seconds to reach 25 and 30 dB,
-flip rates of the fitted directions on the tuned faces against generated faces, and a picture
-(targets / old default / pivot / tuned / one edit each):
+flip rates of the fitted directions on the tuned faces against generated faces (drawn by the tuned
+weights alone and with the region blend `edit` uses, `latentlab.inversion.blend`), the share of the other
+attributes each move changes (side effects), and a picture (targets / old default / pivot / tuned / one edit each):
 
     .venv/bin/python bench/bench_inversion.py --suite tuning --n 24 --upload-sizes 64,256
 
@@ -523,8 +524,9 @@ def fit_directions(args, gen, oracle, ATTRIBUTES):
     return fit_direction_set(w_fit, labels, schema.attributes, generator_id=gen.generator_id, space="w").direction_set
 
 
-def _moves(gen, oracle, dset, ATTRIBUTES, codes, render_with, distance, rng):
-    """{attribute: flip rate} of codes [N, ...] each drawn by render_with(i, codes)."""
+def _moves(gen, oracle, dset, ATTRIBUTES, codes, render_with, distance, rng, side=None):
+    """{attribute: flip rate} of codes [N, ...] each drawn by render_with(i, codes); with a dict `side`, also
+    fills it with {attribute: share of the other attributes read differently after the move}."""
     from bench_directions import reached, targets_for
     from directions.edit import offset
     from labeler.schema import default_schema
@@ -543,6 +545,8 @@ def _moves(gen, oracle, dset, ATTRIBUTES, codes, render_with, distance, rng):
         moved = (codes + (off[:, None, :] if codes.ndim == 3 else off)).astype(np.float32)
         after = oracle.predict(np.concatenate([render_with(i, moved[i:i + 1]) for i in range(len(codes))]))
         flips[a] = float(np.mean(reached(kinds[a], before[a], after[a], target)))
+        if side is not None:
+            side[a] = float(np.mean([np.mean(after[b] != before[b]) for b in before if b != a]))
     return flips
 
 
@@ -550,14 +554,18 @@ def edit_flips(args, gen, oracle, dset, ATTRIBUTES, pivots, gens, old_ws) -> lis
     from latentlab.generator.interface import map_latents, render, sample_z
 
     reference = map_latents(gen, sample_z(max(args.n, 24), 99, gen.z_dim), 0.8)
+    alone = [g.with_blend(None) for g in gens]
     cases = {"generated faces (reference)": (reference, lambda i, c: render(gen, c)),
              "old default (W+, untuned)": (old_ws, lambda i, c: render(gen, c)),
              "pivot, untuned": (pivots, lambda i, c: render(gen, c)),
-             "pivot, tuned generator (new)": (pivots, lambda i, c: render(gens[i], c))}
+             "pivot, tuned weights alone": (pivots, lambda i, c: render(alone[i], c)),
+             "pivot, tuned + region blend (default)": (pivots, lambda i, c: render(gens[i], c))}
     rows = []
     for label, (codes, draw) in cases.items():
-        flips = _moves(gen, oracle, dset, ATTRIBUTES, codes, draw, args.distance, np.random.default_rng(1))
-        rows.append({"faces": label, "mean flip rate": float(np.mean(list(flips.values()))), **flips})
+        side: dict = {}
+        flips = _moves(gen, oracle, dset, ATTRIBUTES, codes, draw, args.distance, np.random.default_rng(1), side)
+        rows.append({"faces": label, "mean flip rate": float(np.mean(list(flips.values()))),
+                     "side effects": float(np.mean(list(side.values()))), **flips})
     ref = rows[0]["mean flip rate"]
     for r in rows:
         r["vs generated"] = r["mean flip rate"] / ref if ref else float("nan")

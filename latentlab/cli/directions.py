@@ -292,7 +292,7 @@ def _cmd_edit(args: argparse.Namespace) -> None:
     lat.check_generator(gen.generator_id)
     # [inversion: pivotal tuning] an inverted face with a tuning delta next to its file is drawn by its tuned generator
     from latentlab.inversion.tuning import generator_for_latents
-    gen = generator_for_latents(gen, args.latents, lat.meta)
+    gen = generator_for_latents(gen, args.latents, lat.meta, _tuned_blend(args))
     amounts = _clamp_amounts(parse_assignments(args.set or []))
     if not amounts and not args.animate:
         raise UserError("nothing to do: give --set NAME=AMOUNT and/or --animate NAME[:END]")
@@ -342,6 +342,19 @@ def _cmd_edit(args: argparse.Namespace) -> None:
     print("wrote " + ", ".join(str(p) for p in written))
 
 
+def _add_blend_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tuned-edits", default="blend", choices=("blend", "weights"),
+                   help="an inverted face with a tuning delta: blend (default) draws the original generator's "
+                        "edit where it changes the face and the tuned picture elsewhere; weights: the tuned "
+                        "weights alone (closer to the picture, but they resist edits; docs/inversion.md)")
+
+
+def _tuned_blend(args: argparse.Namespace):
+    from latentlab.inversion.blend import RegionBlend
+
+    return RegionBlend() if getattr(args, "tuned_edits", "blend") == "blend" else None
+
+
 # -- animate --------------------------------------------------------------------------------------
 def _cmd_animate(args: argparse.Namespace) -> None:
     from directions.animate import render_frames, sweep_label, walk_latents
@@ -353,7 +366,7 @@ def _cmd_animate(args: argparse.Namespace) -> None:
     gen = generator_from_args(args)
     # [inversion: pivotal tuning] an inverted face with a tuning delta next to its file is drawn by its tuned generator
     from latentlab.inversion.tuning import generator_for_latents
-    gen = generator_for_latents(gen, args.latents)
+    gen = generator_for_latents(gen, args.latents, blend=_tuned_blend(args))
     w, z, what = _source_latents(args, gen)
     if args.walk:
         if len(w) < 2:
@@ -542,6 +555,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--max-faces", type=int, default=16, help="use the first N latents of the file")
     e.add_argument("--out", default=None, help="output folder (default: <workspace>/exports/edit-<time>)")
     _add_output_options(e, "total frames of each animation (as 'Frames' in the app)")
+    _add_blend_option(e)
     add_generator_options(e)
     add_workspace_option(e)
     e.set_defaults(func=_cmd_edit)
@@ -566,6 +580,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--strip", default=None, help="also write a strip PNG of the frames")
     _add_output_options(a, "total frames of the animation (as 'Frames' in the app); a walk through K latents "
                            "gets the nearest multiple of K")
+    _add_blend_option(a)
     add_generator_options(a)
     add_workspace_option(a)
     a.set_defaults(func=_cmd_animate)

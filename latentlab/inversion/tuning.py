@@ -19,9 +19,14 @@ hairpins, eye highlights, another artist's line style) come back.
 
 A delta file (`<latent stem>_tuning.safetensors`, next to the latent file) is safetensors + JSON
 metadata: format, version, the generator id it was tuned on and the SHA-256 of the target pixels
-it reproduces. Loading checks both: a delta for another generator or another image is refused.
+it reproduces; besides the weight deltas it holds the pivot (float32), so an edited copy of the latent
+file (whose first code is no longer the pivot) still blends its edits around the right drawing. Loading checks both: a delta for another generator or another image is refused.
 `generator_for_latents` is what `edit`, `animate` and the app call: it returns the tuned generator
 when a matching delta sits next to the latent file, else the generator unchanged.
+
+Edits: a tuned generator that knows its pivot draws latents away from it with a `blend.RegionBlend`
+(the original generator's drawing where the edit changes it, the tuned one elsewhere): the tuned
+weights alone resist edits (docs/inversion.md). At the pivot the drawing is the tuned one exactly.
 """
 
 from __future__ import annotations
@@ -45,10 +50,12 @@ from latentlab.generator.interface import (
     sample_z,
     to_uint8,
 )
+from latentlab.inversion.blend import RegionBlend, blend_edit
 from latentlab.inversion.preprocess import to_tensor
 
 TUNING_FORMAT = "latentlab-tuning"
-TUNING_VERSION = "1"
+TUNING_VERSION = "2"  # 2: the pivot travels with the delta (1: the latent file's first code is the pivot)
+PIVOT_KEY = "pivot"  # the tensor next to the weight deltas: the latent the weights were tuned around
 DELTA_SUFFIX = "_tuning.safetensors"
 
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (images, target) [N,3,R,R] -> per-sample [N]
@@ -181,15 +188,26 @@ class TunedGenerator(torch.nn.Module):
     """The generator interface over an original generator and a per-image tuned copy of its synthesis.
 
     Mapping, `w_avg` and the generator id are the original's (a latent file, a direction set fitted on
-    the original generator work unchanged); `synthesis` draws with the tuned weights.
+    the original generator work unchanged); `synthesis` draws with the tuned weights, and, given the
+    pivot and a blend, mixes in the original generator's drawing where a latent's edit changes it
+    (`blend.RegionBlend`; blend None: the tuned weights alone).
     """
 
-    def __init__(self, base: LatentGenerator, tuned: torch.nn.Module, image_sha256: str, source: str | None = None):
+    def __init__(self, base: LatentGenerator, tuned: torch.nn.Module, image_sha256: str, source: str | None = None,
+                 pivot: np.ndarray | torch.Tensor | None = None, blend: RegionBlend | None = None):
         super().__init__()
         self.base = base
         self.tuned = tuned
         self.image_sha256 = image_sha256
         self.source = source  # the delta file, when loaded from one
+        self.pivot = None if pivot is None else torch.as_tensor(np.asarray(pivot, np.float32)).reshape(
+            -1, base.w_dim)  # [1, w_dim] (W) or [num_ws, w_dim] (W+)
+        self.blend = blend
+        self._reference: torch.Tensor | None = None  # the original generator's drawing of the pivot
+
+    def with_blend(self, blend: RegionBlend | None) -> TunedGenerator:
+        """The same tuned generator drawing edits with another blend (None: the tuned weights alone)."""
+        return TunedGenerator(self.base, self.tuned, self.image_sha256, self.source, self.pivot, blend)
 
     z_dim = property(lambda self: self.base.z_dim)
     w_dim = property(lambda self: self.base.w_dim)
@@ -203,7 +221,14 @@ class TunedGenerator(torch.nn.Module):
         return self.base.mapping(z, truncation_psi, **kw)
 
     def synthesis(self, ws: torch.Tensor, noise_mode: str = "const") -> torch.Tensor:
-        return self.tuned.synthesis(ws, noise_mode=noise_mode)
+        drawn = self.tuned.synthesis(ws, noise_mode=noise_mode)
+        if self.pivot is None or self.blend is None:
+            return drawn
+        if self._reference is None or self._reference.device != drawn.device:
+            pivot = self.pivot if len(self.pivot) > 1 else self.pivot[0]
+            with torch.no_grad():
+                self._reference = self.base.synthesis(pivot[None].to(drawn.device), noise_mode="const")
+        return blend_edit(drawn, self.base.synthesis(ws, noise_mode=noise_mode), self._reference, self.blend)
 
     def __getattr__(self, name: str):
         try:
@@ -234,8 +259,10 @@ def _copy_for_tuning(gen: LatentGenerator) -> torch.nn.Module:
 
 @torch.no_grad()
 def apply_delta(gen: LatentGenerator, delta: dict[str, torch.Tensor], image_hash: str,
-                source: str | None = None) -> TunedGenerator:
-    """original + float16 delta, as a `TunedGenerator` (the original is left untouched)."""
+                source: str | None = None, pivot: np.ndarray | torch.Tensor | None = None,
+                blend: RegionBlend | None = RegionBlend()) -> TunedGenerator:
+    """original + float16 delta, as a `TunedGenerator` (the original is left untouched); given the pivot,
+    edits are drawn with `blend`."""
     tuned = _copy_for_tuning(gen)
     params = _synthesis_parameters(tuned)
     unknown = sorted(set(delta) - set(params))
@@ -248,7 +275,7 @@ def apply_delta(gen: LatentGenerator, delta: dict[str, torch.Tensor], image_hash
             raise UserError(f"{source or 'this delta'} does not fit this generator's weights ({name}); "
                             "invert the picture again")
         p.add_(d.to(p.device, torch.float32))
-    return TunedGenerator(gen, tuned.eval(), image_hash, source)
+    return TunedGenerator(gen, tuned.eval(), image_hash, source, pivot, blend)
 
 
 def _learning_rate(cfg: TuningConfig, t: float) -> float:
@@ -352,7 +379,7 @@ def tune(gen: LatentGenerator, pivot: np.ndarray | torch.Tensor, target: np.ndar
                 break
     delta = {k: (p.detach() - originals[k]).to("cpu", torch.float16).contiguous() for k, p in params.items()}
     image_hash = image_sha256(target_u8)
-    result = apply_delta(gen, delta, image_hash)  # exactly what loading the delta file rebuilds
+    result = apply_delta(gen, delta, image_hash, pivot=pivot.cpu())  # exactly what loading the delta file rebuilds
     with torch.no_grad():
         image = to_uint8(result.synthesis(pivot[None], noise_mode="const"))[0]
     return Tuning(delta=delta, generator=result, image=image, pivot_image=to_uint8(pivot_image)[0],
@@ -374,8 +401,11 @@ def save_delta(path: str | Path, tuning: Tuning, generator_id: str, extra: dict 
     meta = {"format": TUNING_FORMAT, "version": TUNING_VERSION, "generator_id": generator_id,
             "image_sha256": tuning.image_sha256, "config": json.dumps(asdict(tuning.config)),
             "extra": json.dumps({**tuning.meta, **(extra or {})})}
+    tensors = dict(tuning.delta)
+    if tuning.generator.pivot is not None:
+        tensors[PIVOT_KEY] = tuning.generator.pivot.to("cpu", torch.float32).contiguous()
     with artifacts.atomic_path(path) as tmp:
-        save_file(tuning.delta, str(tmp), metadata=meta)
+        save_file(tensors, str(tmp), metadata=meta)
     return Path(path)
 
 
@@ -392,42 +422,54 @@ def read_delta(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
     return tensors, meta
 
 
-def load_delta(path: str | Path, gen: LatentGenerator, image_hash: str | None) -> TunedGenerator:
+def load_delta(path: str | Path, gen: LatentGenerator, image_hash: str | None,
+               pivot: np.ndarray | torch.Tensor | None = None, blend: RegionBlend | None = RegionBlend()) -> TunedGenerator:
     """The tuned generator a delta file describes, refusing a delta made for another generator or image.
 
     image_hash: SHA-256 of the target pixels the caller expects (a latent file's `target_sha256`);
-    None skips that check (only for tools that inspect a delta on its own).
+    None skips that check (only for tools that inspect a delta on its own). blend: how edits are drawn
+    (`TunedGenerator`) around the pivot the file holds; `pivot` stands in for it in version-1 files.
     """
     path = Path(path)
     delta, meta = read_delta(path)
+    stored = delta.pop(PIVOT_KEY, None)
+    if stored is not None:
+        if stored.numel() not in (gen.w_dim, gen.num_ws * gen.w_dim):
+            raise UserError(f"{path} holds a pivot of shape {tuple(stored.shape)}, which is no latent of this "
+                            "generator; invert the picture again")
+        pivot = stored  # the latent the weights were tuned around, whatever the latent file holds now
     artifacts.check_generator_id(meta.get("generator_id"), gen.generator_id, f"tuning file {path}",
                                  made="was tuned on", remedy="load that generator, or invert the picture again")
     if image_hash is not None and meta.get("image_sha256") != image_hash:
         raise UserError(f"tuning file {path} was made for another picture than this latent file's; delete it "
                         "or invert the picture again")
-    return apply_delta(gen, delta, meta.get("image_sha256", ""), str(path))
+    return apply_delta(gen, delta, meta.get("image_sha256", ""), str(path), pivot, blend)
 
 
-def generator_for_latents(gen: LatentGenerator, latent_path: str | Path | None, meta: dict | None = None):
+def generator_for_latents(gen: LatentGenerator, latent_path: str | Path | None, meta: dict | None = None,
+                          blend: RegionBlend | None = RegionBlend()):
     """The generator to draw a latent file with: tuned when its delta sits next to it, else `gen`.
 
     meta: the latent file's metadata (its `target_sha256` must match the delta's image); read from
-    the file when not given. A latent file that was tuned but lost its delta is drawn untuned.
+    the file when not given. A latent file that was tuned but lost its delta is drawn untuned. Edits
+    away from the pivot (held by the delta; in version-1 deltas, the latent file's first code) are drawn
+    with `blend` (None: the tuned weights alone).
     """
     if latent_path is None:
         return gen
     path = delta_path(latent_path)
     if not path.is_file():
         return gen
-    if meta is None:
-        from latentlab.core.latents import load_latents
+    from latentlab.core.latents import load_latents
 
-        meta = load_latents(latent_path).meta
+    latents = load_latents(latent_path)
+    meta = latents.meta if meta is None else meta
     expected = meta.get("target_sha256")
     if expected is None:
         raise UserError(f"{path} sits next to {Path(latent_path).name}, which records no target picture to check it "
                         "against; delete the tuning file or invert the picture again")
-    return load_delta(path, gen, expected)
+    pivot = latents.w[0] if latents.w is not None else latents.ws[0] if latents.ws is not None else None
+    return load_delta(path, gen, expected, pivot, blend)
 
 
 __all__ = [

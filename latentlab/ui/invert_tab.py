@@ -114,8 +114,9 @@ def cancel_job(job_id: str | None) -> None:
     job.stop.set()
 
 
-def face_generator(ctx: AppContext, state: dict):
-    """The generator that draws this inverted face: tuned when its delta was saved with it."""
+def face_generator(ctx: AppContext, state: dict, blend: bool = True):
+    """The generator that draws this inverted face: tuned when its delta was saved with it; its edits
+    blended with the original generator's where they act (`blend`, the default), else by the tuned weights alone."""
     if not state.get("tuned"):
         return ctx.generator
     path = state["path"]
@@ -123,7 +124,8 @@ def face_generator(ctx: AppContext, state: dict):
         _TUNED[path] = generator_for_latents(ctx.generator, path, {"target_sha256": state.get("target_sha256")})
         while len(_TUNED) > 4:
             _TUNED.pop(next(iter(_TUNED)))
-    return _TUNED[path]
+    gen = _TUNED[path]
+    return gen if blend or not hasattr(gen, "with_blend") else gen.with_blend(None)
 
 
 def _upload_path(upload) -> str | None:
@@ -253,7 +255,8 @@ def load_w_set(shelf: DirectionShelf, path: str | None) -> DirectionSet:
     return dset
 
 
-def edited_codes(ctx: AppContext, state: dict, dset: DirectionSet, amounts: Amounts, reader=None) -> np.ndarray:
+def edited_codes(ctx: AppContext, state: dict, dset: DirectionSet, amounts: Amounts, reader=None,
+                 blend: bool = True) -> np.ndarray:
     """The inverted latent with the amounts applied: [1, w_dim] or [1, num_ws, w_dim]. With the set's
     attribute `reader`, a pick onto a class of a categorical attribute goes as far as the reader needs to
     read that class on this face, drawn by its tuned generator (`directions.reach`)."""
@@ -263,13 +266,13 @@ def edited_codes(ctx: AppContext, state: dict, dset: DirectionSet, amounts: Amou
     if not amounts:
         return codes
     if reader is not None:
-        gen = face_generator(ctx, state)
+        gen = face_generator(ctx, state, blend)
         return edit_onto_classes(codes, dset, amounts, lambda c: render(gen, c), reader)
     return edit(codes, dset, amounts)
 
 
 def export_sweep(ctx: AppContext, state: dict, dset: DirectionSet, spec: str, start: float, end: float,
-                 frames: int, fps: float, fmt: str, amounts: Amounts, reader=None) -> tuple[str, str]:
+                 frames: int, fps: float, fmt: str, amounts: Amounts, reader=None, blend: bool = True) -> tuple[str, str]:
     """Write the sweep of `spec` around the current edit (`amounts`); (file path, message). Frames are
     paced by the set's `reader` when it has one (else by the picture), and a sweep onto a class of a
     categorical attribute ends where the reader reads it, as in the Animate tab."""
@@ -280,8 +283,8 @@ def export_sweep(ctx: AppContext, state: dict, dset: DirectionSet, spec: str, st
         a, b = float(start), float(end)
     swept_attr = name.split(":")[0]
     base = edited_codes(ctx, state, dset, {k: v for k, v in amounts.items() if k.split(":")[0] != swept_attr},
-                        reader)
-    gen = face_generator(ctx, state)
+                        reader, blend)
+    gen = face_generator(ctx, state, blend)
     reach = None
     if isinstance(b, str) and reader is not None and reaches(dset, name):
         reach = onto_class_shares(base, dset, name, b, lambda c: render(gen, c), reader)
@@ -381,6 +384,8 @@ def _build_editing(demo: gr.Blocks, ctx: AppContext, shelf: DirectionShelf, late
         with gr.Column(scale=1):
             edited = gr.Image(label="Edited", format="png", interactive=False, elem_id="inv-edited",
                               height=PREVIEW_SIZE + 40)
+            blend = gr.Checkbox(True, label="Blend edits: where an edit acts, draw it as the generator does "
+                                            "(off: the tuned picture alone, which resists edits)", elem_id="inv-blend")
     with gr.Row():
         sweep = gr.Dropdown(label="Sweep (attr:class moves onto a class)", elem_id="inv-sweep")
         sweep_from = gr.Number(-3, label="From (units)")
@@ -408,24 +413,24 @@ def _build_editing(demo: gr.Blocks, ctx: AppContext, shelf: DirectionShelf, late
         return [gr.update(choices=choices, value=choices[0] if choices else None), *editor.show(dset)]
 
     @user_errors_as_toasts
-    def on_edit(state, path, numeric, categorical, *values):
+    def on_edit(state, path, blended, numeric, categorical, *values):
         if not state or not path:
             return None
         codes = edited_codes(ctx, state, load_w_set(shelf, path), amounts_from(numeric, categorical, values),
-                             shelf.reader(path))
-        return enlarge(render(face_generator(ctx, state), codes)[0])
+                             shelf.reader(path), bool(blended))
+        return enlarge(render(face_generator(ctx, state, bool(blended)), codes)[0])
 
     @user_errors_as_toasts
-    def on_export(state, path, spec, a, b, n, f, fm, numeric, categorical, *values):
+    def on_export(state, path, spec, a, b, n, f, fm, blended, numeric, categorical, *values):
         if not state:
             raise UserError("project a picture first")
         return export_sweep(ctx, state, load_w_set(shelf, path), spec, a, b, n, f, fm,
-                            amounts_from(numeric, categorical, values), shelf.reader(path))
+                            amounts_from(numeric, categorical, values), shelf.reader(path), bool(blended))
 
-    edit_inputs = [latent_state, set_dd, *editor.inputs]
+    edit_inputs = [latent_state, set_dd, blend, *editor.inputs]
     set_dd.change(on_set, set_dd, [sweep, *editor.inputs]).then(on_edit, edit_inputs, edited)
-    editor.rerender(on_edit, edit_inputs, edited, also=[latent_state.change])
+    editor.rerender(on_edit, edit_inputs, edited, also=[latent_state.change, blend.change])
     refresh.click(refresh_sets, set_dd, [set_dd, set_msg])
-    export_btn.click(admin_only(check_admin, on_export), [password, latent_state, set_dd, sweep, sweep_from, sweep_to, frames, fps, fmt, *editor.inputs],
+    export_btn.click(admin_only(check_admin, on_export), [password, latent_state, set_dd, sweep, sweep_from, sweep_to, frames, fps, fmt, blend, *editor.inputs],
                      [export_file, export_msg], concurrency_limit=1)
     demo.load(lambda: refresh_sets(None), None, [set_dd, set_msg])

@@ -141,6 +141,13 @@ def test_invert_then_edit_and_animate(capsys, workspace, drawn_png, tmp_path):
     before = compare[:64, :64].astype(int)
     assert np.abs(before - lat.images[0]).max() <= 1
     assert np.abs(before - render(gen, lat.w)[0]).mean() > 2  # not the untuned pivot
+    # by default the edit is blended with the original generator's where it acts; the tuned weights alone resist it
+    code, _, err = run(capsys, "edit", latent, "--directions", set_path, "--set", "age=+2", "--tuned-edits", "weights",
+                       "--device", "cpu", "--out", tmp_path / "weights")
+    assert code == 0, err
+    alone = np.asarray(Image.open(tmp_path / "weights" / "compare.png"))[-64:, :64].astype(int)
+    blended = compare[-64:, :64].astype(int)
+    assert np.abs(blended - before).mean() > np.abs(alone - before).mean() + 1
 
     anim = tmp_path / "tuned.gif"
     code, _, err = run(capsys, "animate", latent, "--directions", set_path, "--along", "age:0:2", "--once",

@@ -3,6 +3,8 @@ delta made for another generator or another picture is refused."""
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 import torch
@@ -13,6 +15,7 @@ from latentlab.core.errors import UserError
 from latentlab.core.latents import Latents, save_latents
 from latentlab.generator.interface import map_latents, render, sample_z
 from latentlab.generator.loading import load_generator
+from latentlab.inversion.blend import RegionBlend
 from latentlab.inversion.losses import build_loss
 from latentlab.inversion.pipeline import judge
 from latentlab.inversion.projector import ProjectorConfig, project, psnr
@@ -71,10 +74,11 @@ def test_a_saved_and_reloaded_delta_gives_identical_pixels(gen16, tmp_path):
     w, target, tuning = _tuned16(gen16)
     path = save_delta(tmp_path / "face_tuning.safetensors", tuning, gen16.generator_id)
     assert path.stat().st_size < 0.6 * sum(p.numel() * 4 for p in gen16.parameters())  # float16, synthesis only
-    loaded = load_delta(path, gen16, image_sha256(target))
+    loaded = load_delta(path, gen16, image_sha256(target), pivot=w)
     assert isinstance(loaded, TunedGenerator) and loaded.generator_id == gen16.generator_id
     probe = np.concatenate([w[None], map_latents(gen16, sample_z(4, 9, gen16.z_dim))])
-    assert np.array_equal(render(loaded, probe), render(tuning.generator, probe))
+    assert np.array_equal(render(loaded, probe), render(tuning.generator, probe))  # edits too: same pivot, same blend
+    assert np.array_equal(render(loaded.with_blend(None), probe), render(tuning.generator.with_blend(None), probe))
     assert np.array_equal(render(loaded, w[None])[0], tuning.image)
     assert not np.array_equal(render(gen16, w[None])[0], tuning.image)  # it did change the drawing
 
@@ -95,6 +99,11 @@ def test_deltas_for_another_generator_or_picture_are_refused(gen16, tmp_path):
     save_file({"x": torch.zeros(2)}, str(foreign), metadata={"format": "latentlab-metric"})
     with pytest.raises(UserError, match="not a latentlab tuning file"):
         load_delta(foreign, gen16, None)
+    odd = tmp_path / "odd_tuning.safetensors"
+    save_file({**tuning.delta, "pivot": torch.zeros(3, 5)}, str(odd), metadata={
+        "format": "latentlab-tuning", "version": "2", "generator_id": gen16.generator_id, "image_sha256": "x"})
+    with pytest.raises(UserError, match="holds a pivot of shape"):
+        load_delta(odd, gen16, None)
 
 
 def test_latent_files_find_their_delta(gen16, tmp_path):
@@ -106,6 +115,18 @@ def test_latent_files_find_their_delta(gen16, tmp_path):
     assert delta_path(latent).name == "face_tuning.safetensors"
     tuned = generator_for_latents(gen16, latent)
     assert isinstance(tuned, TunedGenerator) and np.array_equal(render(tuned, w[None])[0], tuning.image)
+    assert np.array_equal(tuned.pivot[0].numpy(), w) and tuned.blend == RegionBlend()  # edits blend around the file's code
+    assert generator_for_latents(gen16, latent, blend=None).blend is None
+    moved = tmp_path / "moved.npz"  # an edited copy (as `edit` writes it): its first code is no longer the pivot
+    save_latents(moved, Latents(gen16.generator_id, w=w[None] + 1.0, meta={"target_sha256": image_sha256(target)}))
+    shutil.copyfile(delta_path(latent), delta_path(moved))
+    assert np.array_equal(generator_for_latents(gen16, moved).pivot[0].numpy(), w)  # the delta's own pivot
+    old = tmp_path / "old.npz"  # a version-1 delta holds no pivot: the latent file's first code stands in
+    save_latents(old, Latents(gen16.generator_id, w=w[None] + 1.0, meta={"target_sha256": image_sha256(target)}))
+    save_file(tuning.delta, str(delta_path(old)), metadata={"format": "latentlab-tuning", "version": "1",
+                                                             "generator_id": gen16.generator_id,
+                                                             "image_sha256": image_sha256(target)})
+    assert np.array_equal(generator_for_latents(gen16, old).pivot[0].numpy(), w[None][0] + 1.0)
     assert generator_for_latents(gen16, None) is gen16
     bare = tmp_path / "bare.npz"
     save_latents(bare, Latents(gen16.generator_id, w=w[None]))
@@ -185,3 +206,43 @@ def test_foreground_emphasis_narrows_the_gap_between_face_and_background():
     (fg1, bg1), (fg6, bg6) = gap(1.0), gap(6.0)
     assert 0.2 < mask.mean() < 0.9  # the face is a part of the picture
     assert fg6 > fg1 + 0.5 and bg1 - fg1 > bg6 - fg6 + 1.0, (fg1, bg1, fg6, bg6)
+
+
+def test_edits_of_a_tuned_face_show_the_original_generator_where_it_changes(gen16):
+    """At the pivot: the tuned drawing, pixel for pixel. Far away: the original generator's drawing wherever
+    it changes past the ramp, the tuned drawing wherever it does not change past the threshold."""
+    w, _, tuning = _tuned16(gen16, steps=15)
+    far = map_latents(gen16, sample_z(3, 5, gen16.z_dim), 0.7)
+    blended, alone = tuning.generator, tuning.generator.with_blend(None)
+    assert np.array_equal(render(blended, w[None]), render(alone, w[None]))
+    with torch.no_grad():
+        ref = gen16.synthesis(torch.as_tensor(w)[None], noise_mode="const")
+        orig = gen16.synthesis(torch.as_tensor(far), noise_mode="const")
+        tuned, mixed = alone.synthesis(torch.as_tensor(far)), blended.synthesis(torch.as_tensor(far))
+    change = (orig - ref).abs().amax(dim=1)  # [3, 16, 16]
+    cfg = blended.blend
+    assert cfg.grow * 16 < 0.5 and cfg.soften * 16 < 0.5  # at 16 px neither grows nor softens: pixel-exact regions
+    big, small = change > cfg.threshold + cfg.ramp, change < cfg.threshold
+    assert big.any() and small.any()
+    assert torch.allclose(mixed.permute(0, 2, 3, 1)[big], orig.permute(0, 2, 3, 1)[big], atol=1e-6)
+    assert torch.equal(mixed.permute(0, 2, 3, 1)[small], tuned.permute(0, 2, 3, 1)[small])
+
+
+def test_the_blend_region_ramps_grows_and_softens():
+    from latentlab.inversion.blend import blend_edit, change_mask
+
+    ref = torch.zeros(1, 3, 64, 64)
+    edited = ref.clone()
+    edited[0, 0, 30:34, 30:34] = 0.55  # halfway up the default ramp (0.3 .. 0.8)
+    edited[0, 2, 10, 10] = 1.5  # far past it
+    share = change_mask(edited, ref, RegionBlend())[0, 0]
+    assert share[:5, :5].eq(0).all() and share[50:, 50:].eq(0).all()  # nothing changed: the tuned drawing
+    assert torch.isclose(share[31, 31], torch.tensor(0.5)) and share[10, 10] > 0.5
+    assert share[8, 8] > 0 and share[7, 7] == 0  # grown by 1 px, softened by 1 px at 64 px
+    sharp = change_mask(edited, ref, RegionBlend(grow=0, soften=0))[0, 0]
+    assert sharp[10, 10] == 1 and sharp[9, 9] == 0 and sharp.gt(0).sum() == 17
+    tuned = torch.full_like(ref, -1.0)
+    out = blend_edit(tuned, edited, ref, RegionBlend(grow=0, soften=0))
+    assert torch.equal(out[0, :, 10, 10], edited[0, :, 10, 10]) and torch.equal(out[0, :, 0, 0], tuned[0, :, 0, 0])
+    with pytest.raises(UserError, match="region blend"):
+        RegionBlend(ramp=0)

@@ -122,7 +122,11 @@ def test_upload_project_edit_export_in_the_browser(app, page, tmp_path, drawn_fa
     box = page.locator("#inv-slider-1 input[type=number]")
     box.fill("2")
     box.press("Enter")
-    _wait_new_src(page, "#inv-edited", edited)  # moving a slider redraws the tuned face
+    blended = _wait_new_src(page, "#inv-edited", edited)  # moving a slider redraws the tuned face
+    page.locator("#inv-blend input[type=checkbox]").uncheck()  # the tuned weights alone draw the edit otherwise
+    alone = _wait_new_src(page, "#inv-edited", blended)
+    page.locator("#inv-blend input[type=checkbox]").check()
+    _wait_new_src(page, "#inv-edited", alone)
     page.click("#inv-export")
     _text_contains(page, "#inv-export-status", "Wrote")
     gifs = list((workspace / "exports" / "inversion").glob("*.gif"))
