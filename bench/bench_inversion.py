@@ -87,6 +87,8 @@ def parse_args() -> argparse.Namespace:
                         "invert's; 0: a free pivot, as before docs/inversion.md's comparison)")
     p.add_argument("--baseline-steps", type=int, default=300, help="tuning suite: steps of the old default")
     p.add_argument("--picture", default=str(ROOT / "docs" / "inversion_tuning.png"))
+    p.add_argument("--blend-picture", default=str(ROOT / "docs" / "inversion_blend.png"),
+                   help="tuning suite: edits drawn by the tuned weights alone and with the region blend ('' to skip)")
     return p.parse_args()
 
 
@@ -447,15 +449,49 @@ def tuning_suite(args) -> int:
             edits = edit_examples(gen, oracle, dset, ATTRIBUTES, pivots.ws[:, 0], gens, args.distance)
             k = min(args.n, 8)
             picture_rows = [targets[:k], old.images[:k], pivots.images[:k], tuned[:k], edits[:k]]
+            if args.blend_picture:
+                blend_rows = blend_examples(gen, oracle, dset, pivots.ws[:k, 0], gens[:k], args.distance)
+                save_grid(np.concatenate([image_grid(tuned[:k], cols=k)] + [image_grid(r, cols=k) for r in blend_rows]),
+                          args.blend_picture)
+                print(f"\nblend picture (rows: tuned reconstruction, then per attribute the tuned weights alone / "
+                      f"the region blend): {args.blend_picture}")
     print("\n### Reconstruction of held-out-style uploads (means over faces; times on this machine)\n")
     print(table(rows))
     print(f"\n### Editability: flip rate after moving {args.distance:g} units towards another class\n")
     print(table(edit_rows))
-    grid = np.concatenate([image_grid(r, cols=len(r)) for r in picture_rows])
-    Path(args.picture).parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(grid).resize((grid.shape[1] * 2, grid.shape[0] * 2), Image.Resampling.NEAREST).save(args.picture)
+    save_grid(np.concatenate([image_grid(r, cols=len(r)) for r in picture_rows]), args.picture)
     print(f"\npicture (rows: targets / old default / pivot / tuned / one edit each): {args.picture}")
     return 0
+
+
+def save_grid(grid: np.ndarray, path: str) -> None:
+    """A uint8 grid image, enlarged 2 x (nearest), as PNG."""
+    from PIL import Image
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(grid).resize((grid.shape[1] * 2, grid.shape[0] * 2), Image.Resampling.NEAREST).save(path)
+
+
+def blend_examples(gen, oracle, dset, pivots, gens, distance) -> list[np.ndarray]:
+    """Per attribute (mouth, hair colour, age), the faces moved `distance` units towards another class (the
+    next class round, or the other side), drawn by the tuned weights alone and with the region blend."""
+    from directions.edit import offset
+    from latentlab.generator.interface import render
+
+    rows = []
+    for name in [a for a in ("mouth", "hair_color", "age") if a in dset.entries]:
+        entry = dset.entries[name]
+        before = oracle.predict(np.stack([render(g, w[None])[0] for g, w in zip(gens, pivots)]))[name]
+        moved = []
+        for i, w in enumerate(pivots):
+            if entry.kind == "categorical":
+                off = offset(entry, int((before[i] + 1) % len(entry.classes)), distance)
+            else:
+                off = offset(entry, 0, distance) * (1.0 if before[i] == 0 else -1.0)
+            moved.append((w + off)[None].astype(np.float32))
+        rows.append(np.stack([render(g.with_blend(None), m)[0] for g, m in zip(gens, moved)]))
+        rows.append(np.stack([render(g, m)[0] for g, m in zip(gens, moved)]))
+    return rows
 
 
 def pivot_loss_name(args) -> str:

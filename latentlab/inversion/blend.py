@@ -1,14 +1,15 @@
-"""Edits on a tuned face: where an edit changes the original generator's drawing, show the original's drawing.
+"""Edits on a tuned face: where an edit changes the original generator's drawing and the tuned one does
+not follow, show the original's drawing.
 
 Why: the tuned generator reproduces the picture at its pivot but resists edits (it keeps drawing the
 picture's own mouth and eyes: directions flip 0.66 x as often as on generated faces, docs/inversion.md),
 while the original generator follows the directions (1.0 x on the same untuned pivots) but draws the
-picture only approximately. A `RegionBlend` draws an edited latent with both: pixels the original
-generator changes, relative to its drawing of the pivot, by more than `threshold` (fully past
-`threshold + ramp`; grown and softened by a few pixels) come from the original generator, the others
-from the tuned one. At the pivot nothing passes the threshold, so the reconstruction is the tuned one,
-pixel for pixel; a small move changes what the tuned generator changes; a slider's far end shows the
-original generator's edit where it acts and the picture everywhere else.
+picture only approximately. A `RegionBlend` draws an edited latent with both: where the original
+generator's drawing changes (relative to its drawing of the pivot) by more than the tuned generator's
+does (relative to the reconstruction), by more than `threshold` (fully past `threshold + ramp`; grown
+and softened by a few pixels), the original's drawing shows; elsewhere the tuned one's, including where
+the tuned generator follows the edit by itself in the picture's own style. At the pivot nothing changes,
+so the reconstruction is the tuned one, pixel for pixel.
 
 Pure math on image tensors in [-1, 1], [N, 3, R, R]; the tuned generator (`tuning.TunedGenerator`) calls it.
 """
@@ -27,8 +28,10 @@ from latentlab.core.errors import UserError
 class RegionBlend:
     """How an edited tuned face mixes the original generator's drawing in (measured: docs/inversion.md)."""
 
-    threshold: float = 0.3  # a pixel's change (largest over channels, image units in [-1, 1]: 0.3 = 38 grey levels)
-    ramp: float = 0.5  # the original's share rises from 0 at `threshold` to 1 at `threshold + ramp`
+    # how much more a pixel changes in the original's drawing than in the tuned one's (largest channel each,
+    # image units in [-1, 1]: 0.3 = 38 grey levels) before the original's drawing starts to show
+    threshold: float = 0.3
+    ramp: float = 0.3  # the original's share rises from 0 at `threshold` to 1 at `threshold + ramp`
     grow: float = 1 / 64  # the region grows by this fraction of the image side (1 px at 64 px)
     soften: float = 1 / 64  # and its edge is box-blurred over this fraction of the side each way
 
@@ -44,13 +47,22 @@ def _pixels(fraction: float, resolution: int) -> int:
     return int(round(fraction * resolution))
 
 
-def change_mask(original: torch.Tensor, reference: torch.Tensor, cfg: RegionBlend) -> torch.Tensor:
+def _change(drawn: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    return (drawn - reference).abs().amax(dim=1, keepdim=True)
+
+
+def change_mask(original: torch.Tensor, reference: torch.Tensor, cfg: RegionBlend,
+                tuned: torch.Tensor | None = None, tuned_reference: torch.Tensor | None = None) -> torch.Tensor:
     """The original generator's share [N, 1, R, R] in [0, 1] of each pixel of an edited face.
 
     original: the original generator's drawing of the edited latents [N, 3, R, R]; reference: its
-    drawing of the pivot [1, 3, R, R] (or [N, ...]). 0 wherever the change stays under the threshold.
+    drawing of the pivot [1, 3, R, R] (or [N, ...]); tuned, tuned_reference: the same by the tuned
+    generator (None: as if it did not change). 0 wherever the original's change exceeds the tuned
+    one's by less than the threshold.
     """
-    change = (original - reference).abs().amax(dim=1, keepdim=True)
+    change = _change(original, reference)
+    if tuned is not None:
+        change = change - _change(tuned, tuned_reference)
     share = ((change - cfg.threshold) / cfg.ramp).clamp(0.0, 1.0)
     grow = _pixels(cfg.grow, original.shape[-1])
     if grow > 0:
@@ -61,9 +73,11 @@ def change_mask(original: torch.Tensor, reference: torch.Tensor, cfg: RegionBlen
     return share
 
 
-def blend_edit(tuned: torch.Tensor, original: torch.Tensor, reference: torch.Tensor, cfg: RegionBlend) -> torch.Tensor:
-    """An edited tuned face [N, 3, R, R]: the tuned drawing, with the original drawing where the edit acts."""
-    share = change_mask(original, reference, cfg)
+def blend_edit(tuned: torch.Tensor, tuned_reference: torch.Tensor, original: torch.Tensor, reference: torch.Tensor,
+               cfg: RegionBlend) -> torch.Tensor:
+    """An edited tuned face [N, 3, R, R]: the tuned drawing, with the original drawing where the edit acts
+    and the tuned generator does not follow. *_reference: each generator's drawing of the pivot [1, 3, R, R]."""
+    share = change_mask(original, reference, cfg, tuned, tuned_reference)
     return tuned + share * (original - tuned)
 
 

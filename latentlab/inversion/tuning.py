@@ -25,8 +25,8 @@ file (whose first code is no longer the pivot) still blends its edits around the
 when a matching delta sits next to the latent file, else the generator unchanged.
 
 Edits: a tuned generator that knows its pivot draws latents away from it with a `blend.RegionBlend`
-(the original generator's drawing where the edit changes it, the tuned one elsewhere): the tuned
-weights alone resist edits (docs/inversion.md). At the pivot the drawing is the tuned one exactly.
+(the original generator's drawing where the edit changes it and the tuned one does not follow, the
+tuned one elsewhere): the tuned weights alone resist edits (docs/inversion.md). At the pivot the drawing is the tuned one exactly.
 """
 
 from __future__ import annotations
@@ -203,7 +203,7 @@ class TunedGenerator(torch.nn.Module):
         self.pivot = None if pivot is None else torch.as_tensor(np.asarray(pivot, np.float32)).reshape(
             -1, base.w_dim)  # [1, w_dim] (W) or [num_ws, w_dim] (W+)
         self.blend = blend
-        self._reference: torch.Tensor | None = None  # the original generator's drawing of the pivot
+        self._references: tuple[torch.Tensor, torch.Tensor] | None = None  # (original, tuned) drawings of the pivot
 
     def with_blend(self, blend: RegionBlend | None) -> TunedGenerator:
         """The same tuned generator drawing edits with another blend (None: the tuned weights alone)."""
@@ -224,11 +224,13 @@ class TunedGenerator(torch.nn.Module):
         drawn = self.tuned.synthesis(ws, noise_mode=noise_mode)
         if self.pivot is None or self.blend is None:
             return drawn
-        if self._reference is None or self._reference.device != drawn.device:
-            pivot = self.pivot if len(self.pivot) > 1 else self.pivot[0]
+        if self._references is None or self._references[0].device != drawn.device:
+            pivot = (self.pivot if len(self.pivot) > 1 else self.pivot[0])[None].to(drawn.device)
             with torch.no_grad():
-                self._reference = self.base.synthesis(pivot[None].to(drawn.device), noise_mode="const")
-        return blend_edit(drawn, self.base.synthesis(ws, noise_mode=noise_mode), self._reference, self.blend)
+                self._references = (self.base.synthesis(pivot, noise_mode="const"),
+                                    self.tuned.synthesis(pivot, noise_mode="const"))
+        original, tuned = self._references
+        return blend_edit(drawn, tuned, self.base.synthesis(ws, noise_mode=noise_mode), original, self.blend)
 
     def __getattr__(self, name: str):
         try:

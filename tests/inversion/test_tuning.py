@@ -210,39 +210,45 @@ def test_foreground_emphasis_narrows_the_gap_between_face_and_background():
 
 def test_edits_of_a_tuned_face_show_the_original_generator_where_it_changes(gen16):
     """At the pivot: the tuned drawing, pixel for pixel. Far away: the original generator's drawing wherever
-    it changes past the ramp, the tuned drawing wherever it does not change past the threshold."""
+    its change exceeds the tuned generator's by more than the ramp, the tuned drawing wherever by less than
+    the threshold."""
     w, _, tuning = _tuned16(gen16, steps=15)
     far = map_latents(gen16, sample_z(3, 5, gen16.z_dim), 0.7)
     blended, alone = tuning.generator, tuning.generator.with_blend(None)
     assert np.array_equal(render(blended, w[None]), render(alone, w[None]))
     with torch.no_grad():
-        ref = gen16.synthesis(torch.as_tensor(w)[None], noise_mode="const")
+        pivot = torch.as_tensor(w)[None]
+        ref, tuned_ref = gen16.synthesis(pivot, noise_mode="const"), alone.synthesis(pivot)
         orig = gen16.synthesis(torch.as_tensor(far), noise_mode="const")
         tuned, mixed = alone.synthesis(torch.as_tensor(far)), blended.synthesis(torch.as_tensor(far))
-    change = (orig - ref).abs().amax(dim=1)  # [3, 16, 16]
+    excess = (orig - ref).abs().amax(dim=1) - (tuned - tuned_ref).abs().amax(dim=1)  # [3, 16, 16]
     cfg = blended.blend
     assert cfg.grow * 16 < 0.5 and cfg.soften * 16 < 0.5  # at 16 px neither grows nor softens: pixel-exact regions
-    big, small = change > cfg.threshold + cfg.ramp, change < cfg.threshold
+    big, small = excess > cfg.threshold + cfg.ramp, excess < cfg.threshold
     assert big.any() and small.any()
     assert torch.allclose(mixed.permute(0, 2, 3, 1)[big], orig.permute(0, 2, 3, 1)[big], atol=1e-6)
     assert torch.equal(mixed.permute(0, 2, 3, 1)[small], tuned.permute(0, 2, 3, 1)[small])
 
 
-def test_the_blend_region_ramps_grows_and_softens():
+def test_the_blend_region_ramps_grows_softens_and_leaves_what_the_tuned_generator_follows():
     from latentlab.inversion.blend import blend_edit, change_mask
 
     ref = torch.zeros(1, 3, 64, 64)
     edited = ref.clone()
-    edited[0, 0, 30:34, 30:34] = 0.55  # halfway up the default ramp (0.3 .. 0.8)
+    edited[0, 0, 30:34, 30:34] = 0.45  # halfway up the default ramp (0.3 .. 0.6)
     edited[0, 2, 10, 10] = 1.5  # far past it
     share = change_mask(edited, ref, RegionBlend())[0, 0]
     assert share[:5, :5].eq(0).all() and share[50:, 50:].eq(0).all()  # nothing changed: the tuned drawing
     assert torch.isclose(share[31, 31], torch.tensor(0.5)) and share[10, 10] > 0.5
     assert share[8, 8] > 0 and share[7, 7] == 0  # grown by 1 px, softened by 1 px at 64 px
-    sharp = change_mask(edited, ref, RegionBlend(grow=0, soften=0))[0, 0]
-    assert sharp[10, 10] == 1 and sharp[9, 9] == 0 and sharp.gt(0).sum() == 17
-    tuned = torch.full_like(ref, -1.0)
-    out = blend_edit(tuned, edited, ref, RegionBlend(grow=0, soften=0))
-    assert torch.equal(out[0, :, 10, 10], edited[0, :, 10, 10]) and torch.equal(out[0, :, 0, 0], tuned[0, :, 0, 0])
+    sharp = RegionBlend(grow=0, soften=0)
+    assert change_mask(edited, ref, sharp)[0, 0].gt(0).sum() == 17
+    # where the tuned generator changes as much by itself, its own drawing stays
+    tuned_ref = torch.full_like(ref, -1.0)
+    follows = tuned_ref.clone()
+    follows[0, 1, 10, 10] = 0.5  # the tuned drawing changes by 1.5 at the far pixel too
+    assert change_mask(edited, ref, sharp, follows, tuned_ref)[0, 0].gt(0).sum() == 16
+    out = blend_edit(tuned_ref, tuned_ref, edited, ref, sharp)  # the tuned drawing did not change anywhere
+    assert torch.equal(out[0, :, 10, 10], edited[0, :, 10, 10]) and torch.equal(out[0, :, 0, 0], tuned_ref[0, :, 0, 0])
     with pytest.raises(UserError, match="region blend"):
         RegionBlend(ramp=0)

@@ -53,10 +53,16 @@ def _after_src(page) -> str:
 
 def _wait_new_image(page, old: str, showing: str) -> str:
     """Wait for the edited picture to change and to show `showing` (its alt text says what it shows:
-    renders still on their way can arrive after a newer move)."""
-    page.wait_for_function(f"document.querySelector('#edit-after img') && "
-                           f"document.querySelector('#edit-after img').src !== {old!r} && "
-                           f"document.querySelector('#edit-after img').alt.endsWith({showing!r})")
+    renders still on their way can arrive after a newer move). On a timeout, say what the page showed."""
+    try:
+        page.wait_for_function(f"document.querySelector('#edit-after img') && "
+                               f"document.querySelector('#edit-after img').src !== {old!r} && "
+                               f"document.querySelector('#edit-after img').alt.endsWith({showing!r})")
+    except playwright.Error as e:
+        shown = page.get_attribute("#edit-after img", "alt")
+        value = page.input_value("#edit-slider-0 input[type=number]")
+        raise AssertionError(f"waited for {showing!r}; the picture says {shown!r}, the first slider reads {value!r}, "
+                             f"the picture {'changed' if _after_src(page) != old else 'did not change'}") from e
     return _after_src(page)
 
 
