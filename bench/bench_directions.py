@@ -395,8 +395,8 @@ def main() -> int:
         inv_rows = inverted_rows(args, gen, oracle, dset, reader, names, kinds, fitted, cmp_rows)
         print(f"\n### The same edits on {args.n_inverted} inverted held-out-style faces ({time.time() - t0:.0f} s)\n")
         print("Each face: a W pivot and pivotal tuning as `latentlab invert` does; edits drawn by its tuned generator "
-              "with the region blend `edit` uses (where an edit changes the original generator's drawing, that "
-              "drawing; 'tuned weights alone': without it). "
+              "with the region blend `edit` uses (where an edit changes the original generator's drawing more than "
+              "the tuned one's, that drawing; 'tuned weights alone': without it). "
               "vs generated: this flip rate / the flip rate of the same method on the fresh faces above "
               "(goal >= 0.9).\n")
         print(table(inv_rows))

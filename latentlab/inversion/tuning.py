@@ -20,13 +20,15 @@ hairpins, eye highlights, another artist's line style) come back.
 A delta file (`<latent stem>_tuning.safetensors`, next to the latent file) is safetensors + JSON
 metadata: format, version, the generator id it was tuned on and the SHA-256 of the target pixels
 it reproduces; besides the weight deltas it holds the pivot (float32), so an edited copy of the latent
-file (whose first code is no longer the pivot) still blends its edits around the right drawing. Loading checks both: a delta for another generator or another image is refused.
+file (whose first code is no longer the pivot) still blends its edits around the right drawing.
+Loading checks both ids: a delta for another generator or another image is refused.
 `generator_for_latents` is what `edit`, `animate` and the app call: it returns the tuned generator
 when a matching delta sits next to the latent file, else the generator unchanged.
 
 Edits: a tuned generator that knows its pivot draws latents away from it with a `blend.RegionBlend`
 (the original generator's drawing where the edit changes it and the tuned one does not follow, the
-tuned one elsewhere): the tuned weights alone resist edits (docs/inversion.md). At the pivot the drawing is the tuned one exactly.
+tuned one elsewhere): the tuned weights alone resist edits (docs/inversion.md). At the pivot the
+drawing is the tuned one exactly.
 """
 
 from __future__ import annotations
@@ -435,16 +437,16 @@ def load_delta(path: str | Path, gen: LatentGenerator, image_hash: str | None,
     path = Path(path)
     delta, meta = read_delta(path)
     stored = delta.pop(PIVOT_KEY, None)
-    if stored is not None:
-        if stored.numel() not in (gen.w_dim, gen.num_ws * gen.w_dim):
-            raise UserError(f"{path} holds a pivot of shape {tuple(stored.shape)}, which is no latent of this "
-                            "generator; invert the picture again")
-        pivot = stored  # the latent the weights were tuned around, whatever the latent file holds now
     artifacts.check_generator_id(meta.get("generator_id"), gen.generator_id, f"tuning file {path}",
                                  made="was tuned on", remedy="load that generator, or invert the picture again")
     if image_hash is not None and meta.get("image_sha256") != image_hash:
         raise UserError(f"tuning file {path} was made for another picture than this latent file's; delete it "
                         "or invert the picture again")
+    if stored is not None:
+        if stored.numel() not in (gen.w_dim, gen.num_ws * gen.w_dim) or not torch.isfinite(stored).all():
+            raise UserError(f"{path} holds a pivot of shape {tuple(stored.shape)} that is no finite latent of "
+                            "this generator; invert the picture again")
+        pivot = stored  # the latent the weights were tuned around, whatever the latent file holds now
     return apply_delta(gen, delta, meta.get("image_sha256", ""), str(path), pivot, blend)
 
 

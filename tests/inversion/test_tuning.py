@@ -104,6 +104,10 @@ def test_deltas_for_another_generator_or_picture_are_refused(gen16, tmp_path):
         "format": "latentlab-tuning", "version": "2", "generator_id": gen16.generator_id, "image_sha256": "x"})
     with pytest.raises(UserError, match="holds a pivot of shape"):
         load_delta(odd, gen16, None)
+    save_file({**tuning.delta, "pivot": torch.full((1, gen16.w_dim), float("nan"))}, str(odd), metadata={
+        "format": "latentlab-tuning", "version": "2", "generator_id": gen16.generator_id, "image_sha256": "x"})
+    with pytest.raises(UserError, match="no finite latent"):
+        load_delta(odd, gen16, None)
 
 
 def test_latent_files_find_their_delta(gen16, tmp_path):
