@@ -513,10 +513,12 @@ def inverted_rows(args, gen, oracle, dset, reader, names, kinds, fitted, cmp_row
     rows = []
     for a in fitted:
         target, sign = targets_for(kinds[a], before[a], len(names[a]), rng)
-        variants = [(default, None, gens), (f"{default}, tuned weights alone", None, alone)]
+        reach = "LDA default, onto the class until the reader reads it"
+        # (row label, the fresh-face row it is compared with, reader, drawn by)
+        variants = [(default, default, None, gens), (f"{default}, tuned weights alone", default, None, alone)]
         if reaches(dset, a):
-            variants.append(("LDA default, onto the class until the reader reads it", reader, gens))
-        for label, with_reader, by in variants:
+            variants.append((reach, reach, reader, gens))
+        for label, method, with_reader, by in variants:
             if kinds[a] == "categorical":
                 codes = np.concatenate([
                     edit_onto_classes(w[i: i + 1], dset, {a: names[a][target[i]]}, lambda c, i=i: render(by[i], c),
@@ -526,7 +528,7 @@ def inverted_rows(args, gen, oracle, dset, reader, names, kinds, fitted, cmp_row
             after = oracle.predict(draw(codes, by))
             flip = float(np.mean(reached(kinds[a], before[a], after[a], target)))
             changes = [float(np.mean(after[b] != before[b])) for b in names if b != a]
-            ref = reference.get((a, label.removesuffix(", tuned weights alone")))
+            ref = reference.get((a, method))
             rows.append({"attribute": a, "method": label, "flip": flip, "side": float(np.mean(changes)),
                          "flip on generated": ref, "vs generated": flip / ref if ref else None})
     return rows

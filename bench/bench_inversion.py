@@ -450,7 +450,7 @@ def tuning_suite(args) -> int:
             k = min(args.n, 8)
             picture_rows = [targets[:k], old.images[:k], pivots.images[:k], tuned[:k], edits[:k]]
             if args.blend_picture:
-                blend_rows = blend_examples(gen, oracle, dset, pivots.ws[:k, 0], gens[:k], args.distance)
+                blend_rows = blend_examples(oracle, dset, pivots.ws[:k, 0], gens[:k], tuned[:k], args.distance)
                 save_grid(np.concatenate([image_grid(tuned[:k], cols=k)] + [image_grid(r, cols=k) for r in blend_rows]),
                           args.blend_picture)
                 print(f"\nblend picture (rows: tuned reconstruction, then per attribute the tuned weights alone / "
@@ -472,16 +472,17 @@ def save_grid(grid: np.ndarray, path: str) -> None:
     Image.fromarray(grid).resize((grid.shape[1] * 2, grid.shape[0] * 2), Image.Resampling.NEAREST).save(path)
 
 
-def blend_examples(gen, oracle, dset, pivots, gens, distance) -> list[np.ndarray]:
+def blend_examples(oracle, dset, pivots, gens, recon, distance) -> list[np.ndarray]:
     """Per attribute (mouth, hair colour, age), the faces moved `distance` units towards another class (the
-    next class round, or the other side), drawn by the tuned weights alone and with the region blend."""
+    next class round, or the other side, of the class read on their reconstructions `recon`), drawn by the
+    tuned weights alone and with the region blend."""
     from directions.edit import offset
     from latentlab.generator.interface import render
 
     rows = []
     for name in [a for a in ("mouth", "hair_color", "age") if a in dset.entries]:
         entry = dset.entries[name]
-        before = oracle.predict(np.stack([render(g, w[None])[0] for g, w in zip(gens, pivots)]))[name]
+        before = oracle.predict(recon)[name]
         moved = []
         for i, w in enumerate(pivots):
             if entry.kind == "categorical":

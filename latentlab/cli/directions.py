@@ -352,7 +352,7 @@ def _add_blend_option(p: argparse.ArgumentParser) -> None:
 def _tuned_blend(args: argparse.Namespace):
     from latentlab.inversion.blend import RegionBlend
 
-    return RegionBlend() if getattr(args, "tuned_edits", "blend") == "blend" else None
+    return RegionBlend() if args.tuned_edits == "blend" else None
 
 
 # -- animate --------------------------------------------------------------------------------------

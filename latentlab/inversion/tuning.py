@@ -384,8 +384,8 @@ def tune(gen: LatentGenerator, pivot: np.ndarray | torch.Tensor, target: np.ndar
     delta = {k: (p.detach() - originals[k]).to("cpu", torch.float16).contiguous() for k, p in params.items()}
     image_hash = image_sha256(target_u8)
     result = apply_delta(gen, delta, image_hash, pivot=pivot.cpu())  # exactly what loading the delta file rebuilds
-    with torch.no_grad():
-        image = to_uint8(result.synthesis(pivot[None], noise_mode="const"))[0]
+    with torch.no_grad():  # at the pivot the blend draws the tuned weights' drawing exactly: no need to blend
+        image = to_uint8(result.tuned.synthesis(pivot[None], noise_mode="const"))[0]
     return Tuning(delta=delta, generator=result, image=image, pivot_image=to_uint8(pivot_image)[0],
                   loss_history=history, seconds=time.time() - started, config=cfg, image_sha256=image_hash,
                   meta={"steps_run": len(history), "w_std": float(w_std)})
