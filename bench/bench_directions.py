@@ -58,6 +58,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--n-inverted", type=int, default=24,
                    help="held-out-style faces inverted (pivot + tuning) and edited like the fresh ones (0: skip)")
     p.add_argument("--plot", default=str(ROOT / "docs" / "directions_cv.png"))
+    p.add_argument("--regions-picture", default=str(ROOT / "docs" / "directions_regions.png"),
+                   help="faces edited whole and drawn in the attribute's region, side by side")
     p.add_argument("--reader-epochs", type=int, default=40, help="training epochs of the attribute reader")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--device", default="cpu")
@@ -100,6 +102,7 @@ def svm_normal(latents: np.ndarray, labels: list, options: list[str]) -> np.ndar
     return normal / np.linalg.norm(normal)
 
 
+REGION_ROW = "default, drawn in the attribute's region"  # directions.regions
 STYLE_TOP, STYLE_GAIN = 24, 2.0  # the best of 8/24/64 channels x 1/2/3 in a first probe (docs/directions.md)
 
 
@@ -125,6 +128,27 @@ def render_with_style_offsets(gen, w: np.ndarray, offsets: np.ndarray, sizes: li
             for h in hooks:
                 h.remove()
     return np.concatenate(out)
+
+
+def regions_picture(path: str, gen, dset, w: np.ndarray, base: np.ndarray, names: dict) -> None:
+    """Per edit three rows: the faces, the whole moved faces, the same moves drawn in the attribute's region."""
+    from PIL import Image
+
+    from directions.edit import edit
+    from directions.regions import lock_to_regions, set_mask
+    from latentlab.generator.interface import image_grid, render
+
+    edits = [e for e in ({"hair_color": "blonde"}, {"age": 3.0}, {"mouth": "open"}, {"eye_state": 3.0})
+             if next(iter(e)) in dset.entries]
+    rows = []
+    for e in edits:
+        moved = render(gen, edit(w, dset, e))
+        locked = lock_to_regions(moved, base, set_mask(dset, list(e), gen.resolution))
+        rows += [image_grid(base, len(w)), image_grid(moved, len(w)), image_grid(locked, len(w)),
+                 np.full((4, base.shape[2] * len(w), 3), 255, np.uint8)]
+    picture = np.concatenate(rows[:-1])
+    Image.fromarray(picture).resize((picture.shape[1] * 2, picture.shape[0] * 2), Image.NEAREST).save(path)
+    print(f"wrote {path}: per edit ({', '.join(str(e) for e in edits)}): faces / moved whole / drawn in the region")
 
 
 def reached(kind: str, before: np.ndarray, after: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -162,6 +186,7 @@ def main() -> int:
     from directions.pacing import DENSE, change_shares, paced_positions
     from directions.reach import edit_onto_classes
     from directions.reader import train_reader
+    from directions.regions import lock_to_regions, set_mask
     from latentlab.generator.stylespace import styles
 
     t_start = time.time()
@@ -199,7 +224,8 @@ def main() -> int:
 
     # 2. directions: plain and conditional
     t0 = time.time()
-    result = fit_direction_set(data.w, data.labels, schema.attributes, generator_id=gen.generator_id, space="w")
+    result = fit_direction_set(data.w, data.labels, schema.attributes, generator_id=gen.generator_id, space="w",
+                               images=run_images)  # with each attribute's region (directions.regions)
     dset = result.direction_set
     fitted = [a for a in names if a in dset.entries]
     for a in fitted:
@@ -255,6 +281,11 @@ def main() -> int:
     def read_w(codes: np.ndarray) -> dict[str, np.ndarray]:
         return oracle.predict(render(gen, codes, batch_size=64))
 
+    def read_locked(codes: np.ndarray, a: str) -> dict[str, np.ndarray]:
+        """The oracle's reading of edits drawn only in attribute a's region (the rest: the faces w)."""
+        return oracle.predict(lock_to_regions(render(gen, codes, batch_size=64), base_faces,
+                                              set_mask(dset, [a], gen.resolution)))
+
     def sweep_codes(a: str, mset, wf: np.ndarray, target: np.ndarray, sign: np.ndarray, f: np.ndarray) -> np.ndarray:
         """Codes [F, n, D] of faces wf at shares f [F, n] of the way to the slider's end (per face)."""
         out = np.empty((len(f), len(wf), wf.shape[1]), np.float32)
@@ -267,7 +298,7 @@ def main() -> int:
         return out
 
     def sweep_figures(a: str, mset, wf: np.ndarray, before: dict, target: np.ndarray, sign: np.ndarray,
-                      pace: str = "units") -> dict:
+                      pace: str = "units", locked: bool = False) -> dict:
         """Animate faces wf [n, D] from 0 to the slider's end and read every frame's probabilities.
         pace: "units" (even steps), "pictures" or "reader" (directions.pacing)."""
         n, kind = len(wf), kinds[a]
@@ -281,7 +312,11 @@ def main() -> int:
             readings = pics if pace == "pictures" else reader.predict_proba(pics, a)[a]
             f = paced_positions(change_shares(readings.reshape(DENSE, n, *readings.shape[1:])), even[:, 0])
         codes = sweep_codes(a, mset, wf, tgt, sgn, f).transpose(1, 0, 2)  # [n, F, D]
-        proba = oracle.predict_proba(render(gen, codes.reshape(-1, codes.shape[-1]), batch_size=64))[a]
+        frames = render(gen, codes.reshape(-1, codes.shape[-1]), batch_size=64)
+        if locked:
+            frames = lock_to_regions(frames.reshape(n, args.frames, *frames.shape[1:]), base_faces[:n, None],
+                                     set_mask(dset, [a], gen.resolution)).reshape(frames.shape)
+        proba = oracle.predict_proba(frames)[a]
         proba = proba.reshape(n, args.frames, -1)
         p_t = proba[np.arange(n), :, tgt]  # [n, F]
         rise = p_t[:, -1] - p_t[:, 0]
@@ -296,7 +331,8 @@ def main() -> int:
             out["half"] = float(np.mean(read[opening] == 1)) if opening.any() else None
         return out
 
-    before = read_w(w)
+    base_faces = render(gen, w, batch_size=64)
+    before = oracle.predict(base_faces)
     stats = LatentStats.from_samples(data.w)
     spread = fit_direction_set(data.w, data.labels, schema.attributes, generator_id=gen.generator_id, space="w",
                                units="spread").direction_set
@@ -339,6 +375,12 @@ def main() -> int:
             cmp_rows.append({"attribute": a, "method": label, "W distance": length,
                              "flip": float(np.mean(reached(kind, before[a], after[a], target))),
                              "side": side, "worst side": f"{worst_name} {worst:.2f}"})
+            if "default" in label:  # the same moves drawn only in the attribute's region
+                after = read_locked(codes, a)
+                side, worst, worst_name = side_effect(after, a)
+                cmp_rows.append({"attribute": a, "method": REGION_ROW, "W distance": length,
+                                 "flip": float(np.mean(reached(kind, before[a], after[a], target))),
+                                 "side": side, "worst side": f"{worst_name} {worst:.2f}"})
         if kind == "binary" and default_len is not None:  # InterFaceGAN's SVM normal, as far in W as the default
             m = svm_normal(data.w, data.labels[a].tolist(), names[a])
             after = read_w(w + (sign * default_len)[:, None] * m[None])
@@ -357,6 +399,12 @@ def main() -> int:
                          "W distance": float(np.median(np.linalg.norm(reached_codes - w, axis=1))),
                          "flip": float(np.mean(reached(kind, before[a], after[a], target))),
                          "side": side, "worst side": f"{worst_name} {worst:.2f}"})
+        after = read_locked(reached_codes, a)
+        side, worst, worst_name = side_effect(after, a)
+        cmp_rows.append({"attribute": a, "method": "the reader's end, drawn in the attribute's region",
+                         "W distance": float(np.median(np.linalg.norm(reached_codes - w, axis=1))),
+                         "flip": float(np.mean(reached(kind, before[a], after[a], target))),
+                         "side": side, "worst side": f"{worst_name} {worst:.2f}"})
         after = oracle.predict(render_with_style_offsets(gen, w, style_shift(a, target), style_sizes))
         side, worst, worst_name = side_effect(after, a)
         cmp_rows.append({"attribute": a, "method": f"StyleSpace, top {STYLE_TOP} channels x {STYLE_GAIN:g}",
@@ -371,10 +419,13 @@ def main() -> int:
                              "side": side, "worst side": f"{worst_name} {worst:.2f}"})
         for label, mset, pace in (("format 1, even in units", straight, "units"), ("default, even in units", dset, "units"),
                                   ("default, paced by picture change", dset, "pictures"),
-                                  ("default, paced by the attribute reader", dset, "reader")):
+                                  ("default, paced by the attribute reader", dset, "reader"),
+                                  ("default, paced by the reader, drawn in its region", dset, "reader")):
             sweep_rows.append({"attribute": a, "method": label,
-                               **sweep_figures(a, mset, w[: args.n_sweep], before, target, sign, pace)})
+                               **sweep_figures(a, mset, w[: args.n_sweep], before, target, sign, pace,
+                                               locked="region" in label)})
     t_eval = time.time() - t0
+    regions_picture(args.regions_picture, gen, dset, w[:6], base_faces[:6], names)
 
     print(f"\n### Methods side by side at the slider's end ({args.distance:g} units towards the target, or onto "
           f"the class), {args.n_eval} fresh faces, read by the oracle ({t_eval:.0f} s)\n")
@@ -479,6 +530,7 @@ def inverted_rows(args, gen, oracle, dset, reader, names, kinds, fitted, cmp_row
 
     from directions.edit import offset
     from directions.reach import edit_onto_classes, reaches
+    from directions.regions import lock_to_regions, set_mask
     from latentlab.core.workspace import workspace_dir
     from latentlab.generator.interface import render
     from latentlab.inversion.pipeline import pivot_config, pivot_setup, setup_inversion, tune_projection
@@ -515,7 +567,8 @@ def inverted_rows(args, gen, oracle, dset, reader, names, kinds, fitted, cmp_row
         target, sign = targets_for(kinds[a], before[a], len(names[a]), rng)
         reach = "LDA default, onto the class until the reader reads it"
         # (row label, the fresh-face row it is compared with, reader, drawn by)
-        variants = [(default, default, None, gens), (f"{default}, tuned weights alone", default, None, alone)]
+        variants = [(default, default, None, gens), (f"{default}, tuned weights alone", default, None, alone),
+                    (REGION_ROW, REGION_ROW, None, gens)]
         if reaches(dset, a):
             variants.append((reach, reach, reader, gens))
         for label, method, with_reader, by in variants:
@@ -525,7 +578,10 @@ def inverted_rows(args, gen, oracle, dset, reader, names, kinds, fitted, cmp_row
                                       with_reader) for i in range(len(w))])
             else:
                 codes = w + sign[:, None] * offset(dset.entries[a], 0, args.distance)[None]
-            after = oracle.predict(draw(codes, by))
+            pictures = draw(codes, by)
+            if method == REGION_ROW:  # the blended edit inside the attribute's region, the reconstruction outside
+                pictures = lock_to_regions(pictures, recon, set_mask(dset, [a], gen.resolution))
+            after = oracle.predict(pictures)
             flip = float(np.mean(reached(kinds[a], before[a], after[a], target)))
             changes = [float(np.mean(after[b] != before[b])) for b in names if b != a]
             ref = reference.get((a, method))

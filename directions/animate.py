@@ -274,6 +274,31 @@ def render_frames(gen, codes: np.ndarray, grid: bool = False, batch_size: int = 
     return np.stack([image_grid(frame, cols=min(n, cols)) for frame in flat])
 
 
+def render_locked(gen, codes: np.ndarray, anchors: np.ndarray, mask: np.ndarray | None, grid: bool = False,
+                  cols: int = 8, **draw) -> np.ndarray:
+    """`render_frames` of edited codes, each face drawn as edited only inside `mask` [R, R]
+    (directions.regions) and as its unedited `anchors` elsewhere; mask None draws them whole.
+
+    anchors: the unedited code of each face: [N, ...] for grid frames [F, N, ...], else [F, ...] or [1, ...]."""
+    from latentlab.generator.interface import image_grid
+
+    from directions.regions import lock_to_regions
+
+    if mask is None:
+        return render_frames(gen, codes, grid=grid, cols=cols, **draw)
+    codes = np.asarray(codes, np.float32)
+    flat = codes.reshape(-1, *codes.shape[2:]) if grid else codes
+    faces = render_frames(gen, flat, **draw)
+    if mask.shape[0] != faces.shape[1]:
+        raise UserError(f"a region mask of {mask.shape[0]} px for pictures of {faces.shape[1]} px")
+    base = render_frames(gen, np.asarray(anchors, np.float32), **{k: v for k, v in draw.items() if k != "progress"})
+    if not grid:
+        return lock_to_regions(faces, base, mask)
+    f, n = codes.shape[:2]
+    locked = lock_to_regions(faces.reshape(f, n, *faces.shape[1:]), base[None], mask)
+    return np.stack([image_grid(frame, cols=min(n, cols)) for frame in locked])
+
+
 def resize_frames(frames: np.ndarray, size: int | tuple[int, int] | None) -> np.ndarray:
     """Frames [F, H, W, 3] scaled to size (an int = the longer side) with Lanczos; None = unchanged."""
     if size is None:

@@ -274,8 +274,12 @@ class FitResult:
 def fit_direction_set(latents: np.ndarray, labels: pd.DataFrame, attributes: Sequence, *, generator_id: str,
                       space: str = "w", conditions: dict[str, Sequence[str]] | None = None, schema=None,
                       source: dict | None = None, progress: bool = False,
-                      on_attribute: Callable[[str, int, int], None] | None = None, **fitter_kwargs) -> FitResult:
+                      on_attribute: Callable[[str, int, int], None] | None = None,
+                      images: np.ndarray | None = None, **fitter_kwargs) -> FitResult:
     """Fit every attribute (objects with name, kind, options) that has enough labels.
+
+    `images` (uint8 [N, R, R, 3], the labeled faces in the latents' order) adds each entry's region:
+    where in the picture its attribute shows (directions.regions), so edits can be drawn there only.
 
     `conditions` maps an attribute to the attributes it must not change: each adds an entry
     "<attr>|<other>+<other>" whose vectors are orthogonal to those attributes' directions
@@ -305,6 +309,8 @@ def fit_direction_set(latents: np.ndarray, labels: pd.DataFrame, attributes: Seq
             refused[attr.name] = str(e)
             continue
         dset.add(fitter.to_direction())
+    if images is not None:
+        _add_regions(dset, images, labels, attributes)
     for name, others in (conditions or {}).items():
         if name not in dset.entries:
             refused[f"{name}|{'+'.join(others)}"] = f"{name} was not fitted"
@@ -313,11 +319,25 @@ def fit_direction_set(latents: np.ndarray, labels: pd.DataFrame, attributes: Seq
         if missing:
             raise UserError(f"cannot condition {name} on {', '.join(missing)}: not fitted in this set")
         attr = next(a for a in attributes if a.name == name)
-        dset.add(conditional_direction(dset.entries[name], [dset.entries[o] for o in others],
-                                       latents, labels[attr.name].tolist()))
+        cond = conditional_direction(dset.entries[name], [dset.entries[o] for o in others],
+                                     latents, labels[attr.name].tolist())
+        cond.region = dset.entries[name].region
+        dset.add(cond)
     if not dset.entries:
         raise TooFewLabels("no attribute could be fitted: " + "; ".join(refused.values()))
     return FitResult(dset, refused)
+
+
+def _add_regions(dset: DirectionSet, images: np.ndarray, labels: pd.DataFrame, attributes: Sequence) -> None:
+    """Attach each fitted entry's region map, computed on every labeled attribute jointly."""
+    from directions.regions import region_maps
+
+    if len(images) != len(labels):
+        raise UserError(f"{len(images)} images for {len(labels)} labeled faces: they must be the same faces")
+    classes = {a.name: list(a.options) for a in attributes if a.name in labels.columns}
+    maps = region_maps(images, {a: labels[a].tolist() for a in classes}, classes)
+    for entry in dset.entries.values():
+        entry.region = maps.get(entry.attribute)
 
 
 def fit_run(db_url: str, run_id: int, *, space: str = "w", attributes: Sequence[str] | None = None,
@@ -343,6 +363,19 @@ def fit_run(db_url: str, run_id: int, *, space: str = "w", attributes: Sequence[
               "truncation_psi": float(data.truncation_psi), "n_items": int(len(latents))}
     if data.class_label is not None:  # conditional generator: fitted with the class held fixed
         source["class_label"] = int(data.class_label)
+    images = _run_images(data)
     return fit_direction_set(latents, data.labels, chosen, generator_id=data.generator_id, space=space,
                              conditions=conditions, schema=data.schema, source=source, progress=progress,
-                             on_attribute=on_attribute, **fitter_kwargs)
+                             on_attribute=on_attribute, images=images, **fitter_kwargs)
+
+
+def _run_images(data) -> np.ndarray | None:
+    """The run's faces at the region maps' size, or None (no regions) when some are not on disk."""
+    from directions.regions import MAP_SIDE
+
+    if not data.image_paths or not all(p.is_file() for p in data.image_paths):
+        return None
+    try:
+        return data.load_images(max_side=MAP_SIDE)
+    except (OSError, ValueError):  # a damaged face file: fit without regions rather than not at all
+        return None

@@ -61,6 +61,7 @@ class Direction:
     class_centroids: np.ndarray | None = None  # [C, r] class means in basis coordinates (raw)
     within_cov: np.ndarray | None = None  # [r, r] within-class covariance in basis coordinates (format 2)
     class_priors: np.ndarray | None = None  # [C] label shares (format 2): with within_cov, LDA in the subspace
+    region: np.ndarray | None = None  # [s, s] where the attribute shows in the picture (directions.regions)
     metrics: dict = field(default_factory=dict)  # cv_accuracy, label_counts, svm_..., conditioned_on
 
     def __post_init__(self) -> None:
@@ -80,6 +81,12 @@ class Direction:
             r = len(self.basis)
             self.within_cov = np.asarray(self.within_cov, np.float64).reshape(r, r)
             self.class_priors = np.asarray(self.class_priors, np.float64).reshape(len(self.classes))
+        if self.region is not None:
+            self.region = np.asarray(self.region, np.float32)
+            if self.region.ndim != 2 or self.region.shape[0] != self.region.shape[1] or not self.region.size \
+                    or not np.all(np.isfinite(self.region)):
+                raise ValueError(f"direction {self.name}: a region map is a finite square array, "
+                                 f"not shape {self.region.shape}")
 
     @property
     def dim(self) -> int:
@@ -217,6 +224,8 @@ def save_direction_set(path: str | Path, dset: DirectionSet) -> Path:
         arrays[f"e{i}_vectors"] = d.vectors.astype(np.float32)
         if d.basis is not None:
             arrays[f"e{i}_basis"] = d.basis.astype(np.float32)
+        if d.region is not None:
+            arrays[f"e{i}_region"] = d.region.astype(np.float32)
     meta = {"generator_id": dset.generator_id, "space": dset.space, "dim": dset.dim, "created": dset.created,
             "schema": dset.schema, "source": dset.source, "entries": entries}
     return save_npz(path, arrays, meta, fmt=FORMAT, version=FORMAT_VERSION)
@@ -243,7 +252,7 @@ def load_direction_set(path: str | Path, generator_id: str | None = None) -> Dir
                 class_positions=cp.reshape(len(e["names"]), -1),
                 basis=arrays.get(f"e{i}_basis"), class_centroids=e.get("class_centroids"),
                 within_cov=e.get("within_cov"), class_priors=e.get("class_priors"),
-                metrics=e.get("metrics") or {}))
+                region=arrays.get(f"e{i}_region"), metrics=e.get("metrics") or {}))
     except (KeyError, ValueError, TypeError) as e:
         raise damaged(path, "direction set", e) from None
     return dset

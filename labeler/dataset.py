@@ -35,9 +35,16 @@ class RunDataset:
     image_paths: list[Path] = field(default_factory=list)  # the cached PNG of each row
     class_label: int | None = None  # conditional generators: the class every face of the run belongs to
 
-    def load_images(self) -> np.ndarray:
-        """uint8 [N, R, R, 3]: the faces annotators saw."""
-        return np.stack([np.asarray(Image.open(p).convert("RGB")) for p in self.image_paths])
+    def load_images(self, max_side: int | None = None) -> np.ndarray:
+        """uint8 [N, R, R, 3]: the faces annotators saw (averaged down to at most `max_side` pixels)."""
+        def one(p: Path) -> np.ndarray:
+            with Image.open(p) as im:
+                im = im.convert("RGB")
+                if max_side is not None and max(im.size) > max_side:
+                    im = im.resize((max_side, max_side), Image.Resampling.BOX)
+                return np.asarray(im)
+
+        return np.stack([one(p) for p in self.image_paths])
 
 
 def load_run_dataset(db_url: str, run_id: int, aggregation: str = "majority") -> RunDataset:

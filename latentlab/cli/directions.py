@@ -279,10 +279,11 @@ def _cmd_show(args: argparse.Namespace) -> None:
 def _cmd_edit(args: argparse.Namespace) -> None:
     import numpy as np
 
-    from directions.animate import render_frames, save_png
+    from directions.animate import render_frames, render_locked, save_png
     from directions.edit import parse_assignments, parse_layers
     from directions.io import load_direction_set
     from directions.reach import edit_onto_classes
+    from directions.regions import lock_to_regions, set_mask
     from latentlab.core.latents import Latents, load_latents, save_latents
     from latentlab.generator.interface import image_grid, map_latents, render
 
@@ -310,7 +311,7 @@ def _cmd_edit(args: argparse.Namespace) -> None:
     sweeps = []  # checked before anything is written: a refused sweep leaves no half-done output
     for spec in args.animate or []:
         name, start, end, sweep = _sweep(args, gen, dset, edited, spec, layers, reader, psi, amounts)
-        sweeps.append((spec, sweep))
+        sweeps.append((spec, name, sweep))
     out = Path(args.out) if args.out else workspace(args) / "exports" / f"edit-{_stamp()}"
     out.mkdir(parents=True, exist_ok=True)
 
@@ -329,13 +330,20 @@ def _cmd_edit(args: argparse.Namespace) -> None:
 
         shutil.copyfile(delta_path(args.latents), delta_path(out / "edited.npz"))
     cols = min(len(base), 8)
-    before = image_grid(render(gen, base, progress=True), cols)
-    after = image_grid(render(gen, saved.ws if saved.ws is not None else saved.w, progress=True), cols)
+    lock = _region_lock(args)
+    before_faces = render(gen, base, progress=True)
+    after_faces = render(gen, saved.ws if saved.ws is not None else saved.w, progress=True)
+    mask = set_mask(dset, amounts, gen.resolution, lock)
+    if mask is not None:  # the edit drawn only where its attributes show (directions.regions)
+        after_faces = lock_to_regions(after_faces, before_faces, mask)
+    before, after = image_grid(before_faces, cols), image_grid(after_faces, cols)
     gap = np.full((4, before.shape[1], 3), 255, np.uint8)
     save_png(np.concatenate([before, gap, after]), out / "compare.png")
     written = [out / "edited.npz", out / "compare.png"]
-    for spec, sweep in sweeps:
-        frames = render_frames(gen, sweep, grid=True, space=dset.space, truncation_psi=psi, progress=True)
+    for spec, name, sweep in sweeps:
+        names = [*amounts, name]
+        frames = render_locked(gen, sweep, codes, set_mask(dset, names, gen.resolution, lock), grid=True,
+                               space=dset.space, truncation_psi=psi, progress=True)
         stem = out / _safe(spec)
         written += _write_outputs(frames, [f"{stem}.{fmt.strip()}" for fmt in args.format.split(",")], args.fps,
                                   args.size, f"{stem}-strip.png", frames if args.once else frames[: len(frames) // 2 + 1])
@@ -347,6 +355,19 @@ def _add_blend_option(p: argparse.ArgumentParser) -> None:
                    help="an inverted face with a tuning delta: blend (default) draws the original generator's "
                         "edit where it changes the face and the tuned picture elsewhere; weights: the tuned "
                         "weights alone (closer to the picture, but they resist edits; docs/inversion.md)")
+
+
+def _add_regions_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--regions", default="on", choices=("on", "off"),
+                   help="on (default, for sets fitted on a run's faces): draw an edit only where its attributes "
+                        "show in the picture, the rest of the face as it was; off: the whole moved face "
+                        "(docs/directions.md, 'Edits drawn in their region')")
+
+
+def _region_lock(args: argparse.Namespace):
+    from directions.regions import RegionLock
+
+    return RegionLock() if args.regions == "on" else None
 
 
 def _tuned_blend(args: argparse.Namespace):
@@ -390,8 +411,12 @@ def _cmd_animate(args: argparse.Namespace) -> None:
         codes = _space_codes(dset, w, z)
         name, start, end, sweep = _sweep(args, gen, dset, codes, args.along, layers, _set_reader(args, gen),
                                          args.truncation_psi)
-        frames = render_frames(gen, sweep, grid=True, space=dset.space, truncation_psi=args.truncation_psi,
-                               progress=True)
+        from directions.animate import render_locked
+        from directions.regions import set_mask
+
+        mask = set_mask(dset, [name], gen.resolution, _region_lock(args))
+        frames = render_locked(gen, sweep, codes, mask, grid=True, space=dset.space,
+                               truncation_psi=args.truncation_psi, progress=True)
         strip_frames = frames if args.once else frames[: len(frames) // 2 + 1]
         label, set_name = sweep_label(name, start, end), Path(args.directions).stem
     outs = args.out or [str(_default_animation_path(args, label, set_name))]
@@ -556,6 +581,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--out", default=None, help="output folder (default: <workspace>/exports/edit-<time>)")
     _add_output_options(e, "total frames of each animation (as 'Frames' in the app)")
     _add_blend_option(e)
+    _add_regions_option(e)
     add_generator_options(e)
     add_workspace_option(e)
     e.set_defaults(func=_cmd_edit)
@@ -581,6 +607,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     _add_output_options(a, "total frames of the animation (as 'Frames' in the app); a walk through K latents "
                            "gets the nearest multiple of K")
     _add_blend_option(a)
+    _add_regions_option(a)
     add_generator_options(a)
     add_workspace_option(a)
     a.set_defaults(func=_cmd_animate)

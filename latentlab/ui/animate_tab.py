@@ -19,10 +19,11 @@ from latentlab.ui.context import AppContext
 from latentlab.ui.gradio_util import AdminCheck, admin_only, admin_password_box, class_picker, user_errors_as_toasts
 from latentlab.ui.sets import DirectionShelf, sweep_choices
 
-from directions.animate import (export_name, fresh_path, pacer, parse_sweep, render_frames, save_png, strip,
-                                sweep_label, sweep_latents, walk_latents, write_animation)
+from directions.animate import (export_name, fresh_path, pacer, parse_sweep, render_frames, render_locked, save_png,
+                                strip, sweep_label, sweep_latents, walk_latents, write_animation)
 from directions.reach import onto_class_shares, reaches
 from directions.reader import load_reader, reader_path
+from directions.regions import set_mask
 
 ANIMATION_FRAMES = 36  # the default length of an animation, in the app and the CLI (`--frames`)
 
@@ -66,7 +67,8 @@ def walk_video(ctx: AppContext, z: np.ndarray, frames: int, psi: float, space: s
 def sweep_video(ctx: AppContext, shelf: DirectionShelf, set_path: str, spec: str, start: float, end: float,
                 z: np.ndarray, frames: int, psi: float, pingpong: bool, class_label: int | None = None) -> np.ndarray:
     """The faces of `z` (of `class_label`, conditional generators) side by side, swept along `spec` (or
-    onto its class): frames [F, H, W, 3]."""
+    onto its class): frames [F, H, W, 3], each face changed only where the attribute shows (directions.regions)
+    when the set has regions."""
     dset = shelf.load(set_path)
     if not spec:
         raise UserError("choose a direction to animate along")
@@ -88,7 +90,8 @@ def sweep_video(ctx: AppContext, shelf: DirectionShelf, set_path: str, spec: str
         reach = onto_class_shares(codes, dset, name, b, lambda c: render_frames(ctx.generator, c, **draw), reader)
     sweep = sweep_latents(codes, dset, name, a, b, frames, pingpong=pingpong, reach=reach,
                           pace_with=pacer(ctx.generator, dset, name, reader, **draw))
-    return render_frames(ctx.generator, sweep, grid=True, **draw)
+    mask = set_mask(dset, [name], ctx.generator.resolution)  # drawn only where the attribute shows
+    return render_locked(ctx.generator, sweep, codes, mask, grid=True, **draw)
 
 
 def make_animation(ctx: AppContext, shelf: DirectionShelf, mode: str, set_path: str, spec: str, start: float,

@@ -21,16 +21,18 @@ from directions.animate import render_frames
 from directions.edit import edit, parse_layers
 from directions.io import DirectionSet
 from directions.reach import edit_onto_classes
+from directions.regions import RegionLock, lock_to_regions, set_mask
 
 
 def edited_faces(ctx: AppContext, dset: DirectionSet, seed: int, n: int, psi: float, layers: str,
                  amounts: Amounts, min_px: int = PREVIEW_PX, class_label: int | None = None,
-                 reader=None) -> tuple[np.ndarray, np.ndarray]:
+                 reader=None, regions: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(grid before, grid after) for n seeded faces (of `class_label` for a conditional generator) moved
     by `amounts` (a W set may edit a W+ layer range); each face upscaled to at least `min_px` (0 = as drawn).
 
     With the set's attribute `reader`, a pick onto a class of a categorical attribute moves each face
-    just as far as the reader needs to read that class (`directions.reach`), as `latentlab edit --set` does."""
+    just as far as the reader needs to read that class (`directions.reach`), as `latentlab edit --set` does.
+    `regions`: the edit is drawn only where its attributes show (directions.regions), as `edit` does."""
     z, w = ctx.faces(seed, n, psi, class_label)
     gen = ctx.generator
     layer_idx = parse_layers(layers, gen.num_ws)
@@ -47,7 +49,11 @@ def edited_faces(ctx: AppContext, dset: DirectionSet, seed: int, n: int, psi: fl
         if dset.space == "z":
             moved = map_latents(gen, moved, float(psi), class_label=class_label)
     cols = preview_cols(len(w))
-    return (image_grid(enlarge(render(gen, w), min_px), cols), image_grid(enlarge(render(gen, moved), min_px), cols))
+    faces, edited = render(gen, w), render(gen, moved)
+    mask = set_mask(dset, amounts, gen.resolution, RegionLock() if regions else None)
+    if mask is not None:
+        edited = lock_to_regions(edited, faces, mask)
+    return image_grid(enlarge(faces, min_px), cols), image_grid(enlarge(edited, min_px), cols)
 
 
 def build_edit_tab(ctx: AppContext, shelf: DirectionShelf) -> None:
@@ -76,6 +82,8 @@ def build_edit_tab(ctx: AppContext, shelf: DirectionShelf) -> None:
                                      label="Show", elem_id="edit-show", scale=2)
                     pixels = gr.Checkbox(False, label="Original pixels (no upscaling)", elem_id="edit-pixels",
                                          scale=1)
+                    regions = gr.Checkbox(True, label="Only where the attribute shows (the rest stays)",
+                                          elem_id="edit-regions", scale=1)
                 after = gr.Image(label="Edited", format="png", interactive=False, elem_id="edit-after")
                 before = gr.Image(label="Original", format="png", interactive=False, visible=False,
                                   elem_id="edit-before")
@@ -85,13 +93,13 @@ def build_edit_tab(ctx: AppContext, shelf: DirectionShelf) -> None:
         return editor.show(shelf.load(path)) if path else editor.hide()
 
     @user_errors_as_toasts
-    def on_edit(path, sd, cl, n, ps, lay, as_drawn, numeric, categorical, *values):
+    def on_edit(path, sd, cl, n, ps, lay, as_drawn, in_regions, numeric, categorical, *values):
         if not path:
             return None, None
         amounts = amounts_from(numeric, categorical, values)
         original, edited = edited_faces(ctx, shelf.load(path), sd, n, ps, lay, amounts,
                                         min_px=0 if as_drawn else PREVIEW_PX, class_label=cl,
-                                        reader=shelf.reader(path))
+                                        reader=shelf.reader(path), regions=bool(in_regions))
         what = f"{int(n)} faces of seed {int(sd or 0)}" + ("" if cl is None else f", class {int(cl)}")  # the alt texts say what each picture shows
         return (gr.update(value=original, alt_text=f"{what}, unedited"),
                 gr.update(value=edited, alt_text=f"{what}, edited: {describe(amounts)}"))
@@ -99,10 +107,11 @@ def build_edit_tab(ctx: AppContext, shelf: DirectionShelf) -> None:
     def on_shown(which):
         return gr.update(visible=which != "before"), gr.update(visible=which == "before")
 
-    edit_inputs = [edit_set, seed, klass, n_faces, psi, layers, pixels, *editor.inputs]
+    edit_inputs = [edit_set, seed, klass, n_faces, psi, layers, pixels, regions, *editor.inputs]
     edit_set.change(on_set, edit_set, editor.inputs).then(on_edit, edit_inputs, [before, after])
     editor.rerender(on_edit, edit_inputs, [before, after],
-                    also=[seed.submit, klass.input, n_faces.release, psi.release, layers.submit, pixels.input])
+                    also=[seed.submit, klass.input, n_faces.release, psi.release, layers.submit, pixels.input,
+                          regions.input])
     shown.change(on_shown, shown, [after, before], queue=False, api_visibility="private")
     new_faces.click(lambda s: int(s or 0) + 1, seed, seed).then(on_edit, edit_inputs, [before, after])
     refresh.click(shelf.listing, edit_set, edit_set)

@@ -31,6 +31,7 @@ from directions.animate import pacer, parse_sweep, sweep_latents, write_animatio
 from directions.edit import edit
 from directions.io import DirectionSet
 from directions.reach import edit_onto_classes, onto_class_shares, reaches
+from directions.regions import RegionLock, lock_to_regions, set_mask
 from latentlab.core.errors import UserError
 from latentlab.core.latents import save_latents
 from latentlab.generator.interface import render
@@ -271,6 +272,16 @@ def edited_codes(ctx: AppContext, state: dict, dset: DirectionSet, amounts: Amou
     return edit(codes, dset, amounts)
 
 
+def draw_edited(gen, state: dict, dset: DirectionSet, names, codes: np.ndarray, blend: bool = True) -> np.ndarray:
+    """Pictures of edited codes of the inverted face; with `blend`, drawn only where the edited attributes
+    show (directions.regions) and as the reconstruction elsewhere."""
+    pictures = render(gen, codes)
+    mask = set_mask(dset, names, gen.resolution, RegionLock() if blend else None)
+    if mask is None:
+        return pictures
+    return lock_to_regions(pictures, render(gen, np.asarray(state["codes"], np.float32)[None]), mask)
+
+
 def export_sweep(ctx: AppContext, state: dict, dset: DirectionSet, spec: str, start: float, end: float,
                  frames: int, fps: float, fmt: str, amounts: Amounts, reader=None, blend: bool = True) -> tuple[str, str]:
     """Write the sweep of `spec` around the current edit (`amounts`); (file path, message). Frames are
@@ -290,7 +301,7 @@ def export_sweep(ctx: AppContext, state: dict, dset: DirectionSet, spec: str, st
         reach = onto_class_shares(base, dset, name, b, lambda c: render(gen, c), reader)
     codes = sweep_latents(base, dset, name, a, b, int(frames), pingpong=True, reach=reach,
                           pace_with=pacer(gen, dset, name, reader))  # [F, 1, ...]
-    video = render(gen, codes[:, 0])
+    video = draw_edited(gen, state, dset, [*amounts, name], codes[:, 0], blend)
     stem = re.sub(r"[^A-Za-z0-9_.+-]+", "_", f"{Path(state['path']).stem}-{spec}")
     suffix = ".mp4" if fmt == "mp4" else ".gif"
     path = write_animation(video, ctx.exports_dir("inversion") / f"{stem}{suffix}", fps=float(fps), size=PREVIEW_SIZE)
@@ -384,8 +395,9 @@ def _build_editing(demo: gr.Blocks, ctx: AppContext, shelf: DirectionShelf, late
         with gr.Column(scale=1):
             edited = gr.Image(label="Edited", format="png", interactive=False, elem_id="inv-edited",
                               height=PREVIEW_SIZE + 40)
-            blend = gr.Checkbox(True, label="Blend edits: where an edit acts, draw it as the generator does "
-                                            "(off: the tuned picture alone, which resists edits)", elem_id="inv-blend")
+            blend = gr.Checkbox(True, label="Blend edits: where an edit acts, and only where its attributes show, "
+                                            "draw it as the generator does (off: the tuned picture alone, which "
+                                            "resists edits)", elem_id="inv-blend")
     with gr.Row():
         sweep = gr.Dropdown(label="Sweep (attr:class moves onto a class)", elem_id="inv-sweep")
         sweep_from = gr.Number(-3, label="From (units)")
@@ -416,9 +428,10 @@ def _build_editing(demo: gr.Blocks, ctx: AppContext, shelf: DirectionShelf, late
     def on_edit(state, path, blended, numeric, categorical, *values):
         if not state or not path:
             return None
-        codes = edited_codes(ctx, state, load_w_set(shelf, path), amounts_from(numeric, categorical, values),
-                             shelf.reader(path), bool(blended))
-        return enlarge(render(face_generator(ctx, state, bool(blended)), codes)[0])
+        dset, amounts = load_w_set(shelf, path), amounts_from(numeric, categorical, values)
+        codes = edited_codes(ctx, state, dset, amounts, shelf.reader(path), bool(blended))
+        gen = face_generator(ctx, state, bool(blended))
+        return enlarge(draw_edited(gen, state, dset, amounts, codes, bool(blended))[0])
 
     @user_errors_as_toasts
     def on_export(state, path, spec, a, b, n, f, fm, blended, numeric, categorical, *values):

@@ -50,6 +50,7 @@ def test_fit_edit_explore_animate_in_the_browser(app, page):
     assert "age|blush" in table and "blush" in table
     dset = load_direction_set(workspace / "directions" / "uitest.npz")
     assert list(dset.entries) == ["blush", "age", "hair", "age|blush"]
+    assert all(d.region is not None for d in dset.entries.values())  # fitted on the run's faces: regions
 
     # Edit: the new set is selected, its sliders carry the class positions, moving one re-renders
     page.get_by_role("tab", name="Edit").click()
@@ -60,6 +61,9 @@ def test_fit_edit_explore_animate_in_the_browser(app, page):
     box = page.locator("#edit-slider-0 input[type=number]")
     box.fill("3")
     box.blur()  # a typed value is released on blur, like letting go of the handle
+    page.wait_for_function(f"document.querySelector('#edit-after img').src !== {src!r}")
+    src = page.get_attribute("#edit-after img", "src")
+    page.locator("#edit-regions input[type=checkbox]").uncheck()  # the whole moved face: another picture
     page.wait_for_function(f"document.querySelector('#edit-after img').src !== {src!r}")
 
     # Explore: start, pick tile 2, save the pick under a name
