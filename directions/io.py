@@ -2,7 +2,7 @@
 
 A direction set holds, for one generator and one latent space ("w" or "z"), one `Direction`
 entry per attribute (plus conditional variants and hand-picked "custom" directions). The file is
-one `.npz`: the large arrays (unit vectors, categorical subspace bases) as plain arrays and
+one `.npz`: the large arrays (unit vectors, categorical subspace bases, region maps) as plain arrays and
 everything else as a JSON string `meta` (format version, generator id, space, schema, creation
 time, and per entry: attribute, kind, classes, slider units, class-mean positions, CV accuracy,
 label counts). It is written and read through `latentlab.core.artifacts`: atomically, and with
