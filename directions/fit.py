@@ -364,6 +364,8 @@ def fit_run(db_url: str, run_id: int, *, space: str = "w", attributes: Sequence[
     if data.class_label is not None:  # conditional generator: fitted with the class held fixed
         source["class_label"] = int(data.class_label)
     images = _run_images(data)
+    source["regions"] = "from the run's faces" if images is not None else \
+        "none: some of the run's faces are not on disk (still being drawn, or removed); edits are drawn whole"
     return fit_direction_set(latents, data.labels, chosen, generator_id=data.generator_id, space=space,
                              conditions=conditions, schema=data.schema, source=source, progress=progress,
                              on_attribute=on_attribute, images=images, **fitter_kwargs)

@@ -209,6 +209,9 @@ def _cmd_fit(args: argparse.Namespace) -> None:
                         "(train a new one with --reader)")
     for why in result.refused.values():
         log.warning(f"not fitted: {why}")
+    regions = result.direction_set.source.get("regions", "")
+    if regions.startswith("none"):
+        log.warning(f"regions: {regions}")
     print(f"wrote {out} ({len(result.direction_set.entries)} directions, generator "
           f"{result.direction_set.generator_id}, space {args.space.upper()})")
 

@@ -202,8 +202,10 @@ def do_fit(ctx: AppContext, run_id, space: str, attributes: list[str], aggregati
         drop_reader(path)  # a replaced set must not keep the reader of the set it replaced
     refused = "".join(f"\n- not fitted: {why}" for why in result.refused.values())
     weak = f"\n- {AT_BASELINE}: {'; '.join(flagged)}" if flagged else ""
+    regions = dset.source.get("regions", "")
+    no_regions = f"\n- regions: {regions}" if regions.startswith("none") else ""
     status = (f"Saved **{path.name}**: {len(dset.entries)} directions in "
-              f"{space.upper()}, from {dset.source.get('n_items')} faces.{with_reader}{weak}{refused}")
+              f"{space.upper()}, from {dset.source.get('n_items')} faces.{with_reader}{weak}{refused}{no_regions}")
     yield table, status, str(path)
 
 

@@ -73,3 +73,22 @@ def test_fit_stores_regions_and_edit_draws_only_there(labeled_run, tmp_path):
     assert np.abs(off - before)[np.broadcast_to(outside, on.shape)].mean() > 1  # the whole move changes it
     inside = np.broadcast_to(~outside, on.shape)
     assert np.abs(on - before)[inside].mean() > 0.5 * np.abs(off - before)[inside].mean()
+
+
+def test_a_run_whose_faces_are_not_all_on_disk_fits_without_regions(labeled_run, tmp_path, caplog):
+    import shutil
+
+    from directions.fit import fit_run
+    from labeler.dataset import load_run_dataset
+
+    r = labeled_run
+    data = load_run_dataset(r["db"], r["run"])
+    moved = tmp_path / "moved.png"
+    shutil.move(data.image_paths[3], moved)  # a face still being drawn, or removed
+    try:
+        result = fit_run(r["db"], r["run"], compare_svm=False)
+    finally:
+        shutil.move(moved, data.image_paths[3])
+    assert all(d.region is None for d in result.direction_set.entries.values())
+    assert result.direction_set.source["regions"].startswith("none")
+    assert all(d.region is not None for d in fit_run(r["db"], r["run"], compare_svm=False).direction_set.entries.values())
