@@ -27,23 +27,28 @@ MAP_SIDE = 64  # side of a stored region map, in pixels
 class RegionLock:
     """How a region map becomes a mask (shares of the picture's side for sizes).
 
-    mass: the region holds this share of the map's total (above its median, the background level);
+    floor: pixels less than this many robust standard deviations (1.4826 x the median absolute
+    deviation) above the map's median are background (noise, or a pixel every attribute explains);
+    mass: the region holds this share of what lies above the floor;
     soft: the ramp below that cut, as a share of the cut value (0 = a hard edge);
+    keep: a separate patch holding less than this share of the region's total is dropped (stray
+    correlations: a thin arc of hair read with the eyes);
     grow / blur: the mask is widened, then softened, by these shares of the side (1/64 = one pixel at 64 px).
-    Chosen on the directions benchmark (docs/directions.md): the smallest mass (fewest side effects) that keeps
-    the flips of every attribute that flips on a quarter of faces within 0.9 x of the whole-face edit.
+    Chosen on a probe of the directions benchmark (docs/directions.md, 'Edits drawn in their region').
     """
 
+    floor: float = 1.0
     mass: float = 0.85
     soft: float = 0.5
+    keep: float = 0.1
     grow: float = 1 / 64
     blur: float = 1 / 64
 
     def __post_init__(self) -> None:
         if not 0.0 < self.mass <= 1.0:
             raise ValueError(f"mass must be in (0, 1], not {self.mass}")
-        if not 0.0 <= self.soft <= 1.0 or self.grow < 0 or self.blur < 0:
-            raise ValueError("soft must be in [0, 1] and grow, blur >= 0")
+        if not 0.0 <= self.soft <= 1.0 or not 0.0 <= self.keep < 1.0 or min(self.floor, self.grow, self.blur) < 0:
+            raise ValueError("soft must be in [0, 1], keep in [0, 1) and floor, grow, blur >= 0")
 
 
 def _box_down(images: np.ndarray, side: int) -> np.ndarray:
@@ -129,14 +134,23 @@ def _resize(m: np.ndarray, size: int) -> np.ndarray:
 
 def region_mask(region_map: np.ndarray, size: int, lock: RegionLock = RegionLock()) -> np.ndarray:
     """float32 [size, size] in [0, 1]: where an edit of this attribute is drawn."""
+    from scipy import ndimage
+
     m = _box_blur(np.asarray(region_map, np.float64), 1)
-    m = np.clip(m - np.median(m), 0, None)
+    median = np.median(m)
+    spread = 1.4826 * np.median(np.abs(m - median))
+    m = np.clip(m - median, 0, None)
+    m[m <= lock.floor * spread] = 0.0
     v = np.sort(m.ravel())[::-1]
     if v.sum() <= 0:
         return np.zeros((size, size), np.float32)
     cut = v[min(int(np.searchsorted(np.cumsum(v) / v.sum(), lock.mass)), len(v) - 1)]
     ramp = cut * lock.soft
     mask = np.clip((m - (cut - ramp)) / ramp, 0, 1) if ramp > 0 else (m >= cut).astype(np.float64)
+    patches, n = ndimage.label(mask > 0)
+    if n > 1:  # drop the stray patches
+        share = ndimage.sum(m, patches, index=np.arange(1, n + 1)) / m[mask > 0].sum()
+        mask[np.isin(patches, 1 + np.flatnonzero(share < lock.keep))] = 0.0
     mask = _resize(mask, size)
     mask = _grow(mask, int(round(lock.grow * size)))
     mask = _box_blur(mask, int(round(lock.blur * size)))

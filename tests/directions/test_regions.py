@@ -142,3 +142,16 @@ def test_render_locked_draws_grids_and_single_frames_per_face(sweep_setup):
     assert np.array_equal(render_locked(gen, sweep[:, 0], faces[:1], None), render_frames(gen, sweep[:, 0]))
     with pytest.raises(UserError, match="px"):
         render_locked(gen, sweep[:, 0], faces[:1], np.ones((res * 2, res * 2), np.float32))
+
+
+def test_stray_patches_and_the_background_level_are_left_out():
+    rng = np.random.default_rng(0)
+    m = rng.uniform(0.0, 0.01, (32, 32))  # background: noise
+    m[4:14, 4:14] += 1.0  # the attribute
+    m[24:26, 24:26] += 1.0  # a stray patch: 4 % of the region's mass
+    mask = region_mask(m, 32, RegionLock(mass=0.95))
+    assert mask[6:12, 6:12].min() == pytest.approx(1.0, abs=0.01)
+    assert mask[22:28, 22:28].max() == 0 and mask[18:, :].max() == 0
+    kept = region_mask(m, 32, RegionLock(mass=0.95, keep=0.0))
+    assert kept[24:26, 24:26].min() > 0.5
+    assert region_mask(m, 32, RegionLock(mass=1.0, floor=0.0)).mean() > 0.9  # no floor: noise fills the picture

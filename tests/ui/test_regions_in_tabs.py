@@ -24,7 +24,7 @@ def _setup(tmp_path):
     entry = DirectionFitter(kind="binary", classes=["no", "yes"], attribute="a", compare_svm=False).fit(w, labels)
     dset.add(entry.to_direction())
     region = np.zeros((gen.resolution, gen.resolution), np.float32)
-    region[: gen.resolution // 2] = 1.0  # the attribute shows in the top half
+    region[: gen.resolution // 4] = 1.0  # the attribute shows in the top quarter
     dset.entries["a"].region = region
     return gen, ctx, dset
 
@@ -61,6 +61,6 @@ def test_animate_and_invert_draw_in_the_region(tmp_path):
     moved = w0 + 3.0 * dset.entries["a"].scales[0] * dset.entries["a"].vectors[0]
     drawn = draw_edited(gen, state, dset, {"a": 3.0}, moved)
     face = render(gen, w0)
-    half = gen.resolution // 2
+    half = gen.resolution // 4
     assert np.array_equal(drawn[0, half + 2:], face[0, half + 2:])
     assert np.array_equal(draw_edited(gen, state, dset, {"a": 3.0}, moved, blend=False), render(gen, moved))
