@@ -103,6 +103,7 @@ def svm_normal(latents: np.ndarray, labels: list, options: list[str]) -> np.ndar
 
 
 REGION_ROW = "default, drawn in the attribute's region"  # directions.regions
+REACH_REGION_ROW = "the reader's end, drawn in the attribute's region"  # directions.reach + regions
 STYLE_TOP, STYLE_GAIN = 24, 2.0  # the best of 8/24/64 channels x 1/2/3 in a first probe (docs/directions.md)
 
 
@@ -401,7 +402,7 @@ def main() -> int:
                          "side": side, "worst side": f"{worst_name} {worst:.2f}"})
         after = read_locked(reached_codes, a)
         side, worst, worst_name = side_effect(after, a)
-        cmp_rows.append({"attribute": a, "method": "the reader's end, drawn in the attribute's region",
+        cmp_rows.append({"attribute": a, "method": REACH_REGION_ROW,
                          "W distance": float(np.median(np.linalg.norm(reached_codes - w, axis=1))),
                          "flip": float(np.mean(reached(kind, before[a], after[a], target))),
                          "side": side, "worst side": f"{worst_name} {worst:.2f}"})
@@ -570,16 +571,16 @@ def inverted_rows(args, gen, oracle, dset, reader, names, kinds, fitted, cmp_row
         variants = [(default, default, None, gens), (f"{default}, tuned weights alone", default, None, alone),
                     (REGION_ROW, REGION_ROW, None, gens)]
         if reaches(dset, a):
-            variants.append((reach, reach, reader, gens))
+            variants += [(reach, reach, reader, gens), (REACH_REGION_ROW, REACH_REGION_ROW, reader, gens)]
         for label, method, with_reader, by in variants:
-            if kinds[a] == "categorical":
+            if kinds[a] == "categorical" or with_reader is not None:  # onto the class (per face with the reader)
                 codes = np.concatenate([
                     edit_onto_classes(w[i: i + 1], dset, {a: names[a][target[i]]}, lambda c, i=i: render(by[i], c),
                                       with_reader) for i in range(len(w))])
             else:
                 codes = w + sign[:, None] * offset(dset.entries[a], 0, args.distance)[None]
             pictures = draw(codes, by)
-            if method == REGION_ROW:  # the blended edit inside the attribute's region, the reconstruction outside
+            if method in (REGION_ROW, REACH_REGION_ROW):  # the blended edit in the attribute's region, the reconstruction outside
                 pictures = lock_to_regions(pictures, recon, set_mask(dset, [a], gen.resolution))
             after = oracle.predict(pictures)
             flip = float(np.mean(reached(kinds[a], before[a], after[a], target)))

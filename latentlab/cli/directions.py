@@ -247,7 +247,7 @@ def _sweep(args: argparse.Namespace, gen, dset, codes, spec: str, layers, reader
     """A sweep for --animate/--along: checked for stillness, ended per face by the reader (onto a class),
     paced (--pace)."""
     from directions.animate import render_frames, sweep_latents
-    from directions.reach import onto_class_shares, reaches
+    from directions.reach import SHARE_KINDS, onto_class_shares, reaches
 
     name, start, end = _parse_clamped_sweep(spec, dset, args.range)
     sweep = sweep_latents(codes, dset, name, start, end, args.frames, pingpong=not args.once,
@@ -255,7 +255,7 @@ def _sweep(args: argparse.Namespace, gen, dset, codes, spec: str, layers, reader
     _refuse_still(sweep, spec, _still_reason(name, start, end, amounts))
     pace = _pace_with(args, gen, dset, name, reader, psi)
     reach = None
-    if isinstance(end, str) and reader is not None and reaches(dset, name):  # as far as the reader needs
+    if isinstance(end, str) and reader is not None and reaches(dset, name, SHARE_KINDS):  # as far as the reader needs
         reach = onto_class_shares(codes, dset, name, end, lambda c: render_frames(gen, c, space=dset.space,
                                                                                  truncation_psi=psi), reader)
     if pace is not None or reach is not None:

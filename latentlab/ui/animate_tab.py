@@ -21,7 +21,7 @@ from latentlab.ui.sets import DirectionShelf, sweep_choices
 
 from directions.animate import (export_name, fresh_path, pacer, parse_sweep, render_frames, render_locked, save_png,
                                 strip, sweep_label, sweep_latents, walk_latents, write_animation)
-from directions.reach import onto_class_shares, reaches
+from directions.reach import SHARE_KINDS, onto_class_shares, reaches
 from directions.reader import load_reader, reader_path
 from directions.regions import set_mask
 
@@ -86,7 +86,7 @@ def sweep_video(ctx: AppContext, shelf: DirectionShelf, set_path: str, spec: str
     reader_file = reader_path(set_path)
     reader = load_reader(reader_file, generator_id=ctx.generator.generator_id) if reader_file.is_file() else None
     reach = None  # onto a class of a categorical attribute: each face as far as the reader needs to read it
-    if isinstance(b, str) and reader is not None and reaches(dset, name):
+    if isinstance(b, str) and reader is not None and reaches(dset, name, SHARE_KINDS):
         reach = onto_class_shares(codes, dset, name, b, lambda c: render_frames(ctx.generator, c, **draw), reader)
     sweep = sweep_latents(codes, dset, name, a, b, frames, pingpong=pingpong, reach=reach,
                           pace_with=pacer(ctx.generator, dset, name, reader, **draw))

@@ -30,7 +30,7 @@ from PIL import Image
 from directions.animate import pacer, parse_sweep, sweep_latents, write_animation
 from directions.edit import edit
 from directions.io import DirectionSet
-from directions.reach import edit_onto_classes, onto_class_shares, reaches
+from directions.reach import SHARE_KINDS, edit_onto_classes, onto_class_shares, reaches
 from directions.regions import RegionLock, lock_to_regions, set_mask
 from latentlab.core.errors import UserError
 from latentlab.core.latents import save_latents
@@ -297,7 +297,7 @@ def export_sweep(ctx: AppContext, state: dict, dset: DirectionSet, spec: str, st
                         reader, blend)
     gen = face_generator(ctx, state, blend)
     reach = None
-    if isinstance(b, str) and reader is not None and reaches(dset, name):
+    if isinstance(b, str) and reader is not None and reaches(dset, name, SHARE_KINDS):
         reach = onto_class_shares(base, dset, name, b, lambda c: render(gen, c), reader)
     codes = sweep_latents(base, dset, name, a, b, int(frames), pingpong=True, reach=reach,
                           pace_with=pacer(gen, dset, name, reader))  # [F, 1, ...]

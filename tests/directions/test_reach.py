@@ -3,7 +3,10 @@
 import numpy as np
 
 from directions.edit import edit
-from directions.reach import MAX_SHARE, edit_onto_classes, first_sure, onto_class_shares
+from directions.edit import offset
+from directions.fit import DirectionFitter
+from directions.reach import (MAX_SHARE, MAX_UNITS, edit_onto_classes, first_sure, onto_class_shares, onto_class_units,
+                              toward_sign)
 
 
 def test_first_sure_is_the_first_confident_point_or_the_last():
@@ -23,7 +26,7 @@ class PlantedReader:
     def predict_proba(self, codes, attribute):
         k = len(codes) // len(self.thresholds)
         t = np.tile(self.thresholds, k)
-        p = 1 / (1 + np.exp(-50 * (codes[:, 0] - t)))
+        p = 0.5 * (1 + np.tanh(25 * (codes[:, 0] - t)))  # a logistic of slope 50, without overflow
         return {attribute: np.stack([1 - p, p], 1)}
 
 
@@ -36,8 +39,35 @@ def test_each_face_stops_as_soon_as_the_reader_reads_the_class(sweep_setup):
     reader = PlantedReader(thresholds)
     shares = onto_class_shares(faces, dset, "a", "yes", lambda c: c, reader)
     assert 0.2 <= shares[0] <= 0.4 and 0.7 <= shares[1] <= 0.9 and shares[2] == MAX_SHARE
-    assert np.allclose(edit_onto_classes(faces, dset, {"a": "yes"}, lambda c: c, reader), full)  # binary: moved as usual
-    moved = edit_onto_classes(faces, dset, {"a": "yes"}, lambda c: c, reader, kinds=None)  # per face on request
-    assert np.all(moved[:2, 0] >= thresholds[:2] - 1e-6)  # read as the class
-    assert np.all(np.abs(moved[:2] - faces[:2]).sum(1) < np.abs(full[:2] - faces[:2]).sum(1))  # and no further
-    assert np.allclose(edit_onto_classes(faces, dset, {"a": "yes"}, lambda c: c, None, kinds=None), full)  # no reader: as before
+    kinds = ("categorical",)  # binary attributes then move onto the class position, as `edit` does
+    assert np.allclose(edit_onto_classes(faces, dset, {"a": "yes"}, lambda c: c, reader, kinds=kinds), full)
+    assert np.allclose(edit_onto_classes(faces, dset, {"a": "yes"}, lambda c: c, None), full)  # no reader: as before
+
+
+def test_binary_faces_go_along_the_vector_until_the_reader_reads_the_class(sweep_setup):
+    _, w, dset = sweep_setup
+    step = offset(dset.entries["a"], 0, 1.0)[0]  # coordinate 0 per unit
+    assert step > 0  # "yes" lies on the positive side of the planted direction
+    order = np.argsort(w[:, 0])
+    faces = w[[order[0], order[1], order[2], order[-1], order[-2]]].copy()  # three "no" faces, two "yes"
+    thresholds = faces[:, 0] + step * np.array([1.2, 3.7, 1e6, -2.2, 1.0])
+    # each reader reads "yes" past a face's own threshold on coordinate 0
+    units = onto_class_units(faces[:3], dset, "a", "yes", lambda c: c, PlantedReader(thresholds[:3]))
+    assert units.tolist() == [1.5, 4.0, MAX_UNITS]  # the first half unit read as "yes"; never read: the whole way
+    units = onto_class_units(faces[3:], dset, "a", "no", lambda c: c, PlantedReader(thresholds[3:]))
+    assert units[0] == -2.5  # from "yes" to "no": the other way
+    assert units[1] == 0.0  # already read as "no" (below its threshold): stays
+    moved = edit_onto_classes(faces[:2], dset, {"a": "yes"}, lambda c: c, PlantedReader(thresholds[:2]))  # default
+    expected = np.concatenate([edit(faces[:1], dset, {"a": 1.5}), edit(faces[1:2], dset, {"a": 4.0})])
+    assert np.allclose(moved, expected, atol=1e-5)
+
+
+def test_the_way_starts_from_the_classes_the_reader_sees(sweep_setup):
+    _, w, _ = sweep_setup
+    labels = np.array(["child", "adult", "elder"])[np.digitize(w[:, 0], np.quantile(w[:, 0], [1 / 3, 2 / 3]))]
+    d = DirectionFitter(kind="ordinal", classes=["child", "adult", "elder"], attribute="age",
+                        compare_svm=False).fit(w, labels).to_direction()
+    seen = np.array([[0.9, 0.1, 0.0], [0.0, 0.1, 0.9], [0.2, 0.0, 0.8]])  # child, elder, mostly elder
+    assert toward_sign(d, 0, seen, ["child", "adult", "elder"], "adult").tolist() == [1.0, -1.0, -1.0]
+    assert toward_sign(d, 0, seen, ["child", "adult", "elder"], "elder").tolist() == [1.0, 1.0, 1.0]
+    assert toward_sign(d, 0, seen, ["child", "adult", "elder"], "child").tolist() == [-1.0, -1.0, -1.0]
