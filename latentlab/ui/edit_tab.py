@@ -30,8 +30,8 @@ def edited_faces(ctx: AppContext, dset: DirectionSet, seed: int, n: int, psi: fl
     """(grid before, grid after) for n seeded faces (of `class_label` for a conditional generator) moved
     by `amounts` (a W set may edit a W+ layer range); each face upscaled to at least `min_px` (0 = as drawn).
 
-    With the set's attribute `reader`, a pick onto a class of a categorical attribute moves each face
-    just as far as the reader needs to read that class (`directions.reach`), as `latentlab edit --set` does.
+    With the set's attribute `reader`, a pick onto a class moves each face just as far as the reader needs
+    to read that class (`directions.reach`), as `latentlab edit --set` does.
     `regions`: the edit is drawn only where its attributes show (directions.regions), as `edit` does."""
     z, w = ctx.faces(seed, n, psi, class_label)
     gen = ctx.generator
@@ -63,7 +63,8 @@ def build_edit_tab(ctx: AppContext, shelf: DirectionShelf) -> None:
                     "by 4 (sets fitted before that: one standard deviation of the labeled faces); 0 = the average "
                     "face; brackets: class means. A class pick moves each face onto the class mean, or, when the "
                     "set has an attribute reader (`latentlab fit --reader`), just as far as it takes to read as "
-                    "that class.")
+                    "that class (for eye state, age and other sliders: along the slider, up to 9 units; the pick "
+                    "replaces the slider's amount).")
         with gr.Row():
             edit_set = shelf.dropdown(elem_id="edit-set")
             refresh = gr.Button("Refresh sets", size="sm")

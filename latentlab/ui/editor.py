@@ -1,7 +1,10 @@
 """The slider and class-picker panel of the Edit and "Invert & edit" tabs, written once.
 
 A direction set shows as up to MAX_SLIDERS sliders (binary, ordinal and custom directions) and
-MAX_CLASS_PICKERS class pickers (categorical attributes); a larger set shows its first ones.
+MAX_CLASS_PICKERS class pickers (categorical attributes, then binary and ordinal ones: "eye_state ->
+closed" ends each face where the set's reader reads the class, `directions.reach`, which a slider's
+fixed amount cannot); a larger set shows its first ones. A class picked for an attribute that also has
+a slider replaces the slider's amount.
 Slider units are those of the direction file (format 2: one unit raises the labels' fitted log-odds
 by 4; format 1: one standard deviation of the fit latents' projections; 0 = the average face); the
 labels show the class means.
@@ -17,7 +20,8 @@ import numpy as np
 from directions.io import DirectionSet
 
 MAX_SLIDERS = 12  # numeric directions shown
-MAX_CLASS_PICKERS = 6  # categorical attributes shown
+MAX_CLASS_PICKERS = 10  # attributes with classes shown (categorical first)
+PICKER_KINDS = ("categorical", "binary", "ordinal")
 UNCHANGED = "(unchanged)"  # a picker's "leave this attribute alone"
 SLIDER_RANGE = 4.0  # units either side of the average face
 
@@ -27,8 +31,9 @@ Amounts = dict[str, float | str]  # direction name -> amount in units, or the cl
 def editor_layout(dset: DirectionSet) -> tuple[list[str], list[str]]:
     """(numeric direction names, categorical entry names) the editor shows, capped to its widgets."""
     numeric = [d.name for d in dset.entries.values() if d.kind != "categorical"][:MAX_SLIDERS]
-    categorical = [d.name for d in dset.entries.values() if d.kind == "categorical"][:MAX_CLASS_PICKERS]
-    return numeric, categorical
+    pickable = [d for d in dset.entries.values() if d.kind in PICKER_KINDS and len(d.classes) > 1]
+    pickable.sort(key=lambda d: d.kind != "categorical")  # stable: categorical first, then the set's order
+    return numeric, [d.name for d in pickable][:MAX_CLASS_PICKERS]
 
 
 def slider_label(dset: DirectionSet, name: str) -> str:
@@ -45,7 +50,9 @@ def amounts_from(numeric: list[str], categorical: list[str], values) -> Amounts:
     sliders, pickers = values[:MAX_SLIDERS], values[MAX_SLIDERS:]
     # a typed number outside the slider arrives before the slider clamps it: clamp it here too
     amounts: Amounts = {name: max(-SLIDER_RANGE, min(SLIDER_RANGE, float(v))) for name, v in zip(numeric, sliders) if v}
-    amounts.update({name: v for name, v in zip(categorical, pickers) if v and v != UNCHANGED})
+    picked = {name: v for name, v in zip(categorical, pickers) if v and v != UNCHANGED}
+    amounts = {name: v for name, v in amounts.items() if name not in picked}  # a class pick replaces the slider
+    amounts.update(picked)
     return amounts
 
 
@@ -152,7 +159,8 @@ class Editor:
         blank_sliders = MAX_SLIDERS - len(numeric)
         blank_pickers = MAX_CLASS_PICKERS - len(categorical)
         sliders = [gr.update(visible=True, value=0, label=slider_label(dset, name)) for name in numeric]
-        pickers = [gr.update(visible=True, value=UNCHANGED, label=name, choices=[UNCHANGED, *dset.entries[name].classes])
+        pickers = [gr.update(visible=True, value=UNCHANGED, choices=[UNCHANGED, *dset.entries[name].classes],
+                             label=name if dset.entries[name].kind == "categorical" else f"{name}: onto a class")
                    for name in categorical]
         return [numeric, categorical, *sliders, *[gr.update(visible=False, value=0, label="")] * blank_sliders,
                 *pickers, *[gr.update(visible=False, value=UNCHANGED, label="", choices=[UNCHANGED])] * blank_pickers]

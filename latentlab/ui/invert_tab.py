@@ -259,7 +259,7 @@ def load_w_set(shelf: DirectionShelf, path: str | None) -> DirectionSet:
 def edited_codes(ctx: AppContext, state: dict, dset: DirectionSet, amounts: Amounts, reader=None,
                  blend: bool = True) -> np.ndarray:
     """The inverted latent with the amounts applied: [1, w_dim] or [1, num_ws, w_dim]. With the set's
-    attribute `reader`, a pick onto a class of a categorical attribute goes as far as the reader needs to
+    attribute `reader`, a pick onto a class goes as far as the reader needs to
     read that class on this face, drawn by its tuned generator (`directions.reach`)."""
     if state.get("generator_id") != ctx.generator.generator_id:
         raise UserError("this latent belongs to another generator; project the picture again")

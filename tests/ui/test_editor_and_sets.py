@@ -37,12 +37,14 @@ def make_set(generator_id: str = "gen-a", space: str = "w", seed: int = 0) -> Di
 
 def test_the_editor_shows_numeric_directions_on_sliders_and_categorical_ones_on_pickers():
     dset = make_set()
-    assert editor_layout(dset) == (["blush", "cute"], ["hair"])
+    assert editor_layout(dset) == (["blush", "cute"], ["hair", "blush"])  # blush: a slider and a class picker
     assert slider_label(dset, "blush") == "blush  [no -1.0 · yes +1.5]"
     assert slider_label(dset, "cute") == "cute (picked in the explorer)"
     values = [1.5, 0, *[0] * (MAX_SLIDERS - 2), "red", *[UNCHANGED] * (MAX_CLASS_PICKERS - 1)]
     assert amounts_from(["blush", "cute"], ["hair"], values) == {"blush": 1.5, "hair": "red"}
     assert amounts_from(["blush", "cute"], ["hair"], [0] * MAX_SLIDERS + [UNCHANGED] * MAX_CLASS_PICKERS) == {}
+    both = [1.5, 0, *[0] * (MAX_SLIDERS - 2), UNCHANGED, "yes", *[UNCHANGED] * (MAX_CLASS_PICKERS - 2)]
+    assert amounts_from(["blush", "cute"], ["hair", "blush"], both) == {"blush": "yes"}  # the pick replaces the slider
 
 
 def test_sweep_choices_and_names():

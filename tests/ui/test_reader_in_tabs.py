@@ -91,3 +91,25 @@ def test_a_damaged_reader_file_is_left_out_and_the_sliders_still_work(workspace,
     _, edited = edited_faces(ctx, shelf.load(str(folder / "tones.npz")), 3, 2, 0.8, "", {"tone": "light"}, min_px=0,
                              reader=shelf.reader(str(folder / "tones.npz")))
     assert edited.shape[0] == ctx.generator.resolution
+
+
+def test_a_class_pick_of_a_binary_attribute_goes_along_its_slider_until_the_reader_reads_it(tmp_path):
+    torch.manual_seed(0)
+    gen = StyleGAN2Generator(TINY).eval()
+    w = map_latents(gen, sample_z(300, 2, gen.z_dim), 0.8)
+    faces = render(gen, w)
+    light = faces.reshape(len(faces), -1).mean(1)
+    labels = pd.DataFrame({"bright": np.where(light > np.median(light), "yes", "no").astype(object)})
+    dset = fit_direction_set(w, labels, [AttributeSpec("bright", "binary", ["no", "yes"])],
+                             generator_id=gen.generator_id, compare_svm=False).direction_set
+    reader = train_reader(faces, labels, {"bright": ["no", "yes"]}, generator_id=gen.generator_id, epochs=4, width=8)
+    ctx = AppContext(generator=gen, generator_path=None, device=torch.device("cpu"), workspace=tmp_path,
+                     db_url=f"sqlite:///{tmp_path / 'labels.sqlite'}", schema=default_schema())
+    _, start = ctx.faces(3, 4, 0.8)
+    _, got = edited_faces(ctx, dset, 3, 4, 0.8, "", {"bright": "yes"}, min_px=0, reader=reader, regions=False)
+    expected = edit_onto_classes(start, dset, {"bright": "yes"},
+                                 lambda c: render_frames(gen, c, space="w", truncation_psi=0.8), reader)
+    assert np.array_equal(got, image_grid(render(gen, expected), cols=2))
+    units = (expected - start) @ dset.entries["bright"].vectors[0] / dset.entries["bright"].scales[0]
+    assert np.allclose(units * 2, np.round(units * 2), atol=1e-3)  # half-unit steps along the slider's direction
+    assert not np.allclose(expected, edit(start, dset, {"bright": "yes"}))  # not onto the class mean
