@@ -158,6 +158,30 @@ def reached(kind: str, before: np.ndarray, after: np.ndarray, target: np.ndarray
     return after == target
 
 
+def labeled_run(args: argparse.Namespace, gen, oracle, schema):
+    """(run dataset with aggregated labels, its faces, the oracle's reading of them, labels submitted):
+    args.n_labels faces labeled k times through the real store by simulated annotators who label the
+    oracle's reading with args.error_rates."""
+    from labeler.dataset import load_run_dataset
+    from labeler.runs import create_run
+    from labeler.simulation import SimulatedAnnotator, label_run
+
+    names = {a.name: list(a.options) for a in schema.attributes}
+    rates = [float(r) for r in args.error_rates.split(",")]
+    with tempfile.TemporaryDirectory(prefix="bench-directions-") as tmp:
+        db = f"sqlite:///{Path(tmp) / 'labels.sqlite'}"
+        run_id = create_run(db, gen, n=args.n_labels, seed=args.seed, truncation_psi=args.truncation,
+                            schema=schema, k=args.k, workspace=tmp, progress=True)
+        data = load_run_dataset(db, run_id)
+        run_images = data.load_images()
+        read = oracle.predict(run_images)
+        truth = {int(item): {a: names[a][read[a][i]] for a in names} for i, item in enumerate(data.item_ids)}
+        annotators = [SimulatedAnnotator(f"sim{i}-{r:g}", error_rate=r, seed=i) for i, r in enumerate(rates)]
+        n_submitted = label_run(db, run_id, truth, annotators, k=args.k)
+        data = load_run_dataset(db, run_id, aggregation=args.aggregation)
+    return data, run_images, read, n_submitted
+
+
 def main() -> int:
     args = parse_args()
     import torch
@@ -170,10 +194,7 @@ def main() -> int:
 
     try:
         from latentlab.generator.synthetic.oracle import load_oracle
-        from labeler.dataset import load_run_dataset
-        from labeler.runs import create_run
         from labeler.schema import default_schema
-        from labeler.simulation import SimulatedAnnotator, label_run
 
         gen = load_generator(args.generator, args.device)
         oracle = load_oracle(args.device)
@@ -198,19 +219,9 @@ def main() -> int:
     print(f"generator {gen.generator_id}, oracle {oracle.meta.get('accuracy', '')}")
 
     # 1. a labeled run through the real store
-    with tempfile.TemporaryDirectory(prefix="bench-directions-") as tmp:
-        db = f"sqlite:///{Path(tmp) / 'labels.sqlite'}"
-        t0 = time.time()
-        run_id = create_run(db, gen, n=args.n_labels, seed=args.seed, truncation_psi=args.truncation,
-                            schema=schema, k=args.k, workspace=tmp, progress=True)
-        data = load_run_dataset(db, run_id)
-        run_images = data.load_images()
-        read = oracle.predict(run_images)
-        truth = {int(item): {a: names[a][read[a][i]] for a in names} for i, item in enumerate(data.item_ids)}
-        annotators = [SimulatedAnnotator(f"sim{i}-{r:g}", error_rate=r, seed=i) for i, r in enumerate(rates)]
-        n_submitted = label_run(db, run_id, truth, annotators, k=args.k)
-        data = load_run_dataset(db, run_id, aggregation=args.aggregation)
-        t_label = time.time() - t0
+    t0 = time.time()
+    data, run_images, read, n_submitted = labeled_run(args, gen, oracle, schema)
+    t_label = time.time() - t0
     print(f"\nlabeled run: {args.n_labels} faces x k={args.k} = {n_submitted} labels from annotators with error "
           f"rates {rates} in {t_label:.0f} s ({args.aggregation} aggregation)")
     agg_rows = []

@@ -71,7 +71,7 @@ def sweep_amounts(start: float, end: float, n_frames: int, pingpong: bool = True
 def sweep_latents(w: np.ndarray, direction_set: DirectionSet, name: str, start: float | str, end: float | str,
                   n_frames: int, pingpong: bool = True, layers: Sequence[int] | None = None,
                   num_ws: int | None = None, pace_with: Callable[[np.ndarray], np.ndarray] | None = None,
-                  reach: np.ndarray | None = None) -> np.ndarray:
+                  reach: np.ndarray | None = None, reach_units: np.ndarray | None = None) -> np.ndarray:
     """Codes [F, N, ...] for a sweep of latents w [N, D] (or W+) along `name`.
 
     Numbers sweep that many units relative to each face (0 = the face itself); a class name as
@@ -80,33 +80,39 @@ def sweep_latents(w: np.ndarray, direction_set: DirectionSet, name: str, start: 
     generator) places each face's frames at equal shares of its picture change
     (`directions.pacing`) instead of equal steps in units, so a switch is spread over many frames.
     `reach` [N] (a sweep onto a class only) ends each face at that share of the usual way
-    (`directions.reach.onto_class_shares`: as far as the attribute reader needs to read the class).
+    (`directions.reach.onto_class_shares`: as far as the attribute reader needs to read the class);
+    `reach_units` [N] (onto a binary/ordinal class) ends each face that many signed units along the
+    direction instead (`directions.reach.onto_class_units`).
     """
     w = np.asarray(w, np.float32)
     if isinstance(end, str) and start not in (0, 0.0, "", None):
         raise UserError("a sweep towards a class starts at the face itself; leave START out or give 0")
-
-    if reach is not None and not isinstance(end, str):
+    if (reach is not None or reach_units is not None) and not isinstance(end, str):
         raise ValueError("reach applies to sweeps onto a class")
 
-    def one(codes: np.ndarray, f: float) -> np.ndarray:
-        amount = f"{end}@{f:.6f}" if isinstance(end, str) else float(start) + (float(end) - float(start)) * f
-        return edit(codes, direction_set, {name: amount}, layers=layers, num_ws=num_ws)
+    def amount(i: int | None, f: float) -> float | str:  # face i's amount at a share f of its way
+        if reach_units is not None:
+            return float(f * reach_units[i])
+        if isinstance(end, str):
+            return f"{end}@{f * (1.0 if reach is None else reach[i]):.6f}"
+        return float(start) + (float(end) - float(start)) * f
 
-    def at(codes: np.ndarray, f: float) -> np.ndarray:  # codes at a share f of the way from start to end
-        if reach is None:
-            return one(codes, f)
-        return np.concatenate([one(codes[i: i + 1], f * reach[i]) for i in range(len(codes))])
+    per_face = reach is not None or reach_units is not None
+
+    def at(f: float) -> np.ndarray:  # every face's codes at a share f of its way
+        if not per_face:
+            return edit(w, direction_set, {name: amount(None, f)}, layers=layers, num_ws=num_ws)
+        return np.concatenate([edit(w[i: i + 1], direction_set, {name: amount(i, f)}, layers=layers, num_ws=num_ws)
+                               for i in range(len(w))])
 
     positions = loop_positions(n_frames, pingpong)
     if pace_with is None:
-        return np.stack([at(w, f) for f in positions])
-    dense = np.stack([at(w, f) for f in np.linspace(0.0, 1.0, DENSE)])  # [M, N, ...]
+        return np.stack([at(f) for f in positions])
+    dense = np.stack([at(f) for f in np.linspace(0.0, 1.0, DENSE)])  # [M, N, ...]
     pictures = pace_with(dense.reshape(-1, *dense.shape[2:]))
     t = paced_positions(change_shares(pictures.reshape(DENSE, len(w), *pictures.shape[1:])), positions)
-    faces = [w[i: i + 1] for i in range(len(w))]
-    scale = np.ones(len(w)) if reach is None else np.asarray(reach, np.float64)
-    return np.stack([np.concatenate([one(faces[i], t[k, i] * scale[i]) for i in range(len(w))])
+    return np.stack([np.concatenate([edit(w[i: i + 1], direction_set, {name: amount(i, t[k, i])}, layers=layers,
+                                          num_ws=num_ws) for i in range(len(w))])
                      for k in range(len(positions))])
 
 

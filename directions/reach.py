@@ -39,9 +39,6 @@ SURE_NUMERIC = 0.8  # ... that ends a binary or ordinal move (a probe: 0.7 flipp
 MAX_UNITS = 9.0  # the farthest a binary or ordinal move goes, in units (3 x the sliders' +3-unit end)
 STEPS_NUMERIC = 19  # points drawn along a binary or ordinal way (every half unit), the start included
 REACH_KINDS = ("categorical", "binary", "ordinal")  # kinds whose class moves end per face by default
-# kinds whose per-face end is a share of `edit`'s route onto the class (`onto_class_shares`), which is what
-# sweeps take (`sweep_latents(reach=...)`); a sweep onto a binary or ordinal class ends on its position
-SHARE_KINDS = ("categorical",)
 
 Pictures = Callable[[np.ndarray], np.ndarray]  # codes [K, ...] -> uint8 pictures [K, H, W, 3]
 
@@ -108,6 +105,18 @@ def onto_class_units(w: np.ndarray, direction_set: DirectionSet, name: str, targ
 def reaches(direction_set: DirectionSet, name: str, kinds: tuple[str, ...] | None = REACH_KINDS) -> bool:
     """Whether class moves along `name` end per face (its attribute's kind is in `kinds`; None = every kind)."""
     return kinds is None or direction_set.find(name)[0].kind in kinds
+
+
+def sweep_reach(w: np.ndarray, direction_set: DirectionSet, name: str, end, draw: Pictures, reader) -> dict:
+    """Each face's end of a sweep onto class `end`, as `directions.animate.sweep_latents` keywords:
+    `reach` (shares, categorical) or `reach_units` (binary/ordinal); {} when the sweep ends as usual
+    (a number, no reader, a class the reader cannot read)."""
+    if not isinstance(end, str) or "@" in end or reader is None or not reaches(direction_set, name):
+        return {}
+    if direction_set.find(name)[0].kind == "categorical":
+        return {"reach": onto_class_shares(w, direction_set, name, end, draw, reader)}
+    units = onto_class_units(w, direction_set, name, end, draw, reader)
+    return {} if np.isnan(units).any() else {"reach_units": units}
 
 
 def edit_onto_classes(w: np.ndarray, direction_set: DirectionSet, amounts: dict, draw: Pictures, reader,

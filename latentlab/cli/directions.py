@@ -247,20 +247,18 @@ def _sweep(args: argparse.Namespace, gen, dset, codes, spec: str, layers, reader
     """A sweep for --animate/--along: checked for stillness, ended per face by the reader (onto a class),
     paced (--pace)."""
     from directions.animate import render_frames, sweep_latents
-    from directions.reach import SHARE_KINDS, onto_class_shares, reaches
+    from directions.reach import sweep_reach
 
     name, start, end = _parse_clamped_sweep(spec, dset, args.range)
     sweep = sweep_latents(codes, dset, name, start, end, args.frames, pingpong=not args.once,
                           layers=layers, num_ws=gen.num_ws)
     _refuse_still(sweep, spec, _still_reason(name, start, end, amounts))
     pace = _pace_with(args, gen, dset, name, reader, psi)
-    reach = None
-    if isinstance(end, str) and reader is not None and reaches(dset, name, SHARE_KINDS):  # as far as the reader needs
-        reach = onto_class_shares(codes, dset, name, end, lambda c: render_frames(gen, c, space=dset.space,
-                                                                                 truncation_psi=psi), reader)
-    if pace is not None or reach is not None:
+    ends = sweep_reach(codes, dset, name, end, lambda c: render_frames(gen, c, space=dset.space, truncation_psi=psi),
+                       reader)  # onto a class: each face as far as the reader needs
+    if pace is not None or ends:
         sweep = sweep_latents(codes, dset, name, start, end, args.frames, pingpong=not args.once,
-                              layers=layers, num_ws=gen.num_ws, pace_with=pace, reach=reach)
+                              layers=layers, num_ws=gen.num_ws, pace_with=pace, **ends)
     return name, start, end, sweep
 
 

@@ -21,7 +21,7 @@ from latentlab.ui.sets import DirectionShelf, sweep_choices
 
 from directions.animate import (export_name, fresh_path, pacer, parse_sweep, render_frames, render_locked, save_png,
                                 strip, sweep_label, sweep_latents, walk_latents, write_animation)
-from directions.reach import SHARE_KINDS, onto_class_shares, reaches
+from directions.reach import sweep_reach
 from directions.reader import load_reader, reader_path
 from directions.regions import set_mask
 
@@ -85,11 +85,10 @@ def sweep_video(ctx: AppContext, shelf: DirectionShelf, set_path: str, spec: str
     # frames at equal shares of the change: as the set's attribute reader sees it (`fit --reader`), else the picture
     reader_file = reader_path(set_path)
     reader = load_reader(reader_file, generator_id=ctx.generator.generator_id) if reader_file.is_file() else None
-    reach = None  # onto a class of a categorical attribute: each face as far as the reader needs to read it
-    if isinstance(b, str) and reader is not None and reaches(dset, name, SHARE_KINDS):
-        reach = onto_class_shares(codes, dset, name, b, lambda c: render_frames(ctx.generator, c, **draw), reader)
-    sweep = sweep_latents(codes, dset, name, a, b, frames, pingpong=pingpong, reach=reach,
-                          pace_with=pacer(ctx.generator, dset, name, reader, **draw))
+    # onto a class: each face as far as the reader needs to read it
+    ends = sweep_reach(codes, dset, name, b, lambda c: render_frames(ctx.generator, c, **draw), reader)
+    sweep = sweep_latents(codes, dset, name, a, b, frames, pingpong=pingpong,
+                          pace_with=pacer(ctx.generator, dset, name, reader, **draw), **ends)
     mask = set_mask(dset, [name], ctx.generator.resolution)  # drawn only where the attribute shows
     return render_locked(ctx.generator, sweep, codes, mask, grid=True, **draw)
 

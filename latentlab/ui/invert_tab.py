@@ -30,7 +30,7 @@ from PIL import Image
 from directions.animate import pacer, parse_sweep, sweep_latents, write_animation
 from directions.edit import edit
 from directions.io import DirectionSet
-from directions.reach import SHARE_KINDS, edit_onto_classes, onto_class_shares, reaches
+from directions.reach import edit_onto_classes, sweep_reach
 from directions.regions import RegionLock, lock_to_regions, set_mask
 from latentlab.core.errors import UserError
 from latentlab.core.latents import save_latents
@@ -296,11 +296,9 @@ def export_sweep(ctx: AppContext, state: dict, dset: DirectionSet, spec: str, st
     base = edited_codes(ctx, state, dset, {k: v for k, v in amounts.items() if k.split(":")[0] != swept_attr},
                         reader, blend)
     gen = face_generator(ctx, state, blend)
-    reach = None
-    if isinstance(b, str) and reader is not None and reaches(dset, name, SHARE_KINDS):
-        reach = onto_class_shares(base, dset, name, b, lambda c: render(gen, c), reader)
-    codes = sweep_latents(base, dset, name, a, b, int(frames), pingpong=True, reach=reach,
-                          pace_with=pacer(gen, dset, name, reader))  # [F, 1, ...]
+    ends = sweep_reach(base, dset, name, b, lambda c: render(gen, c), reader)  # onto a class: per face
+    codes = sweep_latents(base, dset, name, a, b, int(frames), pingpong=True,
+                          pace_with=pacer(gen, dset, name, reader), **ends)  # [F, 1, ...]
     video = draw_edited(gen, state, dset, [*amounts, name], codes[:, 0], blend)
     stem = re.sub(r"[^A-Za-z0-9_.+-]+", "_", f"{Path(state['path']).stem}-{spec}")
     suffix = ".mp4" if fmt == "mp4" else ".gif"

@@ -3,10 +3,11 @@
 import numpy as np
 
 from directions.edit import edit
+from directions.animate import sweep_latents
 from directions.edit import offset
 from directions.fit import DirectionFitter
 from directions.reach import (MAX_SHARE, MAX_UNITS, edit_onto_classes, first_sure, onto_class_shares, onto_class_units,
-                              toward_sign)
+                              sweep_reach, toward_sign)
 
 
 def test_first_sure_is_the_first_confident_point_or_the_last():
@@ -71,3 +72,18 @@ def test_the_way_starts_from_the_classes_the_reader_sees(sweep_setup):
     assert toward_sign(d, 0, seen, ["child", "adult", "elder"], "adult").tolist() == [1.0, -1.0, -1.0]
     assert toward_sign(d, 0, seen, ["child", "adult", "elder"], "elder").tolist() == [1.0, 1.0, 1.0]
     assert toward_sign(d, 0, seen, ["child", "adult", "elder"], "child").tolist() == [-1.0, -1.0, -1.0]
+
+
+def test_a_sweep_onto_a_binary_class_ends_each_face_where_the_reader_reads_it(sweep_setup):
+    _, w, dset = sweep_setup
+    step = offset(dset.entries["a"], 0, 1.0)[0]
+    faces = w[np.argsort(w[:, 0])[:2]].copy()  # two "no" faces
+    reader = PlantedReader(faces[:, 0] + step * np.array([1.2, 3.7]))
+    ends = sweep_reach(faces, dset, "a", "yes", lambda c: c, reader)
+    assert list(ends) == ["reach_units"] and ends["reach_units"].tolist() == [1.5, 4.0]
+    sweep = sweep_latents(faces, dset, "a", 0, "yes", 5, pingpong=False, **ends)  # [F, N, D]
+    assert np.allclose(sweep[0], faces)  # from the face itself
+    assert np.allclose(sweep[-1], np.concatenate([edit(faces[:1], dset, {"a": 1.5}), edit(faces[1:], dset, {"a": 4.0})]),
+                       atol=1e-5)  # to where the reader reads "yes", not to the class mean
+    assert sweep_reach(faces, dset, "a", 2.0, lambda c: c, reader) == {}  # a number: as given
+    assert sweep_reach(faces, dset, "a", "yes", lambda c: c, None) == {}  # no reader: onto the class mean
