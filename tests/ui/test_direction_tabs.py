@@ -65,6 +65,12 @@ def test_fit_edit_explore_animate_in_the_browser(app, page):
     src = page.get_attribute("#edit-after img", "src")
     page.locator("#edit-regions input[type=checkbox]").uncheck()  # the whole moved face: another picture
     page.wait_for_function(f"document.querySelector('#edit-after img').src !== {src!r}")
+    # a binary attribute has a class picker too (after the categorical ones); a pick replaces its slider's amount
+    assert "blush: onto a class" in page.inner_text("#edit-class-1")
+    src = page.get_attribute("#edit-after img", "src")
+    page.click("#edit-class-1 input")
+    page.get_by_role("option", name="yes", exact=True).click()
+    page.wait_for_function(f"document.querySelector('#edit-after img').src !== {src!r}")
 
     # Explore: start, pick tile 2, save the pick under a name
     page.get_by_role("tab", name="Explore").click()
