@@ -18,7 +18,7 @@ On the shipped generator (300 fresh faces, oracle-judged, bench/bench_directions
 hair-colour flips from 0.54 to 0.95, mouth from 0.14 to 0.27 and eye colour from 0.13 to 0.18. For binary
 and ordinal attributes, ending on the class position (the first version) stopped short of the +3-unit
 end and flipped less; along the vector up to 9 units, drawn in the attribute's region
-(`directions.regions`), hair length flips 0.78, eye state 0.81 and age 0.89 (docs/directions.md).
+(`directions.regions`), hair length flips 0.77, eye state 0.79 and age 0.80 (docs/directions.md).
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ from directions.io import Direction, DirectionSet
 SURE = 0.7  # the reader's probability of the target that ends a categorical move
 MAX_SHARE = 1.6  # the farthest a face goes onto a categorical class, as a share of the usual end
 STEPS = 17  # points drawn along a categorical way, the start included
-SURE_NUMERIC = 0.8  # ... that ends a binary or ordinal move (a probe: 0.7 flipped less, 0.9 no more)
+# ... that ends a binary or ordinal move: in a probe 0.7 flipped less; 0.9 flipped a little more (age 0.96
+# against 0.89) but took most faces the whole MAX_UNITS, at more side effects (docs/directions.md)
+SURE_NUMERIC = 0.8
 MAX_UNITS = 9.0  # the farthest a binary or ordinal move goes, in units (3 x the sliders' +3-unit end)
 STEPS_NUMERIC = 19  # points drawn along a binary or ordinal way (every half unit), the start included
 REACH_KINDS = ("categorical", "binary", "ordinal")  # kinds whose class moves end per face by default
@@ -107,11 +109,12 @@ def reaches(direction_set: DirectionSet, name: str, kinds: tuple[str, ...] | Non
     return kinds is None or direction_set.find(name)[0].kind in kinds
 
 
-def sweep_reach(w: np.ndarray, direction_set: DirectionSet, name: str, end, draw: Pictures, reader) -> dict:
-    """Each face's end of a sweep onto class `end`, as `directions.animate.sweep_latents` keywords:
-    `reach` (shares, categorical) or `reach_units` (binary/ordinal); {} when the sweep ends as usual
-    (a number, no reader, a class the reader cannot read)."""
-    if not isinstance(end, str) or "@" in end or reader is None or not reaches(direction_set, name):
+def sweep_reach(w: np.ndarray, direction_set: DirectionSet, name: str, end, draw: Pictures, reader,
+                kinds: tuple[str, ...] | None = REACH_KINDS) -> dict:
+    """Each face's end of a move or sweep onto class `end`, as `directions.animate.sweep_latents` keywords:
+    `reach` (shares, categorical) or `reach_units` (binary/ordinal); {} when it ends as usual (a number, a
+    fraction, no reader, a kind outside `kinds`, a class the reader cannot read)."""
+    if not isinstance(end, str) or "@" in end or reader is None or not reaches(direction_set, name, kinds):
         return {}
     if direction_set.find(name)[0].kind == "categorical":
         return {"reach": onto_class_shares(w, direction_set, name, end, draw, reader)}
@@ -128,15 +131,12 @@ def edit_onto_classes(w: np.ndarray, direction_set: DirectionSet, amounts: dict,
     other kinds are applied as given."""
     codes = np.asarray(w, np.float32)
     for name, amount in amounts.items():
-        if isinstance(amount, str) and "@" not in amount and reader is not None and reaches(direction_set, name, kinds):
-            if direction_set.find(name)[0].kind == "categorical":
-                shares = onto_class_shares(codes, direction_set, name, amount, draw, reader)
-                moves = [{name: f"{amount}@{s:.6f}"} for s in shares]
-            else:
-                units = onto_class_units(codes, direction_set, name, amount, draw, reader)
-                moves = [{name: amount if np.isnan(u) else float(u)} for u in units]
-            codes = np.concatenate([edit(codes[i: i + 1], direction_set, m, layers=layers, num_ws=num_ws)
-                                    for i, m in enumerate(moves)])
-        else:
+        ends = sweep_reach(codes, direction_set, name, amount, draw, reader, kinds)
+        if not ends:
             codes = edit(codes, direction_set, {name: amount}, layers=layers, num_ws=num_ws)
+            continue
+        moves = ([{name: f"{amount}@{s:.6f}"} for s in ends["reach"]] if "reach" in ends
+                 else [{name: float(u)} for u in ends["reach_units"]])
+        codes = np.concatenate([edit(codes[i: i + 1], direction_set, m, layers=layers, num_ws=num_ws)
+                                for i, m in enumerate(moves)])
     return codes

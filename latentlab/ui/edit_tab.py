@@ -20,7 +20,7 @@ from latentlab.ui.sets import DirectionShelf
 from directions.animate import render_frames
 from directions.edit import edit, parse_layers
 from directions.io import DirectionSet
-from directions.reach import edit_onto_classes
+from directions.reach import MAX_UNITS, edit_onto_classes
 from directions.regions import RegionLock, lock_to_regions, set_mask
 
 
@@ -63,8 +63,8 @@ def build_edit_tab(ctx: AppContext, shelf: DirectionShelf) -> None:
                     "by 4 (sets fitted before that: one standard deviation of the labeled faces); 0 = the average "
                     "face; brackets: class means. A class pick moves each face onto the class mean, or, when the "
                     "set has an attribute reader (`latentlab fit --reader`), just as far as it takes to read as "
-                    "that class (for eye state, age and other sliders: along the slider, up to 9 units; the pick "
-                    "replaces the slider's amount).")
+                    f"that class (for eye state, age and other sliders: along the slider, up to {MAX_UNITS:g} units; "
+                    "the pick replaces the slider's amount).")
         with gr.Row():
             edit_set = shelf.dropdown(elem_id="edit-set")
             refresh = gr.Button("Refresh sets", size="sm")
