@@ -2,7 +2,7 @@
 
 Starts the real app (`latentlab serve`, a tiny generator, a fresh store) on 127.0.0.1, or several
 on one PostgreSQL database, and lets N simulated annotators label for a fixed time through the crowd
-page's JSON API (`--api crowd`, POST label/api/<action> with a log-in cookie; with several servers
+page's JSON API (`--api crowd`, POST label/api/<action> with the log-in ticket; with several servers
 each request goes to the next server, as a proxy without sticky sessions would) or through Gradio's
 (`--api gradio`, POST /gradio_api/run/<name>, one session per annotator, pinned to one server).
 Paces: think 1 s (each person submits about once a second: a fast human) and think 0 s (each
@@ -11,7 +11,9 @@ submits the moment the next face arrives: saturation). It prints one Markdown ro
 * labels/s and submit -> next p50/p95/p99: `submit_label` commits the answer and leases the next
   face, which is what an annotator waits for after pressing Enter;
 * next p95: `next_item` alone (the first face of a session, or a reload);
-* the servers' CPU per label, and the checks: acknowledged labels lost, duplicates, faces over k.
+* the servers' CPU per label, PostgreSQL's and the simulated annotators' (spread over `--client-procs`
+  processes, each request on a kept-alive connection), how busy the machine's cores were, and the
+  checks: acknowledged labels lost, duplicates, faces over k.
 
     python bench/bench_labeler.py                                  # SQLite, and PostgreSQL if configured
     python bench/bench_labeler.py --db sqlite --annotators 50,200 --think 1 --seconds 20 --api crowd,gradio
@@ -27,6 +29,9 @@ with a synthetic linear ground truth (hidden directions in w, one imbalanced att
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
+import multiprocessing
 import os
 import socket
 import subprocess
@@ -36,6 +41,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
@@ -106,19 +112,38 @@ class GradioApi:
 
 
 class CrowdApi:
-    """An annotator on the crowd page's JSON API (POST label/api/<action>, a signed ticket in a cookie).
-    With several servers each request goes to the next one, as a proxy without sticky sessions would."""
+    """An annotator on the crowd page's JSON API (POST label/api/<action>), as a script uses it: the
+    signed ticket in the body, one kept-alive connection per server (`http.client`: an httpx request
+    costs the client ~1 ms of CPU more, on the same two cores as the server). With several servers
+    each request goes to the next one, as a proxy without sticky sessions would."""
 
-    def __init__(self, client: httpx.Client, urls: list[str], name: str, first: int = 0):
-        self.client, self.urls, self.turn = client, [u + "/label/api/" for u in urls], first
-        self.name = self._post("login", {"name": name})["annotator"]
+    def __init__(self, client, urls: list[str], name: str, first: int = 0):
+        self.hosts = [urlsplit(u) for u in urls]
+        self.conns: list[http.client.HTTPConnection | None] = [None] * len(urls)
+        self.turn, self.ticket = first, None
+        reply = self._post("login", {"name": name})
+        self.name, self.ticket = reply["annotator"], reply["ticket"]
 
     def _post(self, action: str, body: dict) -> dict:
         self.turn += 1
-        r = self.client.post(self.urls[self.turn % len(self.urls)] + action, json=body)
-        if r.status_code != 200:
-            raise RuntimeError(f"{r.status_code}: {r.text[:200]}")
-        return r.json()
+        i = self.turn % len(self.hosts)
+        payload = json.dumps(body if self.ticket is None else {**body, "ticket": self.ticket}).encode()
+        for attempt in (0, 1):  # a kept-alive connection the server closed meanwhile: once more, anew
+            if self.conns[i] is None:
+                self.conns[i] = http.client.HTTPConnection(self.hosts[i].hostname, self.hosts[i].port, timeout=120)
+            try:
+                self.conns[i].request("POST", f"/label/api/{action}", payload, {"Content-Type": "application/json"})
+                r = self.conns[i].getresponse()
+                text = r.read()
+                break
+            except (http.client.RemoteDisconnected, ConnectionError):
+                self.conns[i].close()
+                self.conns[i] = None
+                if attempt:
+                    raise
+        if r.status != 200:
+            raise RuntimeError(f"{r.status}: {text[:200]!r}")
+        return json.loads(text)
 
     def next(self) -> dict:
         return self._post("next", {"run_id": 1})
@@ -154,16 +179,39 @@ def start_server(generator: Path, db_url: str, workspace: Path, n: int, k: int,
     raise RuntimeError("server did not start")
 
 
-def load(urls: list[str], schema, annotators: int, seconds: float, think_s: float = 0.0, api: str = "crowd") -> dict:
-    """`annotators` simulated people, spread over the servers in `urls`, label for `seconds`: each
+def load(urls: list[str], schema, annotators: int, seconds: float, think_s: float = 0.0, api: str = "crowd",
+         procs: int = 1) -> dict:
+    """`annotators` simulated people, spread over the servers in `urls` and over `procs` client processes
+    (one interpreter lock for 200 threads makes the client itself a queue), label for `seconds`: each
     waits think_s x U(0.5, 1.5) before a submit (0: saturation), reloads now and then, and records
-    every acknowledged (annotator, item)."""
+    every acknowledged (annotator, item). Also returns the clients' CPU seconds."""
+    procs = max(1, min(procs, annotators))
+    if procs == 1:
+        return _load_part(urls, schema, range(annotators), seconds, think_s, api, None)
+    ctx = multiprocessing.get_context("fork")
+    barrier, results = ctx.Barrier(procs), ctx.Queue()
+    parts = [range(annotators)[j::procs] for j in range(procs)]
+    workers = [ctx.Process(target=lambda part=part: results.put(
+        _load_part(urls, schema, part, seconds, think_s, api, barrier))) for part in parts]
+    t_start = time.monotonic()
+    for w in workers:
+        w.start()
+    got = [results.get() for _ in workers]
+    for w in workers:
+        w.join()
+    return {key: sum((g[key] for g in got), []) for key in ("submit", "next", "errors", "acked")} | {
+        "wall": time.monotonic() - t_start, "client_cpu": sum(g["client_cpu"] for g in got)}
+
+
+def _load_part(urls: list[str], schema, ids: range, seconds: float, think_s: float, api: str, outer) -> dict:
+    """The annotators `ids`, one thread each, in this process; `outer` is the barrier of all client processes."""
     submit_lat: list[float] = []
     next_lat: list[float] = []
     errors: list[str] = []
     acked: list[tuple[str, int]] = []
-    barrier = threading.Barrier(annotators)
+    barrier = threading.Barrier(len(ids))
     stop_at = [0.0]
+    cpu0 = time.process_time()
 
     def annotator(i: int) -> None:
         rng = np.random.default_rng(i)
@@ -171,8 +219,9 @@ def load(urls: list[str], schema, annotators: int, seconds: float, think_s: floa
         with httpx.Client(timeout=120) as client:
             try:
                 annotator_api = APIS[api](client, urls, name, first=i)  # a log-in on the crowd page
-                barrier.wait()
-                if i == 0:
+                if barrier.wait() == 0:
+                    if outer is not None:
+                        outer.wait()  # every process has logged its annotators in
                     stop_at[0] = time.monotonic() + seconds
                 while not stop_at[0]:
                     time.sleep(0.001)
@@ -196,21 +245,30 @@ def load(urls: list[str], schema, annotators: int, seconds: float, think_s: floa
             except Exception as e:
                 errors.append(repr(e))
                 barrier.abort()  # a failed log-in must not leave the others waiting
+                if outer is not None:
+                    outer.abort()
 
-    threads = [threading.Thread(target=annotator, args=(i,)) for i in range(annotators)]
+    threads = [threading.Thread(target=annotator, args=(i,)) for i in ids]
     t_start = time.monotonic()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     return {"submit": submit_lat, "next": next_lat, "errors": errors, "acked": acked,
-            "wall": time.monotonic() - t_start}
+            "wall": time.monotonic() - t_start, "client_cpu": time.process_time() - cpu0}
 
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process (Linux), to report the server's cost per label."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU jiffies of the whole machine so far (Linux /proc/stat): how full the cores were."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
 
 
 def postgres_cpu_seconds() -> float:
@@ -237,17 +295,21 @@ def bench(kind: str, db_url: str, generator: Path, args, think_s: float, annotat
     procs = []
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            first, url = start_server(generator, db_url, Path(tmp) / "ws", args.n, args.k)  # creates the run
+            first, url = start_server(generator, db_url, Path(tmp) / "ws", args.n, args.k,  # creates the run
+                                      extra=("--active-every", str(args.active_every)))
             procs.append((first, url))
             while open_store(db_url).rendered(1) < args.n:  # measure labeling, not the first start's drawing
                 time.sleep(0.2)
             for _ in range(1, servers):  # more app servers on the same store serve the same run
                 procs.append(start_server(generator, db_url, Path(tmp) / "ws", args.n, args.k,
                                           extra=("--active-every", "0")))  # one refitting server is enough
-            cpu0, client0, db0 = sum(cpu_seconds(p.pid) for p, _ in procs), time.process_time(), postgres_cpu_seconds()
-            r = load([u for _, u in procs], default_schema(), annotators, args.seconds, think_s, api)
+            cpu0, db0, busy0 = sum(cpu_seconds(p.pid) for p, _ in procs), postgres_cpu_seconds(), machine_busy()
+            r = load([u for _, u in procs], default_schema(), annotators, args.seconds, think_s, api,
+                     args.client_procs)
             cpu = sum(cpu_seconds(p.pid) for p, _ in procs) - cpu0
-            client_cpu = time.process_time() - client0  # this process: the simulated annotators' threads
+            client_cpu = r["client_cpu"]  # the simulated annotators' threads, in every client process
+            busy1 = machine_busy()
+            busy = (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1])
             db_cpu = postgres_cpu_seconds() - db0 if kind == "postgresql" else float("nan")  # SQLite: in the server
         finally:
             for p, _ in procs:
@@ -267,11 +329,11 @@ def bench(kind: str, db_url: str, generator: Path, args, think_s: float, annotat
            "cpu_ms": 1000 * cpu / max(1, len(r["submit"])),
            "client_cpu_ms": 1000 * client_cpu / max(1, len(r["submit"])),
            "db_cpu_ms": 1000 * db_cpu / max(1, len(r["submit"])), "lost": lost, "dup": dup, "over_k": over,
-           "errors": len(r["errors"])}
+           "errors": len(r["errors"]), "busy": busy}
     db_cpu_text = f"{row['db_cpu_ms']:.1f}" if kind == "postgresql" else "(in the server)"
     print(f"| {api} | {kind} | {servers} | {annotators} | {think_s:g} | {row['labels_per_s']:.1f} | "
           f"{row['p50']:.0f} | {row['p95']:.0f} | {row['p99']:.0f} | {row['next_p95']:.0f} | {row['cpu_ms']:.1f} | "
-          f"{db_cpu_text} | {row['client_cpu_ms']:.1f} | {lost} | {dup} | "
+          f"{db_cpu_text} | {row['client_cpu_ms']:.1f} | {100 * busy:.0f} | {lost} | {dup} | "
           f"{over} | {len(r['errors'])} |", flush=True)
     if r["errors"]:
         print("  first error:", r["errors"][0], flush=True)
@@ -461,6 +523,10 @@ def main() -> None:
                                                   "face a second, 0 = saturation), one run each")
     p.add_argument("--servers", default="1", help="comma-separated numbers of app servers on the same store "
                                                   "(PostgreSQL; SQLite runs use 1)")
+    p.add_argument("--active-every", type=int, default=100,
+                   help="the first server's `serve --active-every` (0: no refits while the crowd labels)")
+    p.add_argument("--client-procs", type=int, default=4,
+                   help="processes the simulated annotators are spread over (each has its own interpreter lock)")
     p.add_argument("--api", default="crowd", help="comma-separated: crowd (the crowd page's JSON API, label/api/*), "
                                                   "gradio (POST /gradio_api/run/<name>)")
     args = p.parse_args()
@@ -470,8 +536,8 @@ def main() -> None:
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} before the run (the bench's clients run "
           f"on the same machine)", flush=True)
     print("| API | store | servers | annotators | think s | labels/s | p50 ms | p95 ms | p99 ms | next p95 ms | "
-          "server CPU ms/label | PostgreSQL CPU ms/label | client CPU ms/label | lost | duplicates | over k | errors |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
+          "server CPU ms/label | PostgreSQL CPU ms/label | client CPU ms/label | cores busy % | lost | duplicates | over k | errors |")
+    print("|---" * 18 + "|", flush=True)
     crowds = [int(a) for a in args.annotators.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         generator = tiny_generator_file(Path(tmp))

@@ -44,6 +44,7 @@ from labeler.text import check_annotator_name, quoted  # check_annotator_name: a
 
 SCHEMA_VERSION = 4  # 2: items.priority (uncertainty ordering); 3: runs.rendered, items.gold_json, items.n_labels;
 # 4: runs.class_label (conditional generators)
+PG_WRITERS = 4  # write transactions at once per process on PostgreSQL (labeler/README.md "Speed": 2-8 measured)
 LEASE_SECONDS = 600.0  # how long an item served to an annotator stays reserved for them
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
@@ -254,6 +255,40 @@ _RUN_LOCK = select(runs.c.id).where(runs.c.id == bindparam("run_id")).with_for_u
 _MINE = (select(func.count()).select_from(labels)
          .where(labels.c.run_id == bindparam("run_id"), labels.c.annotator_id == bindparam("me"), labels.c.kind == "label"))
 
+# The hot path's statements, built once with bound parameters (building a statement and its cache key per
+# call was about a fifth of a label's CPU): the annotator's lease with its face, dropping or renewing it,
+# taking a new one, checking a face, counting a label
+_HELD = (select(reservations.c.item_id, reservations.c.token, reservations.c.expires_at, reservations.c.prefill_json,
+                items.c.idx, items.c.image_file, items.c.gold_json)
+         .join(items, items.c.id == reservations.c.item_id)
+         .where(reservations.c.run_id == bindparam("run_id"), reservations.c.annotator_id == bindparam("me")))
+_DROP_LEASE = delete(reservations).where(reservations.c.token == bindparam("token"))
+_RENEW_LEASE = update(reservations).where(reservations.c.token == bindparam("b_token")).values(
+    expires_at=bindparam("expires"))
+_DROP_ITEM_LEASE = delete(reservations).where(reservations.c.run_id == bindparam("run_id"),
+                                              reservations.c.annotator_id == bindparam("me"),
+                                              reservations.c.item_id == bindparam("b_item"))
+_TAKE_LEASE = reservations.insert().values(run_id=bindparam("b_run"), item_id=bindparam("b_item"),
+                                           annotator_id=bindparam("me"), token=bindparam("b_token"),
+                                           expires_at=bindparam("expires"))
+_ITEM_IN_RUN = select(items.c.id).where(items.c.id == bindparam("b_item"), items.c.run_id == bindparam("run_id"))
+_COUNT_LABEL = update(items).where(items.c.id == bindparam("b_item")).values(n_labels=items.c.n_labels + 1)
+
+
+def _record_statements(insert) -> tuple:
+    """The request's and the answer's inserts for one dialect (`insert`: its insert with ON CONFLICT);
+    RETURNING tells whether a row went in (rowcount is -1 for ON CONFLICT on some drivers). Bound names
+    differ from column names, as SQLAlchemy requires in VALUES."""
+    request = insert(requests).values(request_id=bindparam("b_request"), annotator_id=bindparam("me"),
+                                      item_id=bindparam("b_item"), action=bindparam("b_kind"),
+                                      created_at=bindparam("now")).on_conflict_do_nothing()
+    answer = insert(labels).values(run_id=bindparam("b_run"), item_id=bindparam("b_item"),
+                                   annotator_id=bindparam("me"), kind=bindparam("b_kind"),
+                                   request_id=bindparam("b_request"), value_json=bindparam("b_value"),
+                                   created_at=bindparam("now")).on_conflict_do_nothing()
+    return request.returning(requests.c.request_id), answer.returning(labels.c.id)
+
+
 # The assignment's one statement, built once with bound parameters (see LabelStore._candidate_query): the
 # first (faces leased by others + 1) open faces in queue order, each with its count of others' live leases
 def _others_leases(item_id=None):
@@ -272,7 +307,14 @@ _QUEUE_HEAD = (select(items.c.id, items.c.idx, items.c.image_file, items.c.gold_
                       items.c.id.not_in(select(labels.c.item_id).where(labels.c.run_id == bindparam("run_id"),
                                                                        labels.c.annotator_id == bindparam("me"))))
                .order_by(items.c.n_labels, items.c.priority.desc(), items.c.idx)
-               .limit(_others_leases() + 1))
+               .limit(_others_leases() + 1)).subquery("head")
+# ... ranked by the database: the first of them with a free slot (ranking a few hundred rows in Python
+# under the run's lock was a third of a label's CPU with 200 annotators)
+_TAKEN = _QUEUE_HEAD.c.n_labels + _QUEUE_HEAD.c.leased
+_BEST_FREE = (select(_QUEUE_HEAD.c.id, _QUEUE_HEAD.c.idx, _QUEUE_HEAD.c.image_file, _QUEUE_HEAD.c.gold_json)
+              .where(_TAKEN < bindparam("k"))
+              .order_by(_TAKEN, _QUEUE_HEAD.c.priority.desc(), _QUEUE_HEAD.c.idx)
+              .limit(1))
 
 
 class LabelStore:
@@ -283,12 +325,15 @@ class LabelStore:
         self.engine = _make_engine(url)
         self.dialect = self.engine.dialect.name
         # SQLite has one writer at a time; queueing this process's writers on a lock is fairer than
-        # SQLite's busy-wait back-off (other processes still wait on busy_timeout)
-        self._writers = threading.Lock() if self.dialect == "sqlite" else contextlib.nullcontext()
+        # SQLite's busy-wait back-off (other processes still wait on busy_timeout). On PostgreSQL a few
+        # write transactions at a time per process: with dozens, the one holding the run's row lock
+        # waits for the interpreter lock between its statements, and every other write waits for it
+        self._writers = threading.Lock() if self.dialect == "sqlite" else threading.BoundedSemaphore(PG_WRITERS)
         self._runs: dict[int, RunInfo] = {}
         self._annotators: dict[str, int] = {}
         self._totals: dict[int, tuple[float, tuple]] = {}  # run id -> (monotonic time, progress totals)
         self._local = threading.local()
+        self._record_inserts = _record_statements(postgresql.insert if self.dialect == "postgresql" else sqlite.insert)
         self._migrate()
 
     # -- plumbing ----------------------------------------------------------------------------------
@@ -536,20 +581,19 @@ class LabelStore:
             return self._assign(conn, run, me, int(k or run.k), lease_s, gold_rate)
 
     def _assign(self, conn: Connection, run: RunInfo, me: int, k: int, lease_s: float,
-                gold_rate: float = 0.0) -> Assignment | None:
+                gold_rate: float = 0.0, done_item: int | None = None) -> Assignment | None:
+        """Lease the annotator's next face (their live lease again, unless it is on `done_item`, the face
+        they just answered, whose lease ends here)."""
         now = time.time()
-        held = conn.execute(
-            select(reservations.c.item_id, reservations.c.token, reservations.c.expires_at,
-                   reservations.c.prefill_json, items.c.idx, items.c.image_file, items.c.gold_json)
-            .join(items, items.c.id == reservations.c.item_id)
-            .where(reservations.c.run_id == run.id, reservations.c.annotator_id == me)).first()
-        if held is not None and held.expires_at > now:
+        held = conn.execute(_HELD, {"run_id": run.id, "me": me}).first()
+        if held is not None and held.item_id != done_item and held.expires_at > now:
             expires = now + lease_s
-            conn.execute(update(reservations).where(reservations.c.token == held.token).values(expires_at=expires))
+            conn.execute(_RENEW_LEASE, {"b_token": held.token, "expires": expires})
             return Assignment(run.id, held.item_id, held.idx, held.token, run.image_dir / held.image_file,
                               expires, json.loads(held.prefill_json) if held.prefill_json else None,
                               gold=held.gold_json is not None)
-        conn.execute(delete(reservations).where(reservations.c.run_id == run.id, reservations.c.annotator_id == me))
+        if held is not None:  # one lease per annotator and run (uq_reservations_run_annotator)
+            conn.execute(_DROP_LEASE, {"token": held.token})
         self._count_mine(conn, run.id, me)  # before the lock: one statement less while the run waits
         self._lock_run(conn, run.id)
         row = None
@@ -561,8 +605,7 @@ class LabelStore:
             return None
         token = uuid.uuid4().hex
         expires = now + lease_s
-        conn.execute(reservations.insert().values(run_id=run.id, item_id=row.id, annotator_id=me,
-                                                  token=token, expires_at=expires))
+        conn.execute(_TAKE_LEASE, {"b_run": run.id, "b_item": row.id, "me": me, "b_token": token, "expires": expires})
         return Assignment(run.id, row.id, row.idx, token, run.image_dir / row.image_file, expires,
                           gold=row.gold_json is not None)
 
@@ -597,19 +640,17 @@ class LabelStore:
 
         Exact without counting every label: items are read in (n_labels, -priority, idx) order along
         `ix_items_queue`; only items leased by others have more "taken" than n_labels, so the winner is
-        among the first (leased + 1) rows, which are ranked here in Python. One statement (one snapshot,
-        one round trip while the run is locked), built once (`_QUEUE_HEAD`): building it per call was a
-        fifth of a label's CPU."""
-        head = conn.execute(_QUEUE_HEAD, {"run_id": run_id, "me": me, "k": k, "now": now}).all()
-        free = [r for r in head if r.n_labels + r.leased < k]
-        return min(free, key=lambda r: (r.n_labels + r.leased, -r.priority, r.idx), default=None)
+        among the first (leased + 1) rows, which the database ranks. One statement (one snapshot,
+        one round trip while the run is locked, one row back), built once (`_BEST_FREE`): building it
+        per call was a fifth of a label's CPU."""
+        return conn.execute(_BEST_FREE, {"run_id": run_id, "me": me, "k": k, "now": now}).first()
 
     def _check_item(self, conn: Connection, run_id: int, item_id: object) -> int:
         try:
             item_id = int(item_id)
         except (TypeError, ValueError):
             raise UserError(f"item id must be a whole number, got {quoted(item_id)}") from None
-        found = conn.execute(select(items.c.id).where(items.c.id == item_id, items.c.run_id == run_id)).scalar()
+        found = conn.execute(_ITEM_IN_RUN, {"b_item": item_id, "run_id": run_id}).scalar()
         if found is None:
             raise UserError(f"item {item_id} is not part of run {run_id}; reload the page to get a new item")
         return item_id
@@ -621,21 +662,19 @@ class LabelStore:
         now = time.time()
         with self._run_write(run.id, annotator) as (conn, me):
             item_id = self._check_item(conn, run.id, item_id)
-            # RETURNING tells whether a row went in (rowcount is -1 for ON CONFLICT on some drivers)
-            fresh = conn.execute(self._insert(requests).values(
-                request_id=request_id, annotator_id=me, item_id=item_id, action=kind, created_at=now,
-            ).on_conflict_do_nothing().returning(requests.c.request_id)).first() is not None
+            given = {"b_request": request_id, "me": me, "b_item": item_id, "b_kind": kind, "now": now, "b_run": run.id,
+                     "b_value": json.dumps(values, sort_keys=True) if values is not None else None}
+            request, answer = self._record_inserts
+            fresh = conn.execute(request, given).first() is not None
             if fresh:
-                fresh = conn.execute(self._insert(labels).values(
-                    run_id=run.id, item_id=item_id, annotator_id=me, kind=kind, request_id=request_id,
-                    value_json=json.dumps(values, sort_keys=True) if values is not None else None, created_at=now,
-                ).on_conflict_do_nothing().returning(labels.c.id)).first() is not None
+                fresh = conn.execute(answer, given).first() is not None
                 if fresh and kind == "label":
-                    conn.execute(update(items).where(items.c.id == item_id).values(n_labels=items.c.n_labels + 1))
-            conn.execute(delete(reservations).where(reservations.c.run_id == run.id,
-                                                    reservations.c.annotator_id == me,
-                                                    reservations.c.item_id == item_id))
-            following = self._assign(conn, run, me, int(k or run.k), lease_s, gold_rate) if serve_next else None
+                    conn.execute(_COUNT_LABEL, given)
+            if serve_next:  # the lease on this face ends in _assign (one statement fewer)
+                following = self._assign(conn, run, me, int(k or run.k), lease_s, gold_rate, done_item=item_id)
+            else:
+                conn.execute(_DROP_ITEM_LEASE, {"run_id": run.id, "me": me, "b_item": item_id})
+                following = None
         return SubmitResult("saved" if fresh else "duplicate", item_id), following
 
     def submit(self, run_id: int, annotator: str, item_id: int, values: dict, request_id: str) -> SubmitResult:

@@ -7,6 +7,7 @@ Annotators only label: every action that writes to the workspace asks for the ad
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -83,6 +84,11 @@ def launch_app(ctx: AppContext, options: LabelerOptions, host: str = "127.0.0.1"
     """Start the server; returns the app and its local URL (blocks until Ctrl-C when `block`).
     `after_start` runs once the server listens (e.g. drawing a new run's faces in the background)."""
     built = build_app(ctx, options)
+    # the app, the generator and the libraries are millions of objects that live as long as the server:
+    # leave them out of the collector's full passes, which otherwise stopped every request for 0.2-0.4 s
+    # every few seconds under a crowd (labeler/README.md "Speed"); back in once a blocking server stops
+    gc.collect()
+    gc.freeze()
     url = ""
     try:
         try:
@@ -106,4 +112,7 @@ def launch_app(ctx: AppContext, options: LabelerOptions, host: str = "127.0.0.1"
         built.blocks.close()  # finishes, or after_start runs): stop as block_thread does
         if not block:
             raise
+    finally:
+        if block or not url:  # stopped, or never started
+            gc.unfreeze()
     return built, url

@@ -93,6 +93,7 @@ def test_a_conditional_generator_gets_a_class_picker_in_every_tab_that_draws_fac
 def test_ctrl_c_as_soon_as_the_page_answers_stops_the_server_cleanly(tmp_path):
     """A real SIGINT sent the moment the page first answers (it may land while launch is still finishing,
     in after_start or in block_thread) closes the server and returns: `serve` then exits 0, not 130."""
+    import gc
     import os
     import signal
     import socket
@@ -107,7 +108,7 @@ def test_ctrl_c_as_soon_as_the_page_answers_stops_the_server_cleanly(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    page, answered = f"http://127.0.0.1:{port}/", threading.Event()
+    page, answered, frozen = f"http://127.0.0.1:{port}/", threading.Event(), []
 
     def ctrl_c_when_answering():
         while not answered.is_set():
@@ -115,6 +116,7 @@ def test_ctrl_c_as_soon_as_the_page_answers_stops_the_server_cleanly(tmp_path):
                 answered.set() if urllib.request.urlopen(page, timeout=5).status == 200 else None
             except OSError:
                 answered.wait(0.05)  # not listening yet: ask again
+        frozen.append(gc.get_freeze_count())
         os.kill(os.getpid(), signal.SIGINT)
 
     # a run started in the background (nohup, `&` in a script) ignores SIGINT: Ctrl-C's default, for this test
@@ -125,6 +127,8 @@ def test_ctrl_c_as_soon_as_the_page_answers_stops_the_server_cleanly(tmp_path):
     finally:
         signal.signal(signal.SIGINT, previous)
     assert answered.is_set()
+    assert frozen[0] > 100_000  # the server's long-lived objects are out of the collector's full passes
+    assert gc.get_freeze_count() == 0  # and back in once it stopped
     try:
         urllib.request.urlopen(page, timeout=5)
         raise AssertionError("the server still answers after Ctrl-C")
