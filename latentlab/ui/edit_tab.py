@@ -75,9 +75,9 @@ def build_edit_tab(ctx: AppContext, shelf: DirectionShelf) -> None:
             psi = gr.Slider(0.3, 1.0, value=0.8, step=0.05, label="Truncation")
             layers = gr.Textbox(label="W+ layers (START:STOP, empty = all)", placeholder=f"0:{ctx.generator.num_ws}")
         with gr.Row():
-            with gr.Column(scale=1):
-                editor = Editor.build("edit")
             with gr.Column(scale=2):
+                editor = Editor.build("edit")
+            with gr.Column(scale=3):
                 with gr.Row():
                     shown = gr.Radio([("Edited", "after"), ("Original (before)", "before")], value="after",
                                      label="Show", elem_id="edit-show", scale=2)
@@ -109,7 +109,7 @@ def build_edit_tab(ctx: AppContext, shelf: DirectionShelf) -> None:
         return gr.update(visible=which != "before"), gr.update(visible=which == "before")
 
     edit_inputs = [edit_set, seed, klass, n_faces, psi, layers, pixels, regions, *editor.inputs]
-    edit_set.change(on_set, edit_set, editor.inputs).then(on_edit, edit_inputs, [before, after])
+    edit_set.change(on_set, edit_set, editor.outputs).then(on_edit, edit_inputs, [before, after])
     editor.rerender(on_edit, edit_inputs, [before, after],
                     also=[seed.submit, klass.input, n_faces.release, psi.release, layers.submit, pixels.input,
                           regions.input])

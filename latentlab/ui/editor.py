@@ -1,10 +1,10 @@
 """The slider and class-picker panel of the Edit and "Invert & edit" tabs, written once.
 
-A direction set shows as up to MAX_SLIDERS sliders (binary, ordinal and custom directions) and
-MAX_CLASS_PICKERS class pickers (categorical attributes, then binary and ordinal ones: "eye_state ->
-closed" ends each face where the set's reader reads the class, `directions.reach`, which a slider's
-fixed amount cannot); a larger set shows its first ones. A class picked for an attribute that also has
-a slider replaces the slider's amount.
+A direction set shows as up to MAX_SLIDERS sliders (binary, ordinal and custom directions), each
+binary or ordinal one with a class picker beside it ("onto a class": "eye_state -> closed" ends each
+face where the set's reader reads the class, `directions.reach`, which a slider's fixed amount
+cannot; the pick replaces the slider's amount), and below them up to MAX_CLASS_PICKERS pickers of
+categorical attributes; a larger set shows its first ones.
 Slider units are those of the direction file (format 2: one unit raises the labels' fitted log-odds
 by 4; format 1: one standard deviation of the fit latents' projections; 0 = the average face); the
 labels show the class means.
@@ -19,9 +19,9 @@ import numpy as np
 
 from directions.io import DirectionSet
 
-MAX_SLIDERS = 12  # numeric directions shown
-MAX_CLASS_PICKERS = 10  # attributes with classes shown (categorical first)
-PICKER_KINDS = ("categorical", "binary", "ordinal")
+MAX_SLIDERS = 12  # numeric directions shown, each on a row with its class picker (binary, ordinal)
+MAX_CLASS_PICKERS = 8  # categorical attributes shown, below the sliders
+BESIDE_KINDS = ("binary", "ordinal")  # a slider with a class picker beside it
 UNCHANGED = "(unchanged)"  # a picker's "leave this attribute alone"
 SLIDER_RANGE = 4.0  # units either side of the average face
 
@@ -31,9 +31,14 @@ Amounts = dict[str, float | str]  # direction name -> amount in units, or the cl
 def editor_layout(dset: DirectionSet) -> tuple[list[str], list[str]]:
     """(numeric direction names, categorical entry names) the editor shows, capped to its widgets."""
     numeric = [d.name for d in dset.entries.values() if d.kind != "categorical"][:MAX_SLIDERS]
-    pickable = [d for d in dset.entries.values() if d.kind in PICKER_KINDS and len(d.classes) > 1]
-    pickable.sort(key=lambda d: d.kind != "categorical")  # stable: categorical first, then the set's order
-    return numeric, [d.name for d in pickable][:MAX_CLASS_PICKERS]
+    categorical = [d.name for d in dset.entries.values() if d.kind == "categorical" and len(d.classes) > 1]
+    return numeric, categorical[:MAX_CLASS_PICKERS]
+
+
+def has_beside_picker(dset: DirectionSet, name: str) -> bool:
+    """Whether the slider of `name` gets a class picker beside it (a binary or ordinal attribute)."""
+    d = dset.entries[name]
+    return d.kind in BESIDE_KINDS and len(d.classes) > 1
 
 
 def slider_label(dset: DirectionSet, name: str) -> str:
@@ -46,11 +51,13 @@ def slider_label(dset: DirectionSet, name: str) -> str:
 
 
 def amounts_from(numeric: list[str], categorical: list[str], values) -> Amounts:
-    """The edit the widgets ask for: `values` are the sliders' then the pickers' values, in order."""
-    sliders, pickers = values[:MAX_SLIDERS], values[MAX_SLIDERS:]
+    """The edit the widgets ask for: `values` are the sliders', the pickers beside them, then the
+    categorical pickers' values, in order (`Editor.widgets`)."""
+    sliders, beside = values[:MAX_SLIDERS], values[MAX_SLIDERS:2 * MAX_SLIDERS]
+    pickers = values[2 * MAX_SLIDERS:]
     # a typed number outside the slider arrives before the slider clamps it: clamp it here too
     amounts: Amounts = {name: max(-SLIDER_RANGE, min(SLIDER_RANGE, float(v))) for name, v in zip(numeric, sliders) if v}
-    picked = {name: v for name, v in zip(categorical, pickers) if v and v != UNCHANGED}
+    picked = {name: v for name, v in [*zip(numeric, beside), *zip(categorical, pickers)] if v and v != UNCHANGED}
     amounts = {name: v for name, v in amounts.items() if name not in picked}  # a class pick replaces the slider
     amounts.update(picked)
     return amounts
@@ -62,12 +69,16 @@ def describe(amounts: Amounts) -> str:
     return ", ".join(parts) or "no edit"
 
 
+N_PICKERS = MAX_SLIDERS + MAX_CLASS_PICKERS  # beside the sliders, then the categorical ones
+N_WIDGETS = MAX_SLIDERS + N_PICKERS
+
+
 def reset_values() -> list:
     """Every slider back to 0, every picker to UNCHANGED."""
-    return [gr.update(value=0)] * MAX_SLIDERS + [gr.update(value=UNCHANGED)] * MAX_CLASS_PICKERS
+    return [gr.update(value=0)] * MAX_SLIDERS + [gr.update(value=UNCHANGED)] * N_PICKERS
 
 
-DEFAULT_VALUES = [0.0] * MAX_SLIDERS + [UNCHANGED] * MAX_CLASS_PICKERS  # what `show` and Reset set
+DEFAULT_VALUES = [0.0] * MAX_SLIDERS + [UNCHANGED] * N_PICKERS  # what `show` and Reset set
 History = dict  # {"names": [numeric, categorical], "current": values, "past": [values], "future": [values], "last": i}
 
 
@@ -104,7 +115,7 @@ def step(history: History | None, numeric: list, categorical: list, back: bool) 
     names = [list(numeric or []), list(categorical or [])]
     source = "past" if back else "future"
     if not history or history.get("names") != names or not history[source]:
-        return [gr.update()] * (MAX_SLIDERS + MAX_CLASS_PICKERS), history
+        return [gr.update()] * N_WIDGETS, history
     past, future = list(history["past"]), list(history["future"])
     if back:
         values = past.pop()
@@ -120,8 +131,10 @@ def step(history: History | None, numeric: list, categorical: list, back: bool) 
 class Editor:
     """The widgets of one panel; `numeric` and `categorical` hold the direction names now on them."""
 
+    rows: list[gr.Row]  # a slider and its class picker each
     sliders: list[gr.Slider]
-    pickers: list[gr.Dropdown]
+    beside: list[gr.Dropdown]  # the class picker beside each slider (binary and ordinal attributes)
+    pickers: list[gr.Dropdown]  # categorical attributes, below the sliders
     reset: gr.Button
     numeric: gr.State
     categorical: gr.State
@@ -132,42 +145,60 @@ class Editor:
     @classmethod
     def build(cls, prefix: str, reset_label: str = "Reset") -> Editor:
         """Create the (hidden) widgets in the enclosing layout; element ids `{prefix}-slider-{i}`,
-        `{prefix}-class-{i}`, `{prefix}-undo`, `{prefix}-redo`, `{prefix}-reset`."""
-        # no per-slider reset button: it changes the value without an `input` event (Undo and Reset do that)
-        sliders = [gr.Slider(-SLIDER_RANGE, SLIDER_RANGE, value=0, step=0.1, visible=False, buttons=[],
-                             elem_id=f"{prefix}-slider-{i}") for i in range(MAX_SLIDERS)]
+        `{prefix}-onto-{i}` (beside slider i), `{prefix}-class-{i}`, `{prefix}-undo`, `{prefix}-redo`,
+        `{prefix}-reset`."""
+        rows, sliders, beside = [], [], []
+        for i in range(MAX_SLIDERS):
+            with gr.Row(visible=False, equal_height=True) as row:
+                # no per-slider reset button: it changes the value without an `input` event (Undo and Reset do that)
+                sliders.append(gr.Slider(-SLIDER_RANGE, SLIDER_RANGE, value=0, step=0.1, buttons=[], scale=3,
+                                         elem_id=f"{prefix}-slider-{i}"))
+                beside.append(gr.Dropdown([UNCHANGED], value=UNCHANGED, visible=False, label="onto a class",
+                                          scale=2, min_width=140, elem_id=f"{prefix}-onto-{i}"))
+            rows.append(row)
         pickers = [gr.Dropdown([UNCHANGED], value=UNCHANGED, visible=False, elem_id=f"{prefix}-class-{i}")
                    for i in range(MAX_CLASS_PICKERS)]
         with gr.Row():
             undo = gr.Button("Undo", size="sm", elem_id=f"{prefix}-undo")
             redo = gr.Button("Redo", size="sm", elem_id=f"{prefix}-redo")
             reset = gr.Button(reset_label, size="sm", elem_id=f"{prefix}-reset")
-        return cls(sliders, pickers, reset, gr.State([]), gr.State([]), undo, redo, gr.State(None))
+        return cls(rows, sliders, beside, pickers, reset, gr.State([]), gr.State([]), undo, redo, gr.State(None))
 
     @property
     def widgets(self) -> list:
-        return [*self.sliders, *self.pickers]
+        return [*self.sliders, *self.beside, *self.pickers]
 
     @property
     def inputs(self) -> list:
-        """What a handler reads as `(numeric, categorical, *values)`; also what `show`/`hide` update."""
+        """What a handler reads as `(numeric, categorical, *values)`."""
         return [self.numeric, self.categorical, *self.widgets]
 
+    @property
+    def outputs(self) -> list:
+        """What `show` and `hide` update: `inputs`, then the slider rows."""
+        return [*self.inputs, *self.rows]
+
     def show(self, dset: DirectionSet) -> list:
-        """Updates for `inputs`: one widget per shown direction, at 0 / UNCHANGED, the others hidden."""
+        """Updates for `outputs`: one row per shown direction, at 0 / UNCHANGED, the others hidden."""
         numeric, categorical = editor_layout(dset)
         blank_sliders = MAX_SLIDERS - len(numeric)
         blank_pickers = MAX_CLASS_PICKERS - len(categorical)
-        sliders = [gr.update(visible=True, value=0, label=slider_label(dset, name)) for name in numeric]
+        sliders = [gr.update(value=0, label=slider_label(dset, name)) for name in numeric]
+        beside = [gr.update(visible=True, value=UNCHANGED, choices=[UNCHANGED, *dset.entries[name].classes],
+                            label="onto a class")
+                  if has_beside_picker(dset, name) else gr.update(visible=False, value=UNCHANGED, choices=[UNCHANGED])
+                  for name in numeric]
         pickers = [gr.update(visible=True, value=UNCHANGED, choices=[UNCHANGED, *dset.entries[name].classes],
-                             label=name if dset.entries[name].kind == "categorical" else f"{name}: onto a class")
-                   for name in categorical]
-        return [numeric, categorical, *sliders, *[gr.update(visible=False, value=0, label="")] * blank_sliders,
-                *pickers, *[gr.update(visible=False, value=UNCHANGED, label="", choices=[UNCHANGED])] * blank_pickers]
+                             label=name) for name in categorical]
+        hidden_picker = gr.update(visible=False, value=UNCHANGED, label="", choices=[UNCHANGED])
+        return [numeric, categorical, *sliders, *[gr.update(value=0, label="")] * blank_sliders,
+                *beside, *[hidden_picker] * blank_sliders, *pickers, *[hidden_picker] * blank_pickers,
+                *[gr.update(visible=True)] * len(numeric), *[gr.update(visible=False)] * blank_sliders]
 
     def hide(self) -> list:
-        """Updates for `inputs` when no set is chosen."""
-        return [[], [], *[gr.update(visible=False)] * (MAX_SLIDERS + MAX_CLASS_PICKERS)]
+        """Updates for `outputs` when no set is chosen."""
+        return [[], [], *[gr.update()] * MAX_SLIDERS, *[gr.update(visible=False)] * N_PICKERS,
+                *[gr.update(visible=False)] * MAX_SLIDERS]
 
     def rerender(self, fn, inputs: list, outputs: list, also: list = ()) -> None:
         """Run `fn` whenever the user moves a slider (dragging, arrow keys, a typed value, letting go, its
@@ -180,7 +211,7 @@ class Editor:
         recorded in the history and then drawn; while one is being recorded, only the latest of the moves
         made meanwhile follows (trigger_mode="always_last").
         """
-        moves = [s.input for s in self.sliders] + [p.input for p in self.pickers]
+        moves = [w.input for w in self.widgets]
         if also:
             gr.on(list(also), fn, inputs, outputs, trigger_mode="always_last", show_progress="minimal")
         keep = [self.history, *self.inputs]

@@ -439,7 +439,7 @@ def _build_editing(demo: gr.Blocks, ctx: AppContext, shelf: DirectionShelf, late
                             amounts_from(numeric, categorical, values), shelf.reader(path), bool(blended))
 
     edit_inputs = [latent_state, set_dd, blend, *editor.inputs]
-    set_dd.change(on_set, set_dd, [sweep, *editor.inputs]).then(on_edit, edit_inputs, edited)
+    set_dd.change(on_set, set_dd, [sweep, *editor.outputs]).then(on_edit, edit_inputs, edited)
     editor.rerender(on_edit, edit_inputs, edited, also=[latent_state.change, blend.change])
     refresh.click(refresh_sets, set_dd, [set_dd, set_msg])
     export_btn.click(admin_only(check_admin, on_export), [password, latent_state, set_dd, sweep, sweep_from, sweep_to, frames, fps, fmt, blend, *editor.inputs],

@@ -25,6 +25,7 @@ def test_the_app_has_every_tab_and_one_editor_per_editing_tab(tmp_path):
     elem_ids = {p.get("elem_id") for p in props}
     for prefix in ("edit", "inv"):
         assert {f"{prefix}-slider-{i}" for i in range(MAX_SLIDERS)} <= elem_ids
+        assert {f"{prefix}-onto-{i}" for i in range(MAX_SLIDERS)} <= elem_ids  # a class picker beside each slider
         assert {f"{prefix}-class-{i}" for i in range(MAX_CLASS_PICKERS)} <= elem_ids
     assert {"fit-run", "fit-button", "edit-set", "explore-grid", "animate-set", "inv-set", "inv-export",
             "ll-submit", "ll-admin-unlock", "ll-progress", "ll-keys", "ll-admin-gold", "ll-admin-gold-faces"} <= elem_ids

@@ -65,10 +65,14 @@ def test_fit_edit_explore_animate_in_the_browser(app, page):
     src = page.get_attribute("#edit-after img", "src")
     page.locator("#edit-regions input[type=checkbox]").uncheck()  # the whole moved face: another picture
     page.wait_for_function(f"document.querySelector('#edit-after img').src !== {src!r}")
-    # a binary attribute has a class picker too (after the categorical ones); a pick replaces its slider's amount
-    assert "blush: onto a class" in page.inner_text("#edit-class-1")
+    # a binary attribute has a class picker beside its slider, on the same line; a pick replaces the slider's amount
+    assert "onto a class" in page.inner_text("#edit-onto-0")
+    slider, picker = page.locator("#edit-slider-0").bounding_box(), page.locator("#edit-onto-0").bounding_box()
+    assert picker["x"] >= slider["x"] + slider["width"] - 1 and abs(picker["y"] - slider["y"]) < slider["height"]
+    assert page.locator("#edit-onto-1").is_visible()  # age is ordinal: a picker beside its slider too
+    assert "hair" in page.inner_text("#edit-class-0")  # categorical: below the sliders
     src = page.get_attribute("#edit-after img", "src")
-    page.click("#edit-class-1 input")
+    page.click("#edit-onto-0 input")
     page.get_by_role("option", name="yes", exact=True).click()
     page.wait_for_function(f"document.querySelector('#edit-after img').src !== {src!r}")
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
 from latentlab.core.errors import UserError
-from latentlab.ui.editor import MAX_CLASS_PICKERS, MAX_SLIDERS, UNCHANGED, amounts_from, editor_layout, slider_label
+from latentlab.ui.editor import (DEFAULT_VALUES, MAX_CLASS_PICKERS, MAX_SLIDERS, N_WIDGETS, UNCHANGED, Editor,
+                                 amounts_from, editor_layout, has_beside_picker, slider_label)
 from latentlab.ui.sets import DirectionShelf, safe_name, sweep_choices
 
 from directions.io import Direction, DirectionSet, save_direction_set
@@ -37,14 +40,34 @@ def make_set(generator_id: str = "gen-a", space: str = "w", seed: int = 0) -> Di
 
 def test_the_editor_shows_numeric_directions_on_sliders_and_categorical_ones_on_pickers():
     dset = make_set()
-    assert editor_layout(dset) == (["blush", "cute"], ["hair", "blush"])  # blush: a slider and a class picker
+    assert editor_layout(dset) == (["blush", "cute"], ["hair"])
+    assert [has_beside_picker(dset, n) for n in ("blush", "cute")] == [True, False]  # binary: a picker beside
     assert slider_label(dset, "blush") == "blush  [no -1.0 · yes +1.5]"
     assert slider_label(dset, "cute") == "cute (picked in the explorer)"
-    values = [1.5, 0, *[0] * (MAX_SLIDERS - 2), "red", *[UNCHANGED] * (MAX_CLASS_PICKERS - 1)]
+    beside = [UNCHANGED] * MAX_SLIDERS
+    values = [1.5, 0, *[0] * (MAX_SLIDERS - 2), *beside, "red", *[UNCHANGED] * (MAX_CLASS_PICKERS - 1)]
     assert amounts_from(["blush", "cute"], ["hair"], values) == {"blush": 1.5, "hair": "red"}
-    assert amounts_from(["blush", "cute"], ["hair"], [0] * MAX_SLIDERS + [UNCHANGED] * MAX_CLASS_PICKERS) == {}
-    both = [1.5, 0, *[0] * (MAX_SLIDERS - 2), UNCHANGED, "yes", *[UNCHANGED] * (MAX_CLASS_PICKERS - 2)]
-    assert amounts_from(["blush", "cute"], ["hair", "blush"], both) == {"blush": "yes"}  # the pick replaces the slider
+    assert amounts_from(["blush", "cute"], ["hair"], DEFAULT_VALUES) == {}
+    both = [1.5, 0, *[0] * (MAX_SLIDERS - 2), "yes", *beside[1:], *[UNCHANGED] * MAX_CLASS_PICKERS]
+    assert amounts_from(["blush", "cute"], ["hair"], both) == {"blush": "yes"}  # the pick replaces the slider
+
+
+def test_show_puts_each_class_picker_beside_its_own_slider():
+    dset = make_set()
+    editor = SimpleNamespace(rows=[None] * MAX_SLIDERS)
+    updates = Editor.show(editor, dset)
+    assert len(updates) == 2 + N_WIDGETS + MAX_SLIDERS  # Editor.outputs
+    numeric, categorical, *rest = updates
+    sliders, beside = rest[:MAX_SLIDERS], rest[MAX_SLIDERS:2 * MAX_SLIDERS]
+    pickers, rows = rest[2 * MAX_SLIDERS:N_WIDGETS], rest[N_WIDGETS:]
+    assert (numeric, categorical) == (["blush", "cute"], ["hair"])
+    assert sliders[0]["label"].startswith("blush") and sliders[1]["label"].startswith("cute")
+    assert beside[0]["visible"] and beside[0]["choices"] == [UNCHANGED, "no", "yes"]
+    assert beside[0]["label"] == "onto a class"  # on the slider's row, which names the attribute
+    assert not any(b["visible"] for b in beside[1:])  # a custom direction has no classes
+    assert pickers[0]["visible"] and pickers[0]["label"] == "hair" and not any(p["visible"] for p in pickers[1:])
+    assert [r["visible"] for r in rows] == [True, True] + [False] * (MAX_SLIDERS - 2)  # no empty rows take space
+    assert len(Editor.hide(editor)) == len(updates)
 
 
 def test_sweep_choices_and_names():
@@ -112,7 +135,7 @@ def test_the_edit_history_merges_moves_of_one_widget_and_undoes_and_redoes():
 
 
 def test_typed_amounts_beyond_the_slider_are_clamped():
-    values = [9.0, -7.5, *[0] * (MAX_SLIDERS - 2), *[UNCHANGED] * MAX_CLASS_PICKERS]
+    values = [9.0, -7.5, *DEFAULT_VALUES[2:]]
     assert amounts_from(["blush", "cute"], [], values) == {"blush": 4.0, "cute": -4.0}
 
 
