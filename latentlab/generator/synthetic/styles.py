@@ -368,9 +368,11 @@ def _draw_mouth(cv, st: DrawingStyle, pen: _Pen, attrs: FaceAttributes, my: floa
                 cv.line([(s * 0.07 + 0.07 * math.cos(t), my - 0.03 + 0.07 * math.sin(t))
                          for t in np.linspace(0.1, math.pi - 0.1, 7)], dark, 0.035)
         else:
-            r = {"wide": 0.23, "small": 0.1, "ink": 0.16}[st.mouth]
-            arc = [(r * math.cos(t), my - 0.04 + 0.45 * r * math.sin(t)) for t in np.linspace(0.25, math.pi - 0.25, 9)]
-            cv.line(arc, line, 0.045 if st.mouth == "wide" else 0.035)
+            # the small smile curves up more, so that at 64 px and under the soft style's blur it still
+            # reads as a smile and not as the closed line (it was a 2-pixel dash like the line)
+            r, rise = {"wide": (0.23, 0.45), "small": (0.13, 0.75), "ink": (0.16, 0.45)}[st.mouth]
+            arc = [(r * math.cos(t), my - 0.04 + rise * r * math.sin(t)) for t in np.linspace(0.25, math.pi - 0.25, 9)]
+            cv.line(arc, line, 0.045 if st.mouth in ("wide", "small") else 0.035)
             if st.mouth == "ink":  # dimples at the corners
                 for s in (-1, 1):
                     cv.line([(s * 0.16, my - 0.04), (s * 0.19, my - 0.07)], line, 0.02)
