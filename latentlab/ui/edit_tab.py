@@ -59,12 +59,14 @@ def edited_faces(ctx: AppContext, dset: DirectionSet, seed: int, n: int, psi: fl
 def build_edit_tab(ctx: AppContext, shelf: DirectionShelf) -> None:
     """The "Edit" tab (call inside gr.Tabs)."""
     with gr.Tab("Edit", id="directions-edit"):
-        gr.Markdown("Move random faces along the directions. Slider units: one unit raises the labels' fitted log-odds "
-                    "by 4 (sets fitted before that: one standard deviation of the labeled faces); 0 = the average "
-                    "face; brackets: class means. A class pick moves each face onto the class mean, or, when the "
-                    "set has an attribute reader (`latentlab fit --reader`), just as far as it takes to read as "
-                    f"that class (for eye state, age and other sliders: along the slider, up to {MAX_UNITS:g} units; "
-                    "the pick replaces the slider's amount).")
+        with gr.Accordion("Move random faces along the directions (how the sliders and class picks work)",
+                          open=False, elem_id="edit-help"):
+            gr.Markdown("Slider units: one unit raises the labels' fitted log-odds "
+                        "by 4 (sets fitted before that: one standard deviation of the labeled faces); 0 = the average "
+                        "face; brackets: class means. A class pick moves each face onto the class mean, or, when the "
+                        "set has an attribute reader (`latentlab fit --reader`), just as far as it takes to read as "
+                        f"that class (for eye state, age and other sliders: along the slider, up to {MAX_UNITS:g} "
+                        "units; the pick beside a slider replaces its amount).")
         with gr.Row():
             edit_set = shelf.dropdown(elem_id="edit-set")
             refresh = gr.Button("Refresh sets", size="sm")
