@@ -36,6 +36,7 @@ from latentlab.core.errors import UserError
 from directions.edit import edit
 from directions.io import DirectionSet
 from directions.pacing import DENSE, change_shares, paced_positions
+from directions.reach import face_amount
 
 VIDEO_SUFFIXES = (".gif", ".mp4")
 # one quantiser for I, P and B frames, no psycho-visual or adaptive quantisation: equal quality over the loop
@@ -87,23 +88,22 @@ def sweep_latents(w: np.ndarray, direction_set: DirectionSet, name: str, start: 
     w = np.asarray(w, np.float32)
     if isinstance(end, str) and start not in (0, 0.0, "", None):
         raise UserError("a sweep towards a class starts at the face itself; leave START out or give 0")
-    if (reach is not None or reach_units is not None) and not isinstance(end, str):
+    ends = {k: v for k, v in (("reach", reach), ("reach_units", reach_units)) if v is not None}
+    if ends and not isinstance(end, str):
         raise ValueError("reach applies to sweeps onto a class")
 
     def amount(i: int | None, f: float) -> float | str:  # face i's amount at a share f of its way
-        if reach_units is not None:
-            return float(f * reach_units[i])
         if isinstance(end, str):
-            return f"{end}@{f * (1.0 if reach is None else reach[i]):.6f}"
+            return face_amount(end, ends, i, f)
         return float(start) + (float(end) - float(start)) * f
 
-    per_face = reach is not None or reach_units is not None
+    def face(i: int, f: float) -> np.ndarray:  # one face's codes at a share f of its own way
+        return edit(w[i: i + 1], direction_set, {name: amount(i, f)}, layers=layers, num_ws=num_ws)
 
     def at(f: float) -> np.ndarray:  # every face's codes at a share f of its way
-        if not per_face:
+        if not ends:
             return edit(w, direction_set, {name: amount(None, f)}, layers=layers, num_ws=num_ws)
-        return np.concatenate([edit(w[i: i + 1], direction_set, {name: amount(i, f)}, layers=layers, num_ws=num_ws)
-                               for i in range(len(w))])
+        return np.concatenate([face(i, f) for i in range(len(w))])
 
     positions = loop_positions(n_frames, pingpong)
     if pace_with is None:
@@ -111,10 +111,7 @@ def sweep_latents(w: np.ndarray, direction_set: DirectionSet, name: str, start: 
     dense = np.stack([at(f) for f in np.linspace(0.0, 1.0, DENSE)])  # [M, N, ...]
     pictures = pace_with(dense.reshape(-1, *dense.shape[2:]))
     t = paced_positions(change_shares(pictures.reshape(DENSE, len(w), *pictures.shape[1:])), positions)
-    return np.stack([np.concatenate([edit(w[i: i + 1], direction_set, {name: amount(i, t[k, i])}, layers=layers,
-                                          num_ws=num_ws) for i in range(len(w))])
-                     for k in range(len(positions))])
-
+    return np.stack([np.concatenate([face(i, t[k, i]) for i in range(len(w))]) for k in range(len(positions))])
 
 def pacer(gen, direction_set: DirectionSet, name: str, reader=None, space: str = "w",
           truncation_psi: float = 1.0, class_label: int | None = None) -> Callable[[np.ndarray], np.ndarray]:

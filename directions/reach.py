@@ -122,6 +122,14 @@ def sweep_reach(w: np.ndarray, direction_set: DirectionSet, name: str, end, draw
     return {} if np.isnan(units).any() else {"reach_units": units}
 
 
+def face_amount(end: str, ends: dict, i: int, share: float = 1.0) -> float | str:
+    """Face i's `edit` amount at `share` of its way onto class `end`, given `sweep_reach`'s ends ({}: the
+    usual way): that share of its units along the vector, or of its share of the route onto the class."""
+    if "reach_units" in ends:
+        return float(share * ends["reach_units"][i])
+    return f"{end}@{share * (ends['reach'][i] if 'reach' in ends else 1.0):.6f}"
+
+
 def edit_onto_classes(w: np.ndarray, direction_set: DirectionSet, amounts: dict, draw: Pictures, reader,
                       layers=None, num_ws: int | None = None, kinds: tuple[str, ...] | None = REACH_KINDS
                       ) -> np.ndarray:
@@ -135,8 +143,6 @@ def edit_onto_classes(w: np.ndarray, direction_set: DirectionSet, amounts: dict,
         if not ends:
             codes = edit(codes, direction_set, {name: amount}, layers=layers, num_ws=num_ws)
             continue
-        moves = ([{name: f"{amount}@{s:.6f}"} for s in ends["reach"]] if "reach" in ends
-                 else [{name: float(u)} for u in ends["reach_units"]])
-        codes = np.concatenate([edit(codes[i: i + 1], direction_set, m, layers=layers, num_ws=num_ws)
-                                for i, m in enumerate(moves)])
+        codes = np.concatenate([edit(codes[i: i + 1], direction_set, {name: face_amount(amount, ends, i)},
+                                     layers=layers, num_ws=num_ws) for i in range(len(codes))])
     return codes
