@@ -24,6 +24,7 @@ from directions.reader import AttributeReader, load_reader, reader_path
 from labeler.text import quoted
 
 CHOOSE_A_SET = "choose a direction set first (fit one in the Fit tab, or save one in Explore)"
+NO_SETS = "No direction set for this generator yet: fit one in the Fit directions tab, or save a pick in Explore."
 
 
 def safe_name(name: str | None, what: str) -> str:
@@ -117,7 +118,8 @@ class DirectionShelf:
         """A dropdown update listing `choices` (default: the sets now on disk), keeping `current` when listed."""
         choices = self.choices() if choices is None else choices
         paths = [p for _, p in choices]
-        return gr.update(choices=choices, value=current if current in paths else (paths[0] if paths else None))
+        return gr.update(choices=choices, value=current if current in paths else (paths[0] if paths else None),
+                         info=None if paths else NO_SETS)  # an empty list says how to get a set
 
     # -- the lists in the tabs -------------------------------------------------------------------
     def dropdown(self, elem_id: str) -> gr.Dropdown:

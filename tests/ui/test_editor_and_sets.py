@@ -10,7 +10,7 @@ import pytest
 from latentlab.core.errors import UserError
 from latentlab.ui.editor import (DEFAULT_VALUES, MAX_CLASS_PICKERS, MAX_SLIDERS, N_WIDGETS, UNCHANGED, Editor,
                                  amounts_from, editor_layout, has_beside_picker, slider_label)
-from latentlab.ui.sets import DirectionShelf, safe_name, sweep_choices
+from latentlab.ui.sets import NO_SETS, DirectionShelf, safe_name, sweep_choices
 
 from directions.io import Direction, DirectionSet, save_direction_set
 
@@ -87,6 +87,8 @@ def test_the_shelf_lists_and_loads_only_this_generators_sets(tmp_path):
     assert shelf.choices() == [("mine.npz", str(folder / "mine.npz"))]
     assert shelf.load(str(folder / "mine.npz")).generator_id == "gen-a"
     assert shelf.listing(None)["value"] == str(folder / "mine.npz")
+    assert shelf.listing(None)["info"] is None  # a list with sets needs no words
+    assert DirectionShelf(tmp_path / "empty", "gen-a").listing(None)["info"] == NO_SETS  # an empty one says how
     with pytest.raises(UserError, match="choose a direction set first"):
         shelf.load(None)
     with pytest.raises(UserError, match="fitted for generator gen-b"):
