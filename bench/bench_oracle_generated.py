@@ -24,7 +24,8 @@ import torch
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--oracles", default="data/oracle.safetensors,checkpoints/oracle/w48s.safetensors,"
-                                        "checkpoints/oracle/w48u.safetensors", help="comma-separated oracle files")
+                                        "checkpoints/oracle/w48u.safetensors,checkpoints/oracle/w48x.safetensors",
+                   help="comma-separated oracle files")
     p.add_argument("--n", type=int, default=96, help="renders to invert")
     p.add_argument("--steps", type=int, default=300, help="projection steps (as `latentlab invert`)")
     p.add_argument("--threads", type=int, default=2)

@@ -156,3 +156,31 @@ def test_a_style_can_be_given_as_a_record():
     a = render_face(FaceAttributes(**BASE), PLAIN, style=custom)
     b = render_face(FaceAttributes(**BASE), PLAIN, style="cel")
     assert not np.array_equal(a, b)
+
+
+def test_lower_lids_draw_a_line_just_below_open_eyes_only():
+    attrs = FaceAttributes(1, 1, 2, 0, 1, 2, 0, 0)
+    for name in TRAINING_STYLES:
+        spec = replace(SPECS[name], name="probe")  # (the classic spec drawn by the styled renderer, too)
+        plain = render_face(attrs, PLAIN, style=spec).astype(int)
+        lids = render_face(attrs, PLAIN, style=replace(spec, lower_lid=True)).astype(int)
+        rows = np.nonzero(np.abs(lids - plain).sum(-1).sum(1))[0]
+        assert rows.size, name
+        eye_row = 64 * 0.46 + 16 * SPECS[name].head * (EYE_Y[attrs.age] + SPECS[name].eye_dy)  # face units -> px
+        assert rows.min() > eye_row - 2, name  # below the eye's centre, not above it
+    closed = replace(attrs, eye_state=2)
+    for name in TRAINING_STYLES:
+        spec = replace(SPECS[name], name="probe")
+        assert np.array_equal(render_face(closed, PLAIN, style=spec),
+                              render_face(closed, PLAIN, style=replace(spec, lower_lid=True)))
+
+
+def test_training_styles_add_lower_lids_to_a_share_without_changing_the_other_picks():
+    from latentlab.generator.synthetic.oracle import training_styles
+
+    seeds = range(400)
+    with_lids, without = training_styles(seeds), training_styles(seeds, lower_lid=0.0)
+    lidded = [s for s in with_lids if isinstance(s, DrawingStyle) and s.lower_lid]
+    assert 0.3 < len(lidded) / len(seeds) < 0.7
+    for a, b in zip(with_lids, without):
+        assert replace(style_spec(a), lower_lid=False) == style_spec(b)

@@ -17,7 +17,7 @@ import io
 import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -210,17 +210,24 @@ def stray_strokes(x: torch.Tensor, gen: torch.Generator, share: float = 0.3, mos
 
 
 MIXED_SHARE = 0.3
+LOWER_LID_SHARE = 0.5
 
 
-def training_styles(seeds, styles=TRAINING_STYLES, mixed: float = MIXED_SHARE) -> list:
+def training_styles(seeds, styles=TRAINING_STYLES, mixed: float = MIXED_SHARE,
+                    lower_lid: float = LOWER_LID_SHARE) -> list:
     """The drawing style of each training seed: one of `styles`, or with probability `mixed` a face
-    whose parts are mixed from them (styles.mixed_style)."""
-    from latentlab.generator.synthetic.styles import mixed_style
+    whose parts are mixed from them (styles.mixed_style); then, with probability `lower_lid`, the
+    same style with lower lash lines (no training style draws them, and without them an oracle read
+    the held-out style's lower lids as glasses frames)."""
+    from latentlab.generator.synthetic.styles import mixed_style, style_spec
 
     out = []
     for seed in seeds:
         rng = np.random.default_rng([int(seed), 0x57])
-        out.append(mixed_style(rng, styles) if rng.random() < mixed else styles[int(rng.integers(len(styles)))])
+        style = mixed_style(rng, styles) if rng.random() < mixed else styles[int(rng.integers(len(styles)))]
+        if lower_lid > 0 and rng.random() < lower_lid:
+            style = replace(style_spec(style), lower_lid=True)
+        out.append(style)
     return out
 
 

@@ -47,6 +47,7 @@ class DrawingStyle:
     pin_side: int = -1  # -1: hairpin on the left bangs, +1: on the right
     glasses: str = "classic"  # classic (round) | square | oval | browline
     glasses_ink: Color | None = None  # frame colour (None = the accessory colour)
+    lower_lid: bool = False  # a thin lash line under each open eye (the "simple" eye always has one)
     eye_scale: float = 1.0
     eye_dx: float = 0.42  # eye centre distance from the face's midline
     eye_dy: float = 0.0  # eyes moved down by this much
@@ -351,6 +352,16 @@ def _draw_eye(cv, st: DrawingStyle, pen: _Pen, attrs: FaceAttributes, cx: float,
             cv.line([(ox, cy - 0.25 * h + 0.18 * h * k), (ox + side * 0.14, cy - 0.45 * h + 0.22 * h * k)], lash, 0.035)
 
 
+def _lower_lid(cv, st: DrawingStyle, attrs: FaceAttributes, cx: float, cy: float) -> None:
+    """A thin lash line under an open or half-open eye, as many artists draw the lower lashes."""
+    if not st.lower_lid or st.eye == "simple" or attrs.eye_state == 2:  # ("simple" eyes draw their own)
+        return
+    w, h = R.EYE_SIZE[attrs.age]
+    w, h = w * st.eye_scale, h * st.eye_scale
+    y = cy + h * (1.12 if st.eye in ("tall", "sparkle") or st.eye_scale != 1.0 else 1.06)
+    cv.line([(cx - w * 0.45, y), (cx + w * 0.45, y)], st.ink or (30, 22, 30), 0.025)
+
+
 # ------------------------------------------------------------------------------------------------ mouth
 
 def _draw_mouth(cv, st: DrawingStyle, pen: _Pen, attrs: FaceAttributes, my: float) -> None:
@@ -488,6 +499,7 @@ def render_styled(attrs: FaceAttributes, nz: R.Nuisance, style, size: int = 64, 
         _blush(cv, st, pen, eye_y, R.EYE_SIZE[attrs.age][1] * st.eye_scale)
     for s in (-1, 1):
         _draw_eye(cv, st, pen, attrs, s * st.eye_dx, eye_y, s, nz.skin)
+        _lower_lid(cv, st, attrs, s * st.eye_dx, eye_y)
     _nose(cv, st, nz.skin, R.EYE_Y[attrs.age])
     _draw_mouth(cv, st, pen, attrs, R.EYE_Y[attrs.age] + 0.36 + 0.3 * face_h + 0.5 * st.eye_dy)
     _front_hair(cv, st, pen, attrs, hair, eye_y, light)
