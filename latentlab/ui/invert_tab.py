@@ -353,7 +353,7 @@ def _build_projection(ctx: AppContext, check_admin: AdminCheck) -> tuple[gr.Stat
                             label="Show", elem_id="inv-compare")
             preview = gr.Image(label="Reconstruction", format="png", interactive=False, elem_id="inv-preview",
                                height=PREVIEW_SIZE + 40)
-            latent_file = gr.File(label="Latent file (for `latentlab edit`)", interactive=False, elem_id="inv-latent")
+            latent_file = gr.File(label="Latent file (for latentlab edit)", interactive=False, elem_id="inv-latent")
     latent_state = gr.State(None)
     views = gr.State({})
     job = gr.State(None)
