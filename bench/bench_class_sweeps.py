@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_directions import labeled_run, parse_args, table  # noqa: E402
+from bench_directions import jump_of, parse_args, run_with_directions, table  # noqa: E402
 
 OPEN_FACES = 40  # open-eyed fresh faces swept
 ATTRIBUTE, SOURCE, TARGET = "eye_state", "open", "closed"
@@ -35,24 +35,13 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     torch.set_grad_enabled(False)
     from directions.edit import edit
-    from directions.fit import fit_direction_set
     from directions.pacing import DENSE, change_shares, paced_positions
     from directions.reach import onto_class_units
-    from directions.reader import train_reader
     from directions.regions import lock_to_regions, set_mask
-    from labeler.schema import default_schema
     from latentlab.generator.interface import map_latents, render, sample_z
-    from latentlab.generator.loading import load_generator
-    from latentlab.generator.synthetic.oracle import load_oracle
 
     t_start = time.time()
-    gen, oracle, schema = load_generator(args.generator, args.device), load_oracle(args.device), default_schema()
-    names = {a.name: list(a.options) for a in schema.attributes}
-    data, run_images, _, _ = labeled_run(args, gen, oracle, schema)
-    dset = fit_direction_set(data.w, data.labels, schema.attributes, generator_id=gen.generator_id, space="w",
-                             images=run_images).direction_set
-    reader = train_reader(run_images, data.labels, names, generator_id=gen.generator_id, epochs=args.reader_epochs,
-                          holdout=0.1)
+    gen, oracle, _, names, _, _, dset, reader = run_with_directions(args)
     draw = lambda c: render(gen, c, batch_size=64)  # noqa: E731
 
     w = map_latents(gen, sample_z(args.n_eval, args.eval_seed, gen.z_dim), args.truncation)
@@ -80,14 +69,11 @@ def main() -> int:
             frames = lock_to_regions(frames, base[None], mask)
             proba = oracle.predict_proba(frames.reshape(-1, *base.shape[1:]))[ATTRIBUTE].reshape(args.frames, n, -1)
             read, p = proba.argmax(-1), proba[:, :, tgt]
-            rise = p[-1] - p[0]
-            rising = rise > 0.2
-            jumps = np.max(np.diff(p, axis=0), axis=0)[rising] / rise[rising]
+            jump, rising = jump_of(p.T)
             rows.append({"sweep": f"{label}, {pace}, drawn in the region", "median units": float(np.median(ends)),
                          "half frames": float(np.mean(read == names[ATTRIBUTE].index("half"))),
                          "closed at the end": float(np.mean(read[-1] == tgt)),
-                         "largest jump": float(np.median(jumps)) if jumps.size else None,
-                         "faces rising": int(rising.sum())})
+                         "largest jump": jump, "faces rising": rising})
     print(f"\n### {SOURCE} -> {TARGET}: {n} open-eyed fresh faces, {args.frames} frames, read by the oracle\n")
     print(table(rows))
     print(f"\ntotal {time.time() - t_start:.0f} s (threads {args.threads})")

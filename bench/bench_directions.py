@@ -182,6 +182,35 @@ def labeled_run(args: argparse.Namespace, gen, oracle, schema):
     return data, run_images, read, n_submitted
 
 
+def jump_of(p_t: np.ndarray) -> tuple[float | None, int]:
+    """p_t [n, F] (a target's probability over a sweep's frames) -> (median over faces whose probability rose by
+    > 0.2 of the largest frame-to-frame rise as a share of the whole rise, number of such faces)."""
+    rise = p_t[:, -1] - p_t[:, 0]
+    rising = rise > 0.2
+    if not rising.any():
+        return None, 0
+    return float(np.median(np.max(np.diff(p_t, axis=1), axis=1)[rising] / rise[rising])), int(rising.sum())
+
+
+def run_with_directions(args: argparse.Namespace):
+    """(generator, oracle, schema, classes per attribute, run dataset, its faces, the default direction set
+    fitted on it with regions, its attribute reader): the setup the sweep benchmarks share."""
+    from directions.fit import fit_direction_set
+    from directions.reader import train_reader
+    from labeler.schema import default_schema
+    from latentlab.generator.loading import load_generator
+    from latentlab.generator.synthetic.oracle import load_oracle
+
+    gen, oracle, schema = load_generator(args.generator, args.device), load_oracle(args.device), default_schema()
+    names = {a.name: list(a.options) for a in schema.attributes}
+    data, run_images, _, _ = labeled_run(args, gen, oracle, schema)
+    dset = fit_direction_set(data.w, data.labels, schema.attributes, generator_id=gen.generator_id, space="w",
+                             images=run_images).direction_set
+    reader = train_reader(run_images, data.labels, names, generator_id=gen.generator_id, epochs=args.reader_epochs,
+                          holdout=0.1)
+    return gen, oracle, schema, names, data, run_images, dset, reader
+
+
 def main() -> int:
     args = parse_args()
     import torch
@@ -330,12 +359,9 @@ def main() -> int:
                                      set_mask(dset, [a], gen.resolution)).reshape(frames.shape)
         proba = oracle.predict_proba(frames)[a]
         proba = proba.reshape(n, args.frames, -1)
-        p_t = proba[np.arange(n), :, tgt]  # [n, F]
-        rise = p_t[:, -1] - p_t[:, 0]
-        rising = rise > 0.2
-        jumps = np.max(np.diff(p_t, axis=1), axis=1)[rising] / rise[rising]
+        jump, rising = jump_of(proba[np.arange(n), :, tgt])
         read = proba.argmax(-1)
-        out = {"largest jump": float(np.median(jumps)) if jumps.size else None, "faces rising": int(rising.sum())}
+        out = {"largest jump": jump, "faces rising": rising}
         if kind == "categorical":
             out["third class"] = float(np.mean((read != src[:, None]) & (read != tgt[:, None])))
         if a == "eye_state":

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_directions import labeled_run, parse_args, table, targets_for  # noqa: E402
+from bench_directions import jump_of, parse_args, run_with_directions, table, targets_for  # noqa: E402
 
 BINARY_ORDINAL = ("hair_length", "eye_state", "age", "blush")
 CATEGORICAL = "hair_color"
@@ -41,15 +41,6 @@ def sharpen(proba: np.ndarray, temperature: float) -> np.ndarray:
     logits = np.log(np.clip(proba, 1e-6, 1.0)) / temperature
     e = np.exp(logits - logits.max(-1, keepdims=True))
     return e / e.sum(-1, keepdims=True)
-
-
-def jump_of(p_t: np.ndarray) -> tuple[float | None, int]:
-    """p_t [n, F] -> (median largest rise as a share of the whole rise over rising faces, faces rising)."""
-    rise = p_t[:, -1] - p_t[:, 0]
-    ok = rise > 0.2
-    if not ok.any():
-        return None, 0
-    return float(np.median(np.max(np.diff(p_t, axis=1), axis=1)[ok] / rise[ok])), int(ok.sum())
 
 
 def middle(p_t: np.ndarray) -> np.ndarray:
@@ -65,25 +56,15 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     torch.set_grad_enabled(False)
     from directions.edit import edit, offset
-    from directions.fit import fit_direction_set
     from directions.pacing import DENSE, change_shares, paced_positions
     from directions.reach import onto_class_shares
     from directions.reader import train_reader
     from directions.regions import set_mask
-    from labeler.schema import default_schema
     from latentlab.generator.interface import map_latents, render, sample_z
-    from latentlab.generator.loading import load_generator
-    from latentlab.generator.synthetic.oracle import load_oracle
 
     t_start = time.time()
-    gen, oracle, schema = load_generator(args.generator, args.device), load_oracle(args.device), default_schema()
-    names = {a.name: list(a.options) for a in schema.attributes}
+    gen, oracle, schema, names, data, run_images, dset, reader = run_with_directions(args)
     kinds = {a.name: a.kind for a in schema.attributes}
-    data, run_images, _, _ = labeled_run(args, gen, oracle, schema)
-    dset = fit_direction_set(data.w, data.labels, schema.attributes, generator_id=gen.generator_id, space="w",
-                             images=run_images).direction_set
-    reader = train_reader(run_images, data.labels, names, generator_id=gen.generator_id, epochs=args.reader_epochs,
-                          holdout=0.1)
     extra = [train_reader(run_images, data.labels, names, generator_id=gen.generator_id, epochs=args.reader_epochs,
                           seed=s) for s in range(1, ENSEMBLE)]
     draw = lambda c: render(gen, np.asarray(c).reshape(-1, *np.asarray(c).shape[2:]), batch_size=64)  # noqa: E731

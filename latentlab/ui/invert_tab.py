@@ -406,9 +406,6 @@ def _build_editing(demo: gr.Blocks, ctx: AppContext, shelf: DirectionShelf, late
     export_msg = gr.Markdown(elem_id="inv-export-status")
     export_file = gr.File(label="Animation", interactive=False, elem_id="inv-export-file")
 
-    def refresh_sets(current=None):  # an empty list's own note says how to get a set
-        return shelf.listing(current)
-
     def on_set(path):
         try:
             dset = load_w_set(shelf, path) if path else None
@@ -439,7 +436,7 @@ def _build_editing(demo: gr.Blocks, ctx: AppContext, shelf: DirectionShelf, late
     edit_inputs = [latent_state, set_dd, blend, *editor.inputs]
     set_dd.change(on_set, set_dd, [sweep, *editor.outputs]).then(on_edit, edit_inputs, edited)
     editor.rerender(on_edit, edit_inputs, edited, also=[latent_state.change, blend.change])
-    refresh.click(refresh_sets, set_dd, set_dd)
+    refresh.click(shelf.listing, set_dd, set_dd)  # an empty list's note says how to get a set
     export_btn.click(admin_only(check_admin, on_export), [password, latent_state, set_dd, sweep, sweep_from, sweep_to, frames, fps, fmt, blend, *editor.inputs],
                      [export_file, export_msg], concurrency_limit=1)
-    demo.load(lambda: refresh_sets(None), None, set_dd)
+    demo.load(shelf.listing, None, set_dd)

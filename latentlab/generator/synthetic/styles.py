@@ -281,12 +281,17 @@ def _nose(cv, st: DrawingStyle, skin: Color, eye_y: float) -> None:
 
 # ------------------------------------------------------------------------------------------------- eyes
 
+def _lash(st: DrawingStyle) -> Color:
+    """Lash colour: the style's ink, else the classic lash."""
+    return st.ink or (30, 22, 30)
+
+
 def _draw_eye(cv, st: DrawingStyle, pen: _Pen, attrs: FaceAttributes, cx: float, cy: float, side: int,
               skin: Color) -> None:
     w, h = R.EYE_SIZE[attrs.age]
     w, h = w * st.eye_scale, h * st.eye_scale
     iris = R.EYE_RGB[attrs.eye_color]
-    lash = st.ink or (30, 22, 30)
+    lash = _lash(st)
     lw = max(pen.w(0.085), 0.07) if st.line > 0 else 0.085
     if attrs.eye_state == 2:  # closed
         if st.closed_eye == "up":  # happy closed eyes: an arch
@@ -359,7 +364,7 @@ def _lower_lid(cv, st: DrawingStyle, attrs: FaceAttributes, cx: float, cy: float
     w, h = R.EYE_SIZE[attrs.age]
     w, h = w * st.eye_scale, h * st.eye_scale
     y = cy + h * (1.12 if st.eye in ("tall", "sparkle") or st.eye_scale != 1.0 else 1.06)
-    cv.line([(cx - w * 0.45, y), (cx + w * 0.45, y)], st.ink or (30, 22, 30), 0.025)
+    cv.line([(cx - w * 0.45, y), (cx + w * 0.45, y)], _lash(st), 0.025)
 
 
 # ------------------------------------------------------------------------------------------------ mouth
