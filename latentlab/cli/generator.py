@@ -28,6 +28,11 @@ def _cmd_train_generator(args: argparse.Namespace) -> None:
             recipe[key] = getattr(args, key)
     if args.lr is not None:
         recipe["lr_g"] = recipe["lr_d"] = args.lr
+    if args.mapping_layers is not None:
+        if ckpt.exists():
+            raise UserError("--mapping-layers shapes a new run; a resumed run keeps the networks stored in its checkpoint")
+        from latentlab.generator.stylegan2 import StyleGAN2Config
+        recipe["generator"] = StyleGAN2Config(mapping_layers=args.mapping_layers).to_dict()
     cfg = TrainConfig(out_dir=args.out, total_kimg=args.kimg, batch=args.batch, bf16=args.bf16,
                       threads=args.threads, device=args.device, seed=args.seed,
                       ckpt_minutes=args.ckpt_minutes, grid_minutes=args.grid_minutes,
@@ -72,6 +77,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                         "more linear W, so edits behave")
     t.add_argument("--mixing-prob", type=float, default=None,
                    help="probability of style mixing in a batch (default 0.9)")
+    t.add_argument("--mapping-layers", type=int, default=None, choices=range(1, 9), metavar="1..8",
+                   help="depth of the mapping network of a new run (default 4; StyleGAN uses 8, whose W "
+                        "separates attributes best)")
     t.add_argument("--ckpt-minutes", type=float, default=5.0, help="minutes between checkpoints")
     t.add_argument("--grid-minutes", type=float, default=10.0, help="minutes between sample grids in <out>/grids")
     t.add_argument("--resume-from", default=None, metavar="CKPT",

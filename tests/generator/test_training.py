@@ -75,3 +75,16 @@ def test_max_minutes_stops_early_with_a_checkpoint(tmp_path, tiny_config):
     trainer.run()
     assert trainer.nimg < 1000 * 1000
     assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["nimg"] == trainer.nimg
+
+
+def test_cli_mapping_layers_shape_a_new_run_and_are_refused_on_resume(tmp_path, capsys):
+    from latentlab.cli import EXIT_USER, main
+
+    common = ["train-generator", "--out", str(tmp_path), "--batch", "2", "--threads", "1", "--kimg", "0.002",
+              "--ckpt-minutes", "60", "--grid-minutes", "60"]
+    assert main(common + ["--mapping-layers", "8"]) == 0
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    assert json.loads(state["train_config"])["generator"]["mapping_layers"] == 8
+    assert "mapping_net.fc7.weight" in state["G"] and "mapping_net.fc8.weight" not in state["G"]
+    assert main(common + ["--mapping-layers", "4"]) == EXIT_USER
+    assert "resumed run keeps" in capsys.readouterr().err
