@@ -115,7 +115,8 @@ class CrowdApi:
     """An annotator on the crowd page's JSON API (POST label/api/<action>), as a script uses it: the
     signed ticket in the body, one kept-alive connection per server (`http.client`: an httpx request
     costs the client ~1 ms of CPU more, on the same two cores as the server). With several servers
-    each request goes to the next one, as a proxy without sticky sessions would."""
+    each request goes to the next one, as a proxy without sticky sessions would. `client` is taken only
+    so that every API in APIS is built the same way; it is not used."""
 
     def __init__(self, client, urls: list[str], name: str, first: int = 0):
         self.hosts = [urlsplit(u) for u in urls]

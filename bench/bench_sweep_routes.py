@@ -7,7 +7,8 @@ The labeled run, the directions and the attribute reader are made exactly as in 
 
 1. binary and ordinal attributes, 3 units towards the target class (as bench_directions.py), frames placed
    even in units, paced by the reader (`directions.pacing`, the default), by the reader's probabilities
-   sharpened (temperature 0.5), by the mean of three readers trained with different seeds, by the
+   sharpened (temperature 0.5) or softened (2, 4), by the reader with more even spacing mixed in (0.4
+   instead of `pacing.MIX`), by the mean of three readers trained with different seeds, by the
    picture's change inside the attribute's region; and, as a bound
    that no edit ever uses, paced by the oracle itself. Largest frame-to-frame rise of the oracle's target
    probability as a share of its whole rise (median over faces where it rose by > 0.2; goal <= 0.10), and
@@ -37,7 +38,8 @@ CATEGORICAL = "hair_color"
 ENSEMBLE = 3  # readers trained with different seeds, averaged (one pacing row)
 
 
-def sharpen(proba: np.ndarray, temperature: float) -> np.ndarray:
+def tempered(proba: np.ndarray, temperature: float) -> np.ndarray:
+    """Class probabilities with their log-probabilities divided by `temperature` (< 1 sharpens, > 1 softens)."""
     logits = np.log(np.clip(proba, 1e-6, 1.0)) / temperature
     e = np.exp(logits - logits.max(-1, keepdims=True))
     return e / e.sum(-1, keepdims=True)
@@ -66,7 +68,7 @@ def main() -> int:
     gen, oracle, schema, names, data, run_images, dset, reader = run_with_directions(args)
     kinds = {a.name: a.kind for a in schema.attributes}
     extra = [train_reader(run_images, data.labels, names, generator_id=gen.generator_id, epochs=args.reader_epochs,
-                          seed=s) for s in range(1, ENSEMBLE)]
+                          seed=s, holdout=0.1) for s in range(1, ENSEMBLE)]  # each keeps 10 % out, as the first
     draw = lambda c: render(gen, np.asarray(c).reshape(-1, *np.asarray(c).shape[2:]), batch_size=64)  # noqa: E731
     n, frames, L = args.n_sweep, args.frames, gen.num_ws
     w = map_latents(gen, sample_z(n, args.eval_seed, gen.z_dim), args.truncation)
@@ -94,7 +96,10 @@ def main() -> int:
         read = oracle.predict_proba(pictures)[a].reshape(DENSE, n, -1)
         paces = {"even in units": np.repeat(even[:, None], n, 1),
                  "reader (default)": paced_positions(change_shares(seen), even),
-                 "reader sharpened (T = 0.5)": paced_positions(change_shares(sharpen(seen, 0.5)), even),
+                 "reader sharpened (T = 0.5)": paced_positions(change_shares(tempered(seen, 0.5)), even),
+                 "reader softened (T = 2)": paced_positions(change_shares(tempered(seen, 2.0)), even),
+                 "reader softened (T = 4)": paced_positions(change_shares(tempered(seen, 4.0)), even),
+                 "reader, even share 0.4": paced_positions(change_shares(seen, mix=0.4), even),
                  f"mean of {ENSEMBLE} readers (seeds)": paced_positions(change_shares(mean_seen), even),
                  "picture change in the region": paced_positions(change_shares(in_region), even),
                  "the oracle itself (a bound, never used)": paced_positions(change_shares(read), even)}
