@@ -30,7 +30,8 @@ def _cmd_train_generator(args: argparse.Namespace) -> None:
         recipe["lr_g"] = recipe["lr_d"] = args.lr
     if args.mapping_layers is not None:
         if ckpt.exists():
-            raise UserError("--mapping-layers shapes a new run; a resumed run keeps the networks stored in its checkpoint")
+            raise UserError("--mapping-layers shapes a new run; a resumed run keeps the networks stored in its "
+                            "checkpoint")
         from latentlab.generator.stylegan2 import StyleGAN2Config
         recipe["generator"] = StyleGAN2Config(mapping_layers=args.mapping_layers).to_dict()
     cfg = TrainConfig(out_dir=args.out, total_kimg=args.kimg, batch=args.batch, bf16=args.bf16,
@@ -112,6 +113,15 @@ def _cmd_train_oracle(args: argparse.Namespace) -> None:
     print(f"wrote {out}")
 
 
+def _cmd_oracle_ensemble(args: argparse.Namespace) -> None:
+    from latentlab.generator.synthetic.oracle import save_oracle_ensemble
+
+    missing = [p for p in args.members if not Path(p).exists()]
+    if missing:
+        raise UserError(f"no oracle file at {', '.join(missing)}")
+    print(f"wrote {save_oracle_ensemble([Path(p) for p in args.members], Path(args.out))}")
+
+
 def _style_list(text: str) -> tuple[str, ...]:
     from latentlab.generator.synthetic.renderer import STYLES
 
@@ -170,6 +180,13 @@ def _add_oracle_command(sub: argparse._SubParsersAction) -> None:
     add_threads_option(o)
     o.add_argument("--out", default=None, help="oracle file to write (default: the shipped data/oracle.safetensors)")
     o.set_defaults(func=_cmd_train_oracle)
+
+    e = sub.add_parser("oracle-ensemble", help="join oracle files trained apart into one that averages them",
+                       description="Write one oracle file whose reading is the mean of the members' probabilities "
+                                   "(networks trained apart err on different faces of an unseen style).")
+    e.add_argument("members", nargs="+", help="oracle files (2 to 8), e.g. from train-oracle with different --seed")
+    e.add_argument("--out", required=True, help="oracle file to write")
+    e.set_defaults(func=_cmd_oracle_ensemble)
 
     r = sub.add_parser("oracle-report", help="oracle accuracy and calibration per drawing style (leave-one-style-out)",
                        description=f"Accuracy and expected calibration error per attribute on held-out seeds, "

@@ -152,3 +152,42 @@ def test_an_oracle_file_asking_for_an_absurd_width_is_refused_before_building(tm
     save_file({"x": torch.zeros(1)}, str(path), metadata={"format": ORACLE_FORMAT, "attributes": json.dumps(ATTRIBUTES)})
     with pytest.raises(UserError, match="does not hold the weights"):
         load_oracle(path=path)
+
+
+def test_an_ensemble_file_reads_the_mean_of_its_members_and_refuses_what_it_cannot_be(tmp_path, capsys):
+    import json
+
+    import torch
+    from safetensors.torch import save_file
+
+    from latentlab.cli import EXIT_USER, main
+    from latentlab.core.errors import UserError
+    from latentlab.generator.synthetic.oracle import ORACLE_FORMAT, OracleNet, save_oracle, train_oracle
+
+    paths = []
+    for seed, width in ((1, 8), (2, 12)):  # two small networks of different widths, random weights
+        torch.manual_seed(seed)
+        paths.append(save_oracle(OracleNet(width=width).eval(), tmp_path / f"m{seed}.safetensors", {}))
+    out = tmp_path / "ens.safetensors"
+    assert main(["oracle-ensemble", *map(str, paths), "--out", str(out)]) == 0
+    ens, members = load_oracle(path=out), [load_oracle(path=p) for p in paths]
+    images, _ = render_batch(range(6), style="ink")
+    p, parts = ens.predict_proba(images), [m.predict_proba(images) for m in members]
+    for k in ATTRIBUTES:
+        np.testing.assert_allclose(p[k], (parts[0][k] + parts[1][k]) / 2, atol=1e-6)
+        np.testing.assert_allclose(p[k].sum(1), 1.0, atol=1e-5)
+    assert ens.features(images).shape == (6, 256 * 2)
+    assert json.loads(ens.meta["member_files"]) == ["m1.safetensors", "m2.safetensors"]
+
+    assert main(["oracle-ensemble", str(paths[0]), "--out", str(tmp_path / "one.safetensors")]) == EXIT_USER
+    nested = ["oracle-ensemble", str(out), str(paths[0]), "--out", str(tmp_path / "nested.safetensors")]
+    assert main(nested) == EXIT_USER
+    assert "member files" in capsys.readouterr().err
+    with pytest.raises(UserError, match="member files"):
+        train_oracle(n_train=32, epochs=1, init=out)
+    meta = {"format": ORACLE_FORMAT, "attributes": json.dumps(ATTRIBUTES)}
+    for members, message in (("[8, 8, 8, 8, 8, 8, 8, 8, 8]", "too long"), ("[8, 1000000]", "channels wide"),
+                             ("not json", "unreadable")):
+        save_file({"x": torch.zeros(1)}, str(out), metadata={**meta, "members": members})
+        with pytest.raises(UserError, match=message):
+            load_oracle(path=out)

@@ -37,6 +37,7 @@ ORACLE_SEEDS_START = 500_000
 HELDOUT_SEEDS_END = 100_000
 ORACLE_FORMAT = "latentlab-oracle"
 MAX_WIDTH = 256  # channels of the first convolution a file may ask for (checked before building)
+MAX_MEMBERS = 8  # networks an ensemble file may hold (checked before building)
 
 
 class OracleNet(nn.Module):
@@ -67,6 +68,24 @@ class OracleNet(nn.Module):
         return {k: head(f) for k, head in self.heads.items()}
 
 
+class OracleEnsemble(nn.Module):
+    """Several oracle networks read as one: its "logits" are the log of their mean probabilities (so a
+    softmax gives that mean) and its features are theirs side by side. Why: networks trained apart make
+    different mistakes on a drawing style none of them saw, and their mean is wrong less often."""
+
+    def __init__(self, members: list[OracleNet]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.width = max(m.width for m in members)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([m.features(x) for m in self.members], dim=1)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        outs = [m(x) for m in self.members]
+        return {k: torch.stack([o[k].softmax(-1) for o in outs]).mean(0).clamp_min(1e-12).log() for k in ATTRIBUTES}
+
+
 def images_to_tensor(images: np.ndarray, size: int = 64) -> torch.Tensor:
     """uint8 NHWC (any size) -> float [-1, 1] NCHW at `size` (antialiased resize)."""
     x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 127.5 - 1
@@ -79,7 +98,7 @@ def images_to_tensor(images: np.ndarray, size: int = 64) -> torch.Tensor:
 class Oracle:
     """Reads the attributes of face images (see module docstring)."""
 
-    net: OracleNet
+    net: OracleNet | OracleEnsemble
     device: torch.device
     meta: dict
 
@@ -259,6 +278,8 @@ def train_oracle(n_train: int = 40_000, epochs: int = 5, batch: int = 128, lr: f
         raise ValueError("augment must be 'mild' or 'heavy'")
     torch.manual_seed(seed)
     net = load_oracle(path=init).net.train() if init else OracleNet(width=width)  # init: that file's width
+    if isinstance(net, OracleEnsemble):
+        raise UserError(f"{init} is an oracle ensemble; fine-tune one of its member files instead")
     config = dict(n_train=n_train, epochs=epochs, batch=batch, lr=lr, seed=seed, styles=list(styles),
                   mixed=mixed, augment=augment, heavy_share=heavy_share, heavy_share_end=heavy_share_end,
                   width=net.width, bf16=bf16, init=str(init) if init else None)
@@ -421,26 +442,70 @@ def save_oracle(net: OracleNet, path: Path, accuracy: dict[str, float], styles=N
     return path
 
 
+def save_oracle_ensemble(paths: list[Path], out: Path) -> Path:
+    """One oracle file holding the networks of several oracle files (`OracleEnsemble`); their metadata
+    (training styles, held-out accuracy) goes along, one entry per member."""
+    if not 2 <= len(paths) <= MAX_MEMBERS:
+        raise UserError(f"an oracle ensemble joins 2 to {MAX_MEMBERS} oracle files, not {len(paths)}")
+    loaded = [load_oracle(path=p) for p in paths]
+    if any(isinstance(o.net, OracleEnsemble) for o in loaded):
+        raise UserError("join single oracles, not ensembles: list the ensemble's own member files instead")
+    ensemble = OracleEnsemble([o.net for o in loaded])
+    meta = {"format": ORACLE_FORMAT, "version": "1", "attributes": json.dumps(ATTRIBUTES),
+            "width": str(ensemble.width), "members": json.dumps([m.width for m in ensemble.members]),
+            "member_files": json.dumps([Path(p).name for p in paths]),
+            "member_meta": json.dumps([o.meta for o in loaded])}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    save_file({k: v.contiguous() for k, v in ensemble.state_dict().items()}, str(tmp), metadata=meta)
+    tmp.replace(out)
+    return out
+
+
+def _checked_width(path: Path, value) -> int:
+    try:
+        width = int(value)
+    except (TypeError, ValueError):
+        raise UserError(f"{path} has an unreadable width in its metadata; retrain with `latentlab train-oracle`") \
+            from None
+    if not 1 <= width <= MAX_WIDTH:
+        raise UserError(f"{path} asks for a network {width} channels wide (at most {MAX_WIDTH}); is it an oracle file?")
+    return width
+
+
+def _network_for(path: Path, meta: dict) -> OracleNet | OracleEnsemble:
+    """The empty network an oracle file's metadata describes, its sizes checked before anything is built."""
+    if "members" not in meta:
+        return OracleNet(width=_checked_width(path, meta.get("width", "24")))  # old files: 24 wide, unstated
+    try:
+        widths = json.loads(meta["members"])
+    except json.JSONDecodeError:
+        widths = None
+    if not isinstance(widths, list) or not 2 <= len(widths) <= MAX_MEMBERS:
+        raise UserError(f"{path} lists an unreadable or too long set of ensemble members (2 to {MAX_MEMBERS})")
+    return OracleEnsemble([OracleNet(width=_checked_width(path, w)) for w in widths])
+
+
 def load_oracle(device: str | torch.device | None = None, path: str | Path | None = None) -> Oracle:
-    """The shipped oracle (data/oracle.safetensors) on `device` (default CPU)."""
+    """The shipped oracle (data/oracle.safetensors) on `device` (default CPU); a file may hold one network
+    or an ensemble (`save_oracle_ensemble`)."""
     path = Path(path) if path else data_path(DEFAULT_ORACLE)
     if not path.exists():
         raise UserError(f"oracle weights not found at {path}; train them with `latentlab train-oracle`")
     with safe_open(str(path), framework="pt") as f:
         meta = f.metadata() or {}
         state = {k: f.get_tensor(k) for k in f.keys()}
-    if meta.get("format") != ORACLE_FORMAT or json.loads(meta["attributes"]) != {k: list(v) for k, v in ATTRIBUTES.items()}:
-        raise UserError(f"{path} is not an oracle for the current attribute set; retrain with `latentlab train-oracle`")
     try:
-        width = int(meta.get("width", "24"))  # files written before the width was stored are 24 wide
-    except ValueError:
-        raise UserError(f"{path} has an unreadable width in its metadata; retrain with `latentlab train-oracle`") from None
-    if not 1 <= width <= MAX_WIDTH:
-        raise UserError(f"{path} asks for a network {width} channels wide (at most {MAX_WIDTH}); is it an oracle file?")
-    net = OracleNet(width=width)
+        attributes = json.loads(meta.get("attributes", "null"))
+    except json.JSONDecodeError:
+        attributes = None
+    if meta.get("format") != ORACLE_FORMAT or attributes != {k: list(v) for k, v in ATTRIBUTES.items()}:
+        raise UserError(f"{path} is not an oracle for the current attribute set; retrain with `latentlab train-oracle`")
+    net = _network_for(path, meta)
     try:
         net.load_state_dict(state)
     except RuntimeError:
-        raise UserError(f"{path} does not hold the weights of an oracle {width} channels wide; retrain it") from None
+        raise UserError(f"{path} does not hold the weights its metadata describes (width {net.width}); "
+                        "retrain it") from None
     dev = torch.device(device or "cpu")
     return Oracle(net.eval().to(dev), dev, meta)
