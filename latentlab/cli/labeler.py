@@ -16,6 +16,22 @@ DEFAULT_N = 1000
 DEFAULT_PSI = 0.8
 
 
+def admin_password(args: argparse.Namespace, environ=os.environ) -> tuple[str | None, bool]:
+    """The server's admin password and whether it was made up for this run.
+
+    Why: fitting, projecting and exporting in the app need the admin password, so a server started with
+    none of its own would offer a first user no way to edit. Like a notebook server's token, a random one
+    is made and printed to the console of whoever started it; --no-admin keeps admin actions off."""
+    if args.no_admin:
+        return None, False
+    chosen = args.admin_password or environ.get(ADMIN_ENV)
+    if chosen:
+        return chosen, False
+    import secrets
+
+    return secrets.token_urlsafe(12), True
+
+
 def _schema(path: str | None):
     from labeler.schema import default_schema, load_schema
 
@@ -77,8 +93,8 @@ def _cmd_serve(args: argparse.Namespace) -> None:
     from latentlab.generator.interface import drawn_class
     from latentlab.ui.context import AppContext
 
-    options = LabelerOptions(run_id=args.run, annotator_auth=args.annotator_auth,
-                             admin_password=args.admin_password or os.environ.get(ADMIN_ENV) or None,
+    password, made_up = admin_password(args)
+    options = LabelerOptions(run_id=args.run, annotator_auth=args.annotator_auth, admin_password=password,
                              **({} if args.gold_rate is None else {"gold_rate": args.gold_rate}))
     auth = _read_users(args.users) if args.annotator_auth == "gradio" else None
     folder = workspace(args)
@@ -115,7 +131,10 @@ def _cmd_serve(args: argparse.Namespace) -> None:
         raise UserError(f"run {run.id} has {to_draw} faces still to draw and needs its generator "
                         f"{run.generator_id}; start with --generator pointing to it")
     log.info(f"label store: {store.display_url} · run {run.id} ({run.n} faces, k={store.get_run(run.id).k}) · "
-             f"admin view {'on' if options.admin_password else 'off (set --admin-password)'}")
+             f"admin {'on' if options.admin_password else 'off (--no-admin)'}")
+    if made_up:
+        log.info(f"admin password for this run: {password}  (fitting, projecting, exporting and the Admin tab "
+                 f"ask for it; choose your own with --admin-password or ${ADMIN_ENV})")
     if to_draw:
         log.info(f"drawing {to_draw} faces of run {run.id} in the background; the Label tab shows how far it is")
 
@@ -232,7 +251,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="name: annotators type their name; gradio: a login page with --users")
     v.add_argument("--users", default=None, help="file of `name:password` lines for --annotator-auth gradio")
     v.add_argument("--admin-password", default=None,
-                   help=f"unlocks the Admin tab (default: ${ADMIN_ENV}; unset = admin view off)")
+                   help=f"unlocks the Admin tab and every writing action (default: ${ADMIN_ENV}; unset: a random "
+                        "one, printed at start)")
+    v.add_argument("--no-admin", action="store_true",
+                   help="no admin password at all: the Admin tab, fitting, projecting and exporting stay off")
     v.add_argument("--active-every", type=int, default=100,
                    help="active learning: every this many new labels, refit a model on the labels and serve next "
                         "the unlabeled faces it is least sure about (0 = serve in the run's order)")

@@ -365,8 +365,9 @@ def build_admin_tab(service: LabelService, export_dir: Path) -> None:
     """The Admin tab: locked until the admin password is given; every action checks it again."""
     unlocked = gr.State(False)
     if not service.options.admin_password:
-        gr.Markdown("#### Admin is off\nStart the server with `--admin-password` (or set "
-                    "`LATENTLAB_ADMIN_PASSWORD`) to see agreement figures and export labels here.")
+        gr.Markdown("#### Admin is off\nThe server was started with `--no-admin`; start it with `--admin-password` "
+                    "(or `LATENTLAB_ADMIN_PASSWORD`, or neither: it then prints one) to see agreement figures and "
+                    "export labels here.")
     with gr.Row():
         password = gr.Textbox(type="password", label="Admin password", max_lines=1, scale=3,
                               elem_id="ll-admin-password")

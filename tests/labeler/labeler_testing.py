@@ -69,7 +69,7 @@ class Server:
         env.pop("LATENTLAB_DB", None)
         cmd = [sys.executable, "-m", "latentlab.cli", "serve", "--generator", str(generator_file), "--db", db_url,
                "--port", str(self.port), "--n", str(n), "--k", str(k), "--device", "cpu",
-               *(["--admin-password", admin_password] if admin_password else []), *(extra or [])]
+               *(["--admin-password", admin_password] if admin_password else ["--no-admin"]), *(extra or [])]
         self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
         self._answered = False
         if wait:

@@ -68,3 +68,17 @@ def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as e:
         main([command, "--help"])
     assert e.value.code == 0 and "usage: latentlab " + command in capsys.readouterr().out
+
+
+def test_serve_without_a_password_makes_one_up_so_a_first_user_can_edit():
+    from latentlab.cli import build_parser
+    from latentlab.cli.labeler import ADMIN_ENV, admin_password
+
+    parse = build_parser().parse_args
+    first, made_up = admin_password(parse(["serve"]), environ={})
+    second, _ = admin_password(parse(["serve"]), environ={})
+    assert made_up and len(first) >= 16 and first != second  # random, and long enough for the service's check
+    assert admin_password(parse(["serve"]), environ={ADMIN_ENV: "from-env-1"}) == ("from-env-1", False)
+    assert admin_password(parse(["serve", "--admin-password", "flag-pw-1"]), environ={ADMIN_ENV: "x"}) == \
+        ("flag-pw-1", False)
+    assert admin_password(parse(["serve", "--no-admin"]), environ={ADMIN_ENV: "from-env-1"}) == (None, False)
