@@ -133,12 +133,14 @@ def _style_list(text: str) -> tuple[str, ...]:
 
 
 def _cmd_oracle_report(args: argparse.Namespace) -> None:
-    from latentlab.generator.synthetic.oracle import load_oracle, oracle_report, report_markdown
+    from latentlab.generator.synthetic.oracle import ensemble_oracle, load_oracle, oracle_report, report_markdown
     from latentlab.generator.synthetic.renderer import HELD_OUT_STYLE, STYLES
 
     set_threads(args.threads)
     styles = _style_list(args.styles) if args.styles else STYLES
-    report = oracle_report(load_oracle(path=args.oracle), styles=styles, n=args.n, start_seed=args.seed)
+    oracle = ensemble_oracle(args.oracle) if args.oracle and len(args.oracle) > 1 else \
+        load_oracle(path=args.oracle[0] if args.oracle else None)
+    report = oracle_report(oracle, styles=styles, n=args.n, start_seed=args.seed)
     text = report_markdown(report, held_out=HELD_OUT_STYLE)
     print(text)
     if args.out:
@@ -194,7 +196,8 @@ def _add_oracle_command(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--n", type=int, default=2000, help="faces per style")
     r.add_argument("--seed", type=int, default=0, help="first seed (held-out seeds lie below 100000)")
     r.add_argument("--styles", default=None, help="comma-separated drawing styles to score (default: all)")
-    r.add_argument("--oracle", default=None, help="oracle file (default: the shipped one)")
+    r.add_argument("--oracle", nargs="+", default=None, metavar="FILE",
+                   help="oracle file (default: the shipped one); several: the mean of their readings")
     r.add_argument("--out", default=None, help="also write the markdown tables here")
     add_threads_option(r)
     r.set_defaults(func=_cmd_oracle_report)

@@ -178,6 +178,9 @@ def test_an_ensemble_file_reads_the_mean_of_its_members_and_refuses_what_it_cann
         np.testing.assert_allclose(p[k].sum(1), 1.0, atol=1e-5)
     assert ens.features(images).shape == (6, 256 * 2)
     assert json.loads(ens.meta["member_files"]) == ["m1.safetensors", "m2.safetensors"]
+    capsys.readouterr()
+    assert main(["oracle-report", "--n", "4", "--styles", "ink", "--threads", "1", "--oracle", *map(str, paths)]) == 0
+    assert "| ink (held out) |" in capsys.readouterr().out  # several files: read as one ensemble
 
     assert main(["oracle-ensemble", str(paths[0]), "--out", str(tmp_path / "one.safetensors")]) == EXIT_USER
     nested = ["oracle-ensemble", str(out), str(paths[0]), "--out", str(tmp_path / "nested.safetensors")]

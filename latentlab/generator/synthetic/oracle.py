@@ -442,12 +442,12 @@ def save_oracle(net: OracleNet, path: Path, accuracy: dict[str, float], styles=N
     return path
 
 
-def save_oracle_ensemble(paths: list[Path], out: Path) -> Path:
-    """One oracle file holding the networks of several oracle files (`OracleEnsemble`); their metadata
-    (training styles, held-out accuracy) goes along, one entry per member."""
+def ensemble_oracle(paths: list[Path | str], device: str | torch.device | None = None) -> Oracle:
+    """One oracle that reads the mean of several oracle files' probabilities (`OracleEnsemble`); their
+    metadata (training styles, held-out accuracy) goes along in `meta`, one entry per member."""
     if not 2 <= len(paths) <= MAX_MEMBERS:
         raise UserError(f"an oracle ensemble joins 2 to {MAX_MEMBERS} oracle files, not {len(paths)}")
-    loaded = [load_oracle(path=p) for p in paths]
+    loaded = [load_oracle(device, path=p) for p in paths]
     if any(isinstance(o.net, OracleEnsemble) for o in loaded):
         raise UserError("join single oracles, not ensembles: list the ensemble's own member files instead")
     ensemble = OracleEnsemble([o.net for o in loaded])
@@ -455,9 +455,15 @@ def save_oracle_ensemble(paths: list[Path], out: Path) -> Path:
             "width": str(ensemble.width), "members": json.dumps([m.width for m in ensemble.members]),
             "member_files": json.dumps([Path(p).name for p in paths]),
             "member_meta": json.dumps([o.meta for o in loaded])}
+    return Oracle(ensemble.eval(), loaded[0].device, meta)
+
+
+def save_oracle_ensemble(paths: list[Path | str], out: Path) -> Path:
+    """`ensemble_oracle` of these files, written as one oracle file."""
+    oracle = ensemble_oracle(paths)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    save_file({k: v.contiguous() for k, v in ensemble.state_dict().items()}, str(tmp), metadata=meta)
+    save_file({k: v.contiguous() for k, v in oracle.net.state_dict().items()}, str(tmp), metadata=oracle.meta)
     tmp.replace(out)
     return out
 
