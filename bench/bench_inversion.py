@@ -437,6 +437,9 @@ def tuning_suite(args) -> int:
                                                        for w in ("close", "approx", "poor")),
                          "oracle agreement": agreement(images)[0], "accessory agreement": agreement(images)[1],
                          "s/face wall": float(np.mean(wall)), "s/face CPU": float(np.mean(cpu))})
+        read_tuned = oracle.predict(tuned)  # where the default's reconstruction and its target part ways
+        print(f"{size} px, pivot + tuning: agreement per attribute " + ", ".join(
+            f"{a} {np.mean(read_tuned[a] == read_targets[a]):.3f}" for a in read_targets), flush=True)
         ok25 = [v for v in reach25 if v is not None]
         ok30 = [v for v in reach30 if v is not None]
         rows[-1]["s to 25 dB"] = f"{np.median(ok25):.1f} ({len(ok25)}/{args.n})" if ok25 else f"never (0/{args.n})"
