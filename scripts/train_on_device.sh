@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # One prepared training run for a lent GPU machine (the same recipe runs on the CPU here): resume the
-# path-length-regularised default-generator run from the committed checkpoint, train for at most
+# chosen generator run (8 mapping layers, path-length regulariser: docs/training.md) from its committed checkpoint, train for at most
 # $MINUTES minutes (a checkpoint every 2), and leave the checkpoint in $OUT in parts of 15 MiB
 # (the device tool brings back files of at most 16 MiB).
 #
 #   device tool:  run(command="bash scripts/train_on_device.sh", timeout_s=600)   # its python3 holds torch
 #   here (CPU):   DEVICE=cpu MINUTES=1 OUT=runs/device-test bash scripts/train_on_device.sh
-#   afterwards:   cat <files_at>/ckpt.part.* > runs/pl/checkpoint.pt   (then train-generator --out runs/pl resumes)
+#   afterwards:   cat <files_at>/ckpt.part.* > runs/map8/checkpoint.pt   (then train-generator --out runs/map8 resumes)
 #
 # Untested on a GPU so far (no task had one lent): the renderer draws the training faces on one CPU
 # core (about 900 images/s), which bounds a GPU run at roughly that speed.
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 MINUTES=${MINUTES:-8}
 DEVICE=${DEVICE:-cuda}
 OUT=${OUT:-runs/device}
-CKPT=${CKPT:-checkpoints/pl/checkpoint.pt}
+CKPT=${CKPT:-checkpoints/map8/checkpoint.pt}  # CKPT=checkpoints/pl/checkpoint.pt: the continuation branch
 PY=${PY:-python3}
 if [ "$DEVICE" = cpu ] && [ -x .venv/bin/python ]; then PY=.venv/bin/python; fi
 
