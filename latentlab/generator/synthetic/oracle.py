@@ -28,6 +28,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 
+from latentlab.core.artifacts import atomic_path
 from latentlab.core.errors import UserError
 from latentlab.core.paths import DEFAULT_ORACLE, data_path
 from latentlab.generator.synthetic.attributes import ATTRIBUTES, visible_mask
@@ -337,10 +338,9 @@ def train_oracle(n_train: int = 40_000, epochs: int = 5, batch: int = 128, lr: f
             total += float(loss.detach()) * len(idx)
         log(f"epoch {epoch + 1}/{epochs}  loss {total / n_train:.4f}  {time.time() - t0:.0f}s")
         if checkpoint is not None:
-            tmp = Path(checkpoint).with_name(Path(checkpoint).name + ".tmp")
-            torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                        "gen": gen.get_state(), "epoch": epoch + 1, "config": config}, tmp)
-            tmp.replace(checkpoint)
+            with atomic_path(checkpoint) as tmp:
+                torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                            "gen": gen.get_state(), "epoch": epoch + 1, "config": config}, tmp)
     net.eval()
     del x_all, imgs
     if calibrate:
@@ -435,10 +435,13 @@ def save_oracle(net: OracleNet, path: Path, accuracy: dict[str, float], styles=N
             "heldout_accuracy": json.dumps(accuracy), "width": str(net.width)}
     if styles is not None:  # the drawing styles it trained on
         meta["training_styles"] = json.dumps(list(styles))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(tmp), metadata=meta)
-    tmp.replace(path)
+    return _write_oracle_file(net, meta, path)
+
+
+def _write_oracle_file(net: nn.Module, meta: dict, path: Path) -> Path:
+    """Weights and metadata as one safetensors file, written atomically (`core.artifacts.atomic_path`)."""
+    with atomic_path(path) as tmp:
+        save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(tmp), metadata=meta)
     return path
 
 
@@ -461,11 +464,7 @@ def ensemble_oracle(paths: list[Path | str], device: str | torch.device | None =
 def save_oracle_ensemble(paths: list[Path | str], out: Path) -> Path:
     """`ensemble_oracle` of these files, written as one oracle file."""
     oracle = ensemble_oracle(paths)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    save_file({k: v.contiguous() for k, v in oracle.net.state_dict().items()}, str(tmp), metadata=oracle.meta)
-    tmp.replace(out)
-    return out
+    return _write_oracle_file(oracle.net, oracle.meta, out)
 
 
 def _checked_width(path: Path, value) -> int:
