@@ -53,10 +53,13 @@ class Server:
     """`latentlab serve` in a subprocess on 127.0.0.1 (the real app, the real store).
 
     With `wait=False` the constructor returns at once and `ready()` waits for the first HTTP 200:
-    servers started together spend their ~5 s of imports at the same time."""
+    servers started together spend their ~5 s of imports at the same time. The app answers before
+    its run's faces are drawn (only drawn faces are served), so `ready()` also waits until every
+    face of run 1 is drawn, unless `wait_drawn=False` (a test of the first start itself)."""
 
     def __init__(self, generator_file: Path, db_url: str, workspace: Path, n: int = 30, k: int = 3,
-                 admin_password: str | None = "admin-secret", extra: list[str] | None = None, wait: bool = True):
+                 admin_password: str | None = "admin-secret", extra: list[str] | None = None, wait: bool = True,
+                 wait_drawn: bool = True):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db_url = db_url
@@ -72,6 +75,7 @@ class Server:
                *(["--admin-password", admin_password] if admin_password else ["--no-admin"]), *(extra or [])]
         self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
         self._answered = False
+        self._wait_drawn = wait_drawn
         if wait:
             self.ready()
 
@@ -79,8 +83,28 @@ class Server:
         """Wait until the app answers (once); returns the server."""
         if not self._answered:
             self._wait()
+            if self._wait_drawn:
+                self._wait_for_faces()
             self._answered = True
         return self
+
+    def _wait_for_faces(self, timeout: float = 300.0) -> None:
+        """Until the store says every face of run 1 is drawn (the event the tests need; the deadline
+        only guards against a hang)."""
+        from labeler.store import close_store, open_store
+
+        store, deadline = open_store(self.db_url), time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"the server exited with {self.proc.returncode}:\n{self.log.read_text()}")
+                if not store.progress(1).drawing:  # the run exists before the app listens
+                    return
+                time.sleep(0.2)  # poll interval while waiting for that event
+        finally:
+            close_store(self.db_url)
+        self.stop()
+        raise RuntimeError(f"run 1's faces were not drawn within {timeout:.0f} s:\n{self.log.read_text()}")
 
     def _wait(self, timeout: float = 300.0) -> None:  # a deadline against a hang: start-up is slow on a busy machine
         deadline = time.monotonic() + timeout

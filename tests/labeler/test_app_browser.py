@@ -203,7 +203,7 @@ def test_the_first_start_serves_faces_while_the_rest_are_drawn(tmp_path, browser
     from labeler_testing import REPO, Server
 
     server = Server(REPO / "data" / "default_generator.safetensors", f"sqlite:///{tmp_path / 'first.sqlite'}",
-                    tmp_path / "ws", n=2000, k=3)  # returns once GET / answers
+                    tmp_path / "ws", n=2000, k=3, wait_drawn=False)  # returns once GET / answers
     try:
         reply = server.call("next_item", "early", 1)
         drawn = reply["progress"]["rendered"]
