@@ -76,6 +76,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--tune-steps", type=int, default=None, help="tuning suite: tuning steps (default: invert's)")
     p.add_argument("--tune-lr", type=float, default=None,
                    help="tuning suite: Adam rate of the generator's weights (default: TuningConfig's; the noise maps keep theirs)")
+    p.add_argument("--tune-detail", type=float, default=None,
+                   help="tuning suite: TuningConfig.detail_weight (default: invert's)")
     p.add_argument("--tune-target-psnr", type=float, default=None,
                    help="tuning suite: stop a face's tuning once it reaches this PSNR (dB; default: never)")
     p.add_argument("--pivot-steps", type=int, default=100, help="tuning suite: projection steps of the pivot")
@@ -377,7 +379,8 @@ def tuning_suite(args) -> int:
     pivoting = pivot_setup(setup, pivot_loss_name(args))  # as `invert` does
     tcfg = TuningConfig(preview_every=5, target_psnr=args.tune_target_psnr,
                         **({"steps": args.tune_steps} if args.tune_steps else {}),
-                        **({"lr": args.tune_lr} if args.tune_lr else {}))
+                        **({"lr": args.tune_lr} if args.tune_lr else {}),
+                        **({"detail_weight": args.tune_detail} if args.tune_detail is not None else {}))
     print(f"generator {gen.generator_id}; loss {setup.loss.name}; encoder {'yes' if setup.encoder else 'no'}; "
           f"pivot W {args.pivot_steps} steps + tuning {tcfg.steps} steps; old default W+ {args.baseline_steps} steps")
     dset = fit_directions(args, gen, oracle, ATTRIBUTES)

@@ -29,8 +29,9 @@ class RegionBlend:
     """How an edited tuned face mixes the original generator's drawing in (measured: docs/inversion.md)."""
 
     # how much more a pixel changes in the original's drawing than in the tuned one's (largest channel each,
-    # image units in [-1, 1]: 0.3 = 38 grey levels) before the original's drawing starts to show
-    threshold: float = 0.3
+    # image units in [-1, 1]: 0.2 = 26 grey levels) before the original's drawing starts to show; 0.3 before
+    # the generalising oracle read small mouths (docs/inversion.md, *Details weighed*)
+    threshold: float = 0.2
     ramp: float = 0.3  # the original's share rises from 0 at `threshold` to 1 at `threshold + ramp`
     grow: float = 1 / 64  # the region grows by this fraction of the image side (1 px at 64 px)
     soften: float = 1 / 64  # and its edge is box-blurred over this fraction of the side each way

@@ -25,11 +25,13 @@ from latentlab.inversion.tuning import (
     TuningConfig,
     delta_path,
     emphasised,
+    detail_emphasis,
     foreground_emphasis,
     foreground_mask,
     generator_for_latents,
     image_sha256,
     load_delta,
+    pixel_emphasis,
     save_delta,
     tune,
 )
@@ -193,6 +195,25 @@ def test_foreground_emphasis_weighs_the_drawing_and_keeps_the_mean():
         TuningConfig(foreground_weight=0.5)
 
 
+def test_detail_emphasis_weighs_a_small_mouth_over_the_flat_skin_around_it():
+    img = np.full((32, 32, 3), 240, np.uint8)  # background
+    img[4:28, 4:28] = (230, 190, 160)  # a large flat face ...
+    img[20:22, 15:17] = (200, 30, 40)  # ... with a 2x2 red mouth
+    emphasis = detail_emphasis(img, 4.0)
+    assert emphasis.shape == (1, 1, 32, 32) and torch.isclose(emphasis.mean(), torch.tensor(1.0))
+    mouth, skin, edge = emphasis[0, 0, 20, 15], emphasis[0, 0, 12, 12], emphasis[0, 0, 4, 12]
+    assert torch.isclose(mouth / skin, torch.tensor(5.0))  # the most distinct pixel: 1 + 4 times a flat one
+    assert skin < edge < mouth  # the face's outline stands out less than the mouth (a smaller change)
+    assert detail_emphasis(img, 0.0) is None and detail_emphasis(np.full((8, 8, 3), 9, np.uint8), 4.0) is None
+    both = pixel_emphasis(img, TuningConfig(foreground_weight=6.0, detail_weight=4.0))
+    assert torch.isclose(both.mean(), torch.tensor(1.0))
+    assert torch.isclose(both[0, 0, 20, 15] / both[0, 0, 12, 12], torch.tensor(5.0))  # both in the face
+    assert torch.isclose(both[0, 0, 12, 12] / both[0, 0, 0, 0], torch.tensor(6.0))  # face over background
+    assert pixel_emphasis(img, TuningConfig(foreground_weight=1.0, detail_weight=0.0)) is None
+    with pytest.raises(UserError, match="detail weight"):
+        TuningConfig(detail_weight=-1.0)
+
+
 def test_foreground_emphasis_narrows_the_gap_between_face_and_background():
     """On a held-out-style face, weighting the drawing brings its PSNR closer to the background's."""
     gen = load_generator(None, "cpu")
@@ -239,7 +260,7 @@ def test_the_blend_region_ramps_grows_softens_and_leaves_what_the_tuned_generato
 
     ref = torch.zeros(1, 3, 64, 64)
     edited = ref.clone()
-    edited[0, 0, 30:34, 30:34] = 0.45  # halfway up the default ramp (0.3 .. 0.6)
+    edited[0, 0, 30:34, 30:34] = 0.35  # halfway up the default ramp (0.2 .. 0.5)
     edited[0, 2, 10, 10] = 1.5  # far past it
     share = change_mask(edited, ref, RegionBlend())[0, 0]
     assert share[:5, :5].eq(0).all() and share[50:, 50:].eq(0).all()  # nothing changed: the tuned drawing
