@@ -91,10 +91,10 @@ class Server:
     def _wait_for_faces(self, timeout: float = 300.0) -> None:
         """Until the store says every face of run 1 is drawn (the event the tests need; the deadline
         only guards against a hang)."""
-        from labeler.store import close_store, open_store
+        from labeler.store import LabelStore
 
-        store, deadline = open_store(self.db_url), time.monotonic() + timeout
-        try:
+        store, deadline = LabelStore(self.db_url), time.monotonic() + timeout  # its own engine: a test's
+        try:  # shared store for this URL (open_store) is left as it is
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
                     raise RuntimeError(f"the server exited with {self.proc.returncode}:\n{self.log.read_text()}")
@@ -102,7 +102,7 @@ class Server:
                     return
                 time.sleep(0.2)  # poll interval while waiting for that event
         finally:
-            close_store(self.db_url)
+            store.dispose()
         self.stop()
         raise RuntimeError(f"run 1's faces were not drawn within {timeout:.0f} s:\n{self.log.read_text()}")
 
