@@ -165,10 +165,12 @@ def detail_emphasis(target: np.ndarray, weight: float, device: torch.device | st
     """Per-pixel weights [1, 1, R, R] with mean 1 for a uint8 target [R, R, 3]: 1 + `weight` × how far
     each pixel stands out from its 3x3 neighbourhood's mean (largest channel, scaled so the most
     distinct pixel is 1). None for weight 0 or a flat target."""
+    if weight == 0.0:
+        return None
     y = torch.as_tensor(np.asarray(target), dtype=torch.float32, device=device).permute(2, 0, 1)[None] / 255.0
     local = torch.nn.functional.avg_pool2d(y, 3, stride=1, padding=1, count_include_pad=False)
     distinct = (y - local).abs().amax(dim=1, keepdim=True)  # [1, 1, R, R]
-    if weight == 0.0 or float(distinct.max()) == 0.0:
+    if float(distinct.max()) == 0.0:
         return None
     emphasis = 1.0 + weight * distinct / distinct.max()
     return emphasis / emphasis.mean()

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -80,45 +80,39 @@ class Server:
             self.ready()
 
     def ready(self) -> Server:
-        """Wait until the app answers (once); returns the server."""
+        """Wait until the app answers (once), and unless `wait_drawn=False` until run 1's faces are all
+        drawn; returns the server."""
         if not self._answered:
-            self._wait()
+            self._wait_until(self._answers, "did not answer")
             if self._wait_drawn:
-                self._wait_for_faces()
+                from labeler.store import LabelStore
+
+                store = LabelStore(self.db_url)  # its own engine: a test's shared store (open_store) is left alone
+                try:  # the run exists before the app listens
+                    self._wait_until(lambda: not store.progress(1).drawing, "did not draw run 1's faces")
+                finally:
+                    store.dispose()
             self._answered = True
         return self
 
-    def _wait_for_faces(self, timeout: float = 300.0) -> None:
-        """Until the store says every face of run 1 is drawn (the event the tests need; the deadline
-        only guards against a hang)."""
-        from labeler.store import LabelStore
+    def _answers(self) -> bool:
+        try:
+            return httpx.get(self.url + "/", timeout=2).status_code == 200  # the app, or its login page
+        except httpx.HTTPError:
+            return False
 
-        store, deadline = LabelStore(self.db_url), time.monotonic() + timeout  # its own engine: a test's
-        try:  # shared store for this URL (open_store) is left as it is
-            while time.monotonic() < deadline:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"the server exited with {self.proc.returncode}:\n{self.log.read_text()}")
-                if not store.progress(1).drawing:  # the run exists before the app listens
-                    return
-                time.sleep(0.2)  # poll interval while waiting for that event
-        finally:
-            store.dispose()
-        self.stop()
-        raise RuntimeError(f"run 1's faces were not drawn within {timeout:.0f} s:\n{self.log.read_text()}")
-
-    def _wait(self, timeout: float = 300.0) -> None:  # a deadline against a hang: start-up is slow on a busy machine
+    def _wait_until(self, event: Callable[[], bool], failure: str, timeout: float = 300.0) -> None:
+        """Poll `event` until it holds; the deadline only guards against a hang (start-up is slow on a busy
+        machine). A server that exits or misses the deadline fails with its log."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the server exited with {self.proc.returncode}:\n{self.log.read_text()}")
-            try:
-                if httpx.get(self.url + "/", timeout=2).status_code == 200:  # the app, or its login page
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
+            if event():
+                return
+            time.sleep(0.2)  # poll interval while waiting for that event
         self.stop()
-        raise RuntimeError(f"the server did not answer within {timeout:.0f} s:\n{self.log.read_text()}")
+        raise RuntimeError(f"the server {failure} within {timeout:.0f} s:\n{self.log.read_text()}")
 
     def call(self, api_name: str, *data, client: httpx.Client | None = None, session: str | None = None,
              every_output: bool = False):
