@@ -54,7 +54,10 @@ def test_each_class_samples_like_the_reference(conditional, cls):
         ws = gen.mapping_ws(z, truncation_psi=0.7, c=cls)
         expected_ws = ref2.nvlabs_truncate(w[:, None].repeat(1, gen.num_ws, 1), tensors["mapping.w_avg"], 0.7)
         assert max_diff(ws, expected_ws) < 1e-5
-        assert max_diff(gen.synthesis(ws), ref2.nvlabs_synthesis(tensors, expected_ws, RES)) < 1e-5
+        # synthesis on the same W+ (the mapping is checked above), judged relative to the picture's range:
+        # these random weights draw values up to ~14, where float32 carries ~1e-6 of absolute error
+        expected = ref2.nvlabs_synthesis(tensors, ws.double(), RES)
+        assert max_diff(gen.synthesis(ws), expected) < 2e-6 * max(1.0, float(expected.abs().max()))
 
 
 def test_classes_differ_and_the_default_class_is_class_label(conditional):
