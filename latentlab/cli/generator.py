@@ -28,6 +28,9 @@ def _cmd_train_generator(args: argparse.Namespace) -> None:
             recipe[key] = getattr(args, key)
     if args.lr is not None:
         recipe["lr_g"] = recipe["lr_d"] = args.lr
+    if args.emphasis is not None:
+        from latentlab.generator.emphasis import parse_emphasis
+        recipe["emphasis"] = parse_emphasis(args.emphasis)
     if args.mapping_layers is not None:
         if ckpt.exists():
             raise UserError("--mapping-layers shapes a new run; a resumed run keeps the networks stored in its "
@@ -78,6 +81,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                         "more linear W, so edits behave")
     t.add_argument("--mixing-prob", type=float, default=None,
                    help="probability of style mixing in a batch (default 0.9)")
+    t.add_argument("--emphasis", nargs="+", default=None, metavar="ATTR=CLASS[,CLASS]:FACTOR",
+                   help="show faces with these classes FACTOR times as often (e.g. blush=yes:3 "
+                        "accessory=glasses:3); stored with the run; 'none' switches it off")
     t.add_argument("--mapping-layers", type=int, default=None, choices=range(1, 9), metavar="1..8",
                    help="depth of the mapping network of a new run (default 4; StyleGAN uses 8, whose W "
                         "separates attributes best)")

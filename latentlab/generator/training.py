@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from latentlab.generator.discriminator import Discriminator
+from latentlab.generator.emphasis import emphasised_seeds
 from latentlab.generator.stylegan2 import StyleGAN2Config, StyleGAN2Generator
 from latentlab.generator.synthetic.renderer import render_batch
 
@@ -42,6 +43,7 @@ class TrainConfig:
     pl_interval: int = 4
     pl_batch_shrink: int = 2
     pl_decay: float = 0.01
+    emphasis: dict = field(default_factory=dict)  # {"blush=yes": 2.0, ...}: latentlab.generator.emphasis
     ema_kimg: float = 10.0
     ema_rampup: float = 0.05
     mixing_prob: float = 0.9
@@ -57,9 +59,9 @@ class TrainConfig:
     d_channels: dict = field(default_factory=lambda: {"64": 32, "32": 64, "16": 128, "8": 128, "4": 128})
 
 
-def real_batch(start_seed: int, batch: int, resolution: int, device: torch.device) -> torch.Tensor:
-    """Render `batch` training faces as float [-1, 1] NCHW."""
-    imgs, _ = render_batch(range(start_seed, start_seed + batch), size=resolution)
+def real_batch(seeds, resolution: int, device: torch.device) -> torch.Tensor:
+    """Render the training faces of `seeds` as float [-1, 1] NCHW."""
+    imgs, _ = render_batch(seeds, size=resolution)
     x = torch.from_numpy(imgs).to(device).permute(0, 3, 1, 2).float()
     return x / 127.5 - 1.0
 
@@ -108,6 +110,7 @@ class Trainer:
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=self.lrs[1], betas=(0.0, 0.99 ** mb), eps=1e-8)
         self.nimg = 0
         self.step = 0
+        self.cursor = 0  # next seed of the face stream, minus TRAIN_SEED_OFFSET (ahead of nimg with emphasis)
         self.pl_mean = torch.zeros((), device=self.device)  # running mean of path lengths
         self.grid_z = torch.from_numpy(np.random.default_rng(123).standard_normal((64, gcfg.z_dim)).astype(np.float32))
 
@@ -121,7 +124,7 @@ class Trainer:
         state = {
             "G": self.G.state_dict(), "D": self.D.state_dict(), "G_ema": self.G_ema.state_dict(),
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-            "nimg": self.nimg, "step": self.step, "train_config": json.dumps(asdict(self.cfg)),
+            "nimg": self.nimg, "step": self.step, "cursor": self.cursor, "train_config": json.dumps(asdict(self.cfg)),
             "torch_rng": torch.get_rng_state(), "pl_mean": self.pl_mean.detach().cpu(),
         }
         tmp = self.ckpt_path.with_suffix(".tmp")
@@ -141,6 +144,7 @@ class Trainer:
             for group in opt.param_groups:
                 group["lr"] = lr
         self.nimg, self.step = int(state["nimg"]), int(state["step"])
+        self.cursor = int(state.get("cursor", self.nimg))  # older checkpoints: the plain stream, one seed per image
         torch.set_rng_state(state["torch_rng"])
         if "pl_mean" in state:  # checkpoints before the path-length regulariser have none
             self.pl_mean = state["pl_mean"].to(self.device)
@@ -153,7 +157,9 @@ class Trainer:
     def train_step(self) -> dict[str, float]:
         cfg, G, D = self.cfg, self.G, self.D
         b = cfg.batch
-        real = real_batch(TRAIN_SEED_OFFSET + self.nimg, b, G.resolution, self.device)
+        seeds, self.cursor = emphasised_seeds(TRAIN_SEED_OFFSET + self.cursor, b, cfg.emphasis)
+        self.cursor -= TRAIN_SEED_OFFSET
+        real = real_batch(seeds, G.resolution, self.device)
         stats = {}
 
         # D: logistic loss on fakes and reals.
@@ -247,7 +253,7 @@ class Trainer:
 
 
 RECIPE_KEYS = ("lr_g", "lr_d", "r1_gamma", "r1_interval", "pl_weight", "pl_interval", "pl_batch_shrink",
-               "pl_decay", "ema_kimg", "ema_rampup", "mixing_prob", "w_avg_beta", "generator", "d_channels")
+               "pl_decay", "emphasis", "ema_kimg", "ema_rampup", "mixing_prob", "w_avg_beta", "generator", "d_channels")
 
 
 def checkpoint_recipe(ckpt: Path) -> dict:

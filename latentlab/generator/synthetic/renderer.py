@@ -296,6 +296,11 @@ def render_seed(seed: int, size: int = 64, supersample: int = 2,
     return render_face(attrs, sample_nuisance(rng, attrs), size, supersample, style), attrs
 
 
+def seed_attributes(seed: int) -> FaceAttributes:
+    """The attributes of a seed's face without drawing it (microseconds: the first draws of its stream)."""
+    return sample_attributes(np.random.default_rng([seed, 0x5EED]))
+
+
 def render_batch(seeds, size: int = 64, supersample: int = 2,
                  style=DEFAULT_STYLE) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Render many seeds; returns uint8 [N, size, size, 3] and one int64 label array per attribute.
