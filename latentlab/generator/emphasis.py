@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from latentlab.core.errors import UserError
-from latentlab.generator.synthetic.attributes import ATTRIBUTES
+from latentlab.generator.synthetic.attributes import ATTRIBUTES, class_frequencies
 from latentlab.generator.synthetic.renderer import seed_attributes
 
 KEEP_STREAM = 0xE3F  # second number of each seed's keep draw (not the renderer's 0x5EED)
@@ -81,32 +81,6 @@ def emphasised_seeds(cursor: int, n: int, emphasis: dict[str, float]) -> tuple[l
 
 
 def emphasised_frequencies(emphasis: dict[str, float]) -> dict[str, np.ndarray]:
-    """Exact class frequencies of the emphasised stream (what the generator is shown), per attribute.
-
-    Reweights the renderer's joint distribution, so correlated attributes shift too (emphasising
-    glasses also makes adults more common)."""
-    from itertools import product
-
-    from latentlab.generator.synthetic.attributes import (P_ACCESSORY_GIVEN_AGE, P_AGE, P_BLUSH, P_EYE_COLOR,
-                                                          P_EYE_STATE, P_HAIR_COLOR, P_LONG_GIVEN_AGE, P_MOUTH)
-
-    freq = {a: np.zeros(len(c)) for a, c in ATTRIBUTES.items()}
-    independent = {"hair_color": P_HAIR_COLOR, "eye_color": P_EYE_COLOR, "eye_state": P_EYE_STATE,
-                   "mouth": P_MOUTH, "blush": P_BLUSH}
-    # the independent attributes factorise: each one's weighted marginal, and its total as a normaliser
-    weighted = {a: np.array(p) * [emphasis.get(f"{a}={c}", 1.0) for c in ATTRIBUTES[a]]
-                for a, p in independent.items()}
-    norm = {a: v.sum() for a, v in weighted.items()}
-    total = 0.0
-    for age, long_, acc in product(range(3), range(2), range(4)):
-        p_dep = P_AGE[age] * (P_LONG_GIVEN_AGE[age] if long_ else 1 - P_LONG_GIVEN_AGE[age]) \
-            * P_ACCESSORY_GIVEN_AGE[age][acc]
-        dep = {"age": age, "hair_length": long_, "accessory": acc}
-        w_dep = np.prod([emphasis.get(f"{a}={ATTRIBUTES[a][i]}", 1.0) for a, i in dep.items()])
-        mass = p_dep * w_dep * np.prod(list(norm.values()))
-        total += mass
-        for a, i in dep.items():
-            freq[a][i] += mass
-        for a, v in weighted.items():
-            freq[a] += mass * v / norm[a]
-    return {a: f / total for a, f in freq.items()}
+    """Exact class frequencies of the emphasised stream (what the generator is shown), per attribute."""
+    return class_frequencies({a: [emphasis.get(f"{a}={c}", 1.0) for c in classes]
+                              for a, classes in ATTRIBUTES.items()})

@@ -12,6 +12,8 @@ naive directions are entangled and conditional editing has something to fix:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import product
+from typing import Sequence
 
 import numpy as np
 
@@ -93,15 +95,31 @@ def sample_attributes(rng: np.random.Generator) -> FaceAttributes:
 
 def marginal_probabilities() -> dict[str, np.ndarray]:
     """Exact class frequencies of each attribute under sample_attributes (for TV distances)."""
-    p_age = np.array(P_AGE)
-    p_long = float(np.dot(p_age, P_LONG_GIVEN_AGE))
-    return {
-        "hair_color": np.array(P_HAIR_COLOR),
-        "hair_length": np.array([1 - p_long, p_long]),
-        "eye_color": np.array(P_EYE_COLOR),
-        "eye_state": np.array(P_EYE_STATE),
-        "age": p_age,
-        "mouth": np.array(P_MOUTH),
-        "blush": np.array(P_BLUSH),
-        "accessory": p_age @ np.array(P_ACCESSORY_GIVEN_AGE),
-    }
+    return class_frequencies()
+
+
+def class_frequencies(weights: dict[str, Sequence[float]] | None = None) -> dict[str, np.ndarray]:
+    """Exact class frequencies of each attribute when each face of sample_attributes counts in proportion
+    to the product of its classes' weights (`weights[attribute][class]`; missing attributes weigh 1).
+
+    Correlated attributes shift together (weighting glasses up also makes adults more common).
+    Without weights: the plain marginals."""
+    w = {a: np.asarray((weights or {}).get(a, np.ones(len(c))), np.float64) for a, c in ATTRIBUTES.items()}
+    # the attributes drawn on their own factorise: each one's weighted marginal, its total a normaliser
+    alone = {"hair_color": P_HAIR_COLOR, "eye_color": P_EYE_COLOR, "eye_state": P_EYE_STATE,
+             "mouth": P_MOUTH, "blush": P_BLUSH}
+    weighted = {a: np.array(p) * w[a] for a, p in alone.items()}
+    scale = float(np.prod([v.sum() for v in weighted.values()]))
+    freq = {a: np.zeros(len(c)) for a, c in ATTRIBUTES.items()}
+    total = 0.0
+    for age, long_, acc in product(range(3), range(2), range(4)):  # the attributes drawn given age
+        p_long = P_LONG_GIVEN_AGE[age] if long_ else 1 - P_LONG_GIVEN_AGE[age]
+        p = P_AGE[age] * p_long * P_ACCESSORY_GIVEN_AGE[age][acc]
+        mass = p * w["age"][age] * w["hair_length"][long_] * w["accessory"][acc] * scale
+        total += mass
+        freq["age"][age] += mass
+        freq["hair_length"][long_] += mass
+        freq["accessory"][acc] += mass
+    for a, v in weighted.items():
+        freq[a] = total * v / v.sum()
+    return {a: f / total for a, f in freq.items()}

@@ -291,14 +291,19 @@ def render_seed(seed: int, size: int = 64, supersample: int = 2,
 
     The attributes, pose and colours of a seed are the same in every style.
     """
-    rng = np.random.default_rng([seed, 0x5EED])
+    rng = _seed_stream(seed)
     attrs = sample_attributes(rng)
     return render_face(attrs, sample_nuisance(rng, attrs), size, supersample, style), attrs
 
 
 def seed_attributes(seed: int) -> FaceAttributes:
     """The attributes of a seed's face without drawing it (microseconds: the first draws of its stream)."""
-    return sample_attributes(np.random.default_rng([seed, 0x5EED]))
+    return sample_attributes(_seed_stream(seed))
+
+
+def _seed_stream(seed: int) -> np.random.Generator:
+    """The random stream of a seed's face: its attributes first, then its pose and colours."""
+    return np.random.default_rng([seed, 0x5EED])
 
 
 def render_batch(seeds, size: int = 64, supersample: int = 2,
