@@ -15,6 +15,12 @@ def _cmd_train_generator(args: argparse.Namespace) -> None:
 
     Path(args.out).mkdir(parents=True, exist_ok=True)
     ckpt = Path(args.out) / "checkpoint.pt"
+
+    def log_line(msg: str) -> None:
+        log.info(msg)
+        with open(Path(args.out) / "log.txt", "a") as f:
+            f.write(msg + "\n")
+
     if args.resume_from and not ckpt.exists():
         import shutil
 
@@ -22,6 +28,7 @@ def _cmd_train_generator(args: argparse.Namespace) -> None:
         if not src.exists():
             raise UserError(f"--resume-from {src} does not exist")
         shutil.copyfile(src, ckpt)  # the run folder's own checkpoint wins once it exists
+        log_line(f"copied {src} to {ckpt}")  # so the log says where the run came from
     recipe = checkpoint_recipe(ckpt) if ckpt.exists() else {}  # resuming keeps the stored recipe...
     for key in ("r1_gamma", "mixing_prob", "pl_weight"):  # ...except what the command line sets explicitly
         if getattr(args, key) is not None:
@@ -41,11 +48,6 @@ def _cmd_train_generator(args: argparse.Namespace) -> None:
                       threads=args.threads, device=args.device, seed=args.seed,
                       ckpt_minutes=args.ckpt_minutes, grid_minutes=args.grid_minutes,
                       max_minutes=args.max_minutes, **recipe)
-
-    def log_line(msg: str) -> None:
-        log.info(msg)
-        with open(Path(args.out) / "log.txt", "a") as f:
-            f.write(msg + "\n")
 
     Trainer(cfg, log=log_line).run()
 

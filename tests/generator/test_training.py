@@ -55,6 +55,13 @@ def test_cli_resume_keeps_the_stored_recipe_unless_overridden(tmp_path, tiny_con
     assert state["opt_g"]["param_groups"][0]["lr"] == 0.001  # Adam used the new rate, not the restored one
     assert abs(state["opt_d"]["param_groups"][0]["lr"] - 0.001 * 2 / 3) < 1e-12  # times the lazy-R1 correction (interval 2)
 
+    other = tmp_path / "branch"  # a new run folder started from that checkpoint names where it came from
+    main(["train-generator", "--out", str(other), "--batch", "4", "--threads", "1", "--kimg", "0.016",
+          "--resume-from", str(tmp_path / "checkpoint.pt")])
+    log_text = (other / "log.txt").read_text()
+    assert f"copied {tmp_path / 'checkpoint.pt'}" in log_text and "at 0.0 kimg" in log_text
+    assert torch.load(other / "checkpoint.pt", weights_only=True)["nimg"] == 16
+
 
 def test_path_length_regulariser_trains_resumes_and_is_stored(tmp_path, tiny_config):
     cfg = config(tmp_path, 0.016, tiny_config)
