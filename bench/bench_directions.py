@@ -57,13 +57,22 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--curve", default="100,250,500,1000", help="label counts for the CV and flip curves")
     p.add_argument("--n-inverted", type=int, default=24,
                    help="held-out-style faces inverted (pivot + tuning) and edited like the fresh ones (0: skip)")
-    p.add_argument("--plot", default=str(ROOT / "docs" / "directions_cv.png"))
-    p.add_argument("--regions-picture", default=str(ROOT / "docs" / "directions_regions.png"),
-                   help="faces edited whole and drawn in the attribute's region, side by side")
+    p.add_argument("--plot", default=None,
+                   help="CV curve (default: docs/directions_cv.png for the shipped generator, else <generator>_cv.png)")
+    p.add_argument("--regions-picture", default=None,
+                   help="faces edited whole and drawn in the attribute's region, side by side (default: "
+                        "docs/directions_regions.png for the shipped generator, else <generator>_regions.png)")
     p.add_argument("--reader-epochs", type=int, default=40, help="training epochs of the attribute reader")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--device", default="cpu")
-    return p.parse_args()
+    args = p.parse_args()
+    # docs/ shows the shipped generator: another generator's pictures go next to its file, never over the docs' ones
+    for attr, suffix, docs_name in (("plot", "_cv.png", "directions_cv.png"),
+                                    ("regions_picture", "_regions.png", "directions_regions.png")):
+        if getattr(args, attr) is None:
+            gen = Path(args.generator) if args.generator else None
+            setattr(args, attr, str(ROOT / "docs" / docs_name if gen is None else gen.with_name(gen.stem + suffix)))
+    return args
 
 
 def table(rows: list[dict], floats: str = "{:.3f}") -> str:
