@@ -67,10 +67,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--device", default="cpu")
     args = p.parse_args()
     # docs/ shows the shipped generator: another generator's pictures go next to its file, never over the docs' ones
+    gen = Path(args.generator) if args.generator else None
     for attr, suffix, docs_name in (("plot", "_cv.png", "directions_cv.png"),
                                     ("regions_picture", "_regions.png", "directions_regions.png")):
         if getattr(args, attr) is None:
-            gen = Path(args.generator) if args.generator else None
             setattr(args, attr, str(ROOT / "docs" / docs_name if gen is None else gen.with_name(gen.stem + suffix)))
     return args
 

@@ -105,21 +105,17 @@ def class_frequencies(weights: dict[str, Sequence[float]] | None = None) -> dict
     Correlated attributes shift together (weighting glasses up also makes adults more common).
     Without weights: the plain marginals."""
     w = {a: np.asarray((weights or {}).get(a, np.ones(len(c))), np.float64) for a, c in ATTRIBUTES.items()}
-    # the attributes drawn on their own factorise: each one's weighted marginal, its total a normaliser
+    # the attributes drawn on their own factorise: each one's weighted marginal, normalised on its own
     alone = {"hair_color": P_HAIR_COLOR, "eye_color": P_EYE_COLOR, "eye_state": P_EYE_STATE,
              "mouth": P_MOUTH, "blush": P_BLUSH}
-    weighted = {a: np.array(p) * w[a] for a, p in alone.items()}
-    scale = float(np.prod([v.sum() for v in weighted.values()]))
-    freq = {a: np.zeros(len(c)) for a, c in ATTRIBUTES.items()}
-    total = 0.0
-    for age, long_, acc in product(range(3), range(2), range(4)):  # the attributes drawn given age
+    freq = {a: np.array(p) * w[a] for a, p in alone.items()}
+    for a in ("age", "hair_length", "accessory"):  # the attributes drawn given age: summed over their joint
+        freq[a] = np.zeros(len(ATTRIBUTES[a]))
+    for age, long_, acc in product(range(3), range(2), range(4)):
         p_long = P_LONG_GIVEN_AGE[age] if long_ else 1 - P_LONG_GIVEN_AGE[age]
         p = P_AGE[age] * p_long * P_ACCESSORY_GIVEN_AGE[age][acc]
-        mass = p * w["age"][age] * w["hair_length"][long_] * w["accessory"][acc] * scale
-        total += mass
+        mass = p * w["age"][age] * w["hair_length"][long_] * w["accessory"][acc]
         freq["age"][age] += mass
         freq["hair_length"][long_] += mass
         freq["accessory"][acc] += mass
-    for a, v in weighted.items():
-        freq[a] = total * v / v.sum()
-    return {a: f / total for a, f in freq.items()}
+    return {a: freq[a] / freq[a].sum() for a in ATTRIBUTES}
