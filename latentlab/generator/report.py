@@ -32,9 +32,11 @@ class GeneratorReport:
     smoothness: Smoothness
 
     def to_markdown(self) -> str:
-        lines = [f"# Default generator report", "",
+        sm = self.smoothness
+        lines = ["# Default generator report", "",
                  f"generator `{self.generator_id}`, {self.n} samples, truncation psi {self.truncation_psi}", "",
-                 "| attribute | TV distance | mean oracle confidence | oracle held-out accuracy | generated freq | renderer freq |",
+                 "| attribute | TV distance | mean oracle confidence | oracle held-out accuracy | generated freq "
+                 "| renderer freq |",
                  "|---|---|---|---|---|---|"]
         ref = marginal_probabilities()
         for k in ATTRIBUTES:
@@ -47,10 +49,14 @@ class GeneratorReport:
                   f"KID on oracle features (x1000): {1000 * self.kid[0]:.2f} ± {1000 * self.kid[1]:.2f} "
                   f"(renders vs renders: {1000 * self.kid_floor[0]:.2f} ± {1000 * self.kid_floor[1]:.2f})", "",
                   "## Smoothness of W (lower is more editable)", "",
-                  f"perceptual path length in W (oracle features): {self.smoothness.ppl:.0f}", "",
-                  f"share of faces whose reading changes under a random move of {self.smoothness.distance:g} "
-                  f"standard deviations: mean {self.smoothness.mean_change_rate:.3f}; " +
-                  ", ".join(f"{k} {v:.2f}" for k, v in self.smoothness.change_rate.items()), ""]
+                  f"perceptual path length in W (oracle features): {sm.ppl:.0f}; relative to the paths' end "
+                  f"points {sm.relative_ppl:.2f} (1 = features change at an even pace)", "",
+                  f"share of faces whose reading changes under a random move of {sm.distance:g} "
+                  f"standard deviations: mean {sm.mean_change_rate:.3f}; " +
+                  ", ".join(f"{k} {v:.2f}" for k, v in sm.change_rate.items()), "",
+                  "the same relative to chance (change rate / (1 - sum p²) of the readings; drawing more classes "
+                  f"raises the raw rate, not this): mean {sm.mean_relative_change_rate:.3f}; " +
+                  ", ".join(f"{k} {v:.2f}" for k, v in sm.relative_change_rate.items()), ""]
         return "\n".join(lines)
 
 
