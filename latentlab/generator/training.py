@@ -6,6 +6,8 @@ Adam with beta1 = 0, unfused modulated convolutions and optional bf16 autocast. 
 `ckpt_minutes` the full state (G, D, G_ema, optimisers, image counter) is written atomically to
 `<out>/checkpoint.pt`; starting again with the same `--out` resumes from it. Sample grids of
 G_ema on fixed latents go to `<out>/grids/` every `grid_minutes`, progress to `<out>/log.txt`.
+Ctrl-C or SIGTERM (a machine being shut down, `kill`) ends the current step and writes a checkpoint
+before exiting, so stopping by hand loses nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ import copy
 import json
 import math
 import os
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -223,7 +228,29 @@ class Trainer:
         (penalty * cfg.pl_weight * cfg.pl_interval).backward()
         return float(lengths.mean().detach())
 
+    @contextmanager
+    def _stop_on_signals(self):
+        """While training, SIGINT/SIGTERM only set `stop_signal`; the loop then saves and returns."""
+        self.stop_signal: str | None = None
+        if threading.current_thread() is not threading.main_thread():  # handlers live in the main thread only
+            yield
+            return
+
+        def stop(signum, _frame):
+            self.stop_signal = signal.Signals(signum).name
+
+        previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
     def run(self) -> None:
+        with self._stop_on_signals():
+            self._run()
+
+    def _run(self) -> None:
         cfg = self.cfg
         self.out.mkdir(parents=True, exist_ok=True)
         if self.resume():
@@ -233,7 +260,7 @@ class Trainer:
         t0, n0 = time.time(), self.nimg
         save_grid(self.G_ema, self.grid_z, self.out / "grids" / f"grid_{self.nimg // 1000:06d}k.png")
         deadline = t0 + cfg.max_minutes * 60 if cfg.max_minutes > 0 else float("inf")
-        while self.nimg < cfg.total_kimg * 1000 and time.time() < deadline:
+        while self.nimg < cfg.total_kimg * 1000 and time.time() < deadline and not self.stop_signal:
             stats = self.train_step()
             now = time.time()
             if now - t_log > 30:
@@ -249,7 +276,10 @@ class Trainer:
                 t_ckpt = now
         self.save()
         save_grid(self.G_ema, self.grid_z, self.out / "grids" / f"grid_{self.nimg // 1000:06d}k.png")
-        self.log(f"done at {self.nimg / 1000:.1f} kimg")
+        if self.stop_signal:
+            self.log(f"stopped by {self.stop_signal} at {self.nimg / 1000:.1f} kimg, checkpoint written")
+        else:
+            self.log(f"done at {self.nimg / 1000:.1f} kimg")
 
 
 RECIPE_KEYS = ("lr_g", "lr_d", "r1_gamma", "r1_interval", "pl_weight", "pl_interval", "pl_batch_shrink",

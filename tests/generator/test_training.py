@@ -75,6 +75,27 @@ def test_path_length_regulariser_trains_resumes_and_is_stored(tmp_path, tiny_con
     assert again.resume() and torch.equal(again.pl_mean, trainer.pl_mean)
 
 
+def test_a_signal_ends_the_step_and_writes_a_checkpoint(tmp_path, tiny_config):
+    import os
+    import signal
+
+    class KilledAfterTwoSteps(Trainer):
+        def train_step(self):
+            stats = super().train_step()
+            if self.step == 2:
+                os.kill(os.getpid(), signal.SIGTERM)  # as `kill` or a shutting-down machine sends it
+            return stats
+
+    logs = []
+    before = signal.getsignal(signal.SIGTERM)
+    trainer = KilledAfterTwoSteps(config(tmp_path, 1000.0, tiny_config), log=logs.append)
+    trainer.run()
+    assert trainer.step == 2 and trainer.nimg == 8
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["nimg"] == 8
+    assert any("stopped by SIGTERM at 0.0 kimg" in m for m in logs)
+    assert signal.getsignal(signal.SIGTERM) is before  # the handler is the caller's again
+
+
 def test_max_minutes_stops_early_with_a_checkpoint(tmp_path, tiny_config):
     cfg = config(tmp_path, 1000.0, tiny_config)  # far more images than it will see
     cfg.max_minutes = 1e-9
