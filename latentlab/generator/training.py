@@ -117,6 +117,7 @@ class Trainer:
         self.step = 0
         self.cursor = 0  # next seed of the face stream, minus TRAIN_SEED_OFFSET (ahead of nimg with emphasis)
         self.pl_mean = torch.zeros((), device=self.device)  # running mean of path lengths
+        self.stop_signal: str | None = None  # name of the signal that asked the run to stop
         self.grid_z = torch.from_numpy(np.random.default_rng(123).standard_normal((64, gcfg.z_dim)).astype(np.float32))
 
     # -- checkpoints ------------------------------------------------------------------------------
@@ -230,13 +231,16 @@ class Trainer:
 
     @contextmanager
     def _stop_on_signals(self):
-        """While training, SIGINT/SIGTERM only set `stop_signal`; the loop then saves and returns."""
-        self.stop_signal: str | None = None
+        """While training, SIGINT/SIGTERM set `stop_signal`; the loop then saves and returns. A second
+        signal before that raises KeyboardInterrupt, for a save that hangs."""
+        self.stop_signal = None
         if threading.current_thread() is not threading.main_thread():  # handlers live in the main thread only
             yield
             return
 
         def stop(signum, _frame):
+            if self.stop_signal:
+                raise KeyboardInterrupt(f"second {signal.Signals(signum).name}")
             self.stop_signal = signal.Signals(signum).name
 
         previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}

@@ -96,6 +96,25 @@ def test_a_signal_ends_the_step_and_writes_a_checkpoint(tmp_path, tiny_config):
     assert signal.getsignal(signal.SIGTERM) is before  # the handler is the caller's again
 
 
+def test_a_second_signal_interrupts_at_once(tmp_path, tiny_config):
+    import os
+    import signal
+
+    import pytest
+
+    class KilledTwice(Trainer):
+        def train_step(self):
+            stats = super().train_step()
+            os.kill(os.getpid(), signal.SIGTERM)
+            os.kill(os.getpid(), signal.SIGTERM)  # before the loop could save: for a save that hangs
+            return stats
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt, match="second SIGTERM"):
+        KilledTwice(config(tmp_path, 1000.0, tiny_config), log=lambda m: None).run()
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
 def test_max_minutes_stops_early_with_a_checkpoint(tmp_path, tiny_config):
     cfg = config(tmp_path, 1000.0, tiny_config)  # far more images than it will see
     cfg.max_minutes = 1e-9
