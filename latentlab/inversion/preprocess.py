@@ -160,7 +160,7 @@ def parse_box(text: str | None) -> CropBox | None:
 
 def to_tensor(images: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
     """uint8 [R, R, 3] or [N, R, R, 3] -> float [N, 3, R, R] in [-1, 1] (the generator's range)."""
-    x = torch.from_numpy(np.ascontiguousarray(images))
+    x = torch.from_numpy(np.require(images, requirements=["C", "W"]))  # a read-only array (a cache) is copied
     if x.ndim == 3:
         x = x[None]
     return (x.permute(0, 3, 1, 2).float() / 127.5 - 1).to(device)
