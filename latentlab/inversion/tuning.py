@@ -167,7 +167,7 @@ def detail_emphasis(target: np.ndarray, weight: float, device: torch.device | st
     distinct pixel is 1). None for weight 0 or a flat target."""
     if weight == 0.0:
         return None
-    y = torch.as_tensor(np.asarray(target), dtype=torch.float32, device=device).permute(2, 0, 1)[None] / 255.0
+    y = torch.from_numpy(np.array(target, dtype=np.float32)).to(device).permute(2, 0, 1)[None] / 255.0
     local = torch.nn.functional.avg_pool2d(y, 3, stride=1, padding=1, count_include_pad=False)
     distinct = (y - local).abs().amax(dim=1, keepdim=True)  # [1, 1, R, R]
     if float(distinct.max()) == 0.0:
