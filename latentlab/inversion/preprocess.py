@@ -18,6 +18,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from latentlab.core.errors import UserError, quoted
+from latentlab.generator.synthetic.oracle import images_to_tensor
 
 FORMATS = ("PNG", "JPEG", "WEBP", "GIF")
 
@@ -160,7 +161,4 @@ def parse_box(text: str | None) -> CropBox | None:
 
 def to_tensor(images: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
     """uint8 [R, R, 3] or [N, R, R, 3] -> float [N, 3, R, R] in [-1, 1] (the generator's range)."""
-    x = torch.from_numpy(np.require(images, requirements=["C", "W"]))  # a read-only array (a cache) is copied
-    if x.ndim == 3:
-        x = x[None]
-    return (x.permute(0, 3, 1, 2).float() / 127.5 - 1).to(device)
+    return images_to_tensor(images[None] if images.ndim == 3 else images, size=None).to(device)

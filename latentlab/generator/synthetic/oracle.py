@@ -87,10 +87,12 @@ class OracleEnsemble(nn.Module):
         return {k: torch.stack([o[k].softmax(-1) for o in outs]).mean(0).clamp_min(1e-12).log() for k in ATTRIBUTES}
 
 
-def images_to_tensor(images: np.ndarray, size: int = 64) -> torch.Tensor:
-    """uint8 NHWC (any size) -> float [-1, 1] NCHW at `size` (antialiased resize)."""
-    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 127.5 - 1
-    if x.shape[-1] != size or x.shape[-2] != size:
+def images_to_tensor(images: np.ndarray, size: int | None = 64) -> torch.Tensor:
+    """uint8 NHWC (any size) -> float [-1, 1] NCHW at `size` (antialiased resize; None keeps the size).
+
+    A read-only array (as `np.asarray` of a PIL image gives) is copied: torch refuses to share it."""
+    x = torch.from_numpy(np.require(images, requirements=["C", "W"])).permute(0, 3, 1, 2).float() / 127.5 - 1
+    if size is not None and (x.shape[-1] != size or x.shape[-2] != size):
         x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
     return x
 
