@@ -41,22 +41,27 @@ class DiscriminatorBlock(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """image [N, 3, R, R] -> realness logit [N]."""
+    """image [N, 3, H, W] -> realness logit [N].
 
-    def __init__(self, resolution: int = 64, channels: dict[int, int] | None = None, mbstd_group: int = 4):
+    Square R x R by default; `size` = (H, W) gives a rectangular input (a crop, see EyeDiscriminator).
+    `channels` is keyed by the height at each stage; blocks halve until the height is 4 or less.
+    """
+
+    def __init__(self, resolution: int = 64, channels: dict[int, int] | None = None, mbstd_group: int = 4,
+                 size: tuple[int, int] | None = None):
         super().__init__()
         channels = channels or {64: 32, 32: 64, 16: 128, 8: 128, 4: 128}
-        res = resolution
-        self.from_rgb = EqualConv2d(3, channels[res], 1)
+        h, w = size or (resolution, resolution)
+        self.from_rgb = EqualConv2d(3, channels[h], 1)
         blocks = []
-        while res > 4:
-            blocks.append(DiscriminatorBlock(channels[res], channels[res // 2]))
-            res //= 2
+        while h > 4:
+            blocks.append(DiscriminatorBlock(channels[h], channels[h // 2]))
+            h, w = h // 2, w // 2
         self.blocks = nn.Sequential(*blocks)
-        c = channels[4]
+        c = channels[h]
         self.mbstd_group = mbstd_group
         self.conv = EqualConv2d(c + 1, c, 3)
-        self.fc = nn.Linear(c * 16, c)
+        self.fc = nn.Linear(c * h * w, c)
         self.out = nn.Linear(c, 1)
 
     def minibatch_std(self, x: torch.Tensor) -> torch.Tensor:
@@ -74,3 +79,22 @@ class Discriminator(nn.Module):
         x = self.conv(self.minibatch_std(x))
         x = F.leaky_relu(self.fc(x.flatten(1)), 0.2) * math.sqrt(2)
         return self.out(x).squeeze(1)
+
+
+class EyeDiscriminator(nn.Module):
+    """Judges only the eye region of a face: image [N, 3, R, R] -> realness logit [N].
+
+    A second critic for eye colour and eye state, which live in a few pixels of a 64 px face where the
+    whole-image critic spends little capacity. `box` = (top, left, height, width) in pixels at R.
+    """
+
+    def __init__(self, box: tuple[int, int, int, int], channels: dict[int, int] | None = None, mbstd_group: int = 4):
+        super().__init__()
+        self.box = tuple(int(v) for v in box)
+        h = self.box[2]
+        channels = channels or {h: 64, h // 2: 128, h // 4: 128, h // 8: 128, h // 16: 128}
+        self.net = Discriminator(channels=channels, mbstd_group=mbstd_group, size=(self.box[2], self.box[3]))
+
+    def forward(self, img: torch.Tensor) -> torch.Tensor:
+        top, left, h, w = self.box
+        return self.net(img[:, :, top:top + h, left:left + w])

@@ -27,10 +27,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from latentlab.generator.discriminator import Discriminator
+from latentlab.generator.discriminator import Discriminator, EyeDiscriminator
 from latentlab.generator.emphasis import emphasised_seeds
 from latentlab.generator.stylegan2 import StyleGAN2Config, StyleGAN2Generator
-from latentlab.generator.synthetic.renderer import render_batch
+from latentlab.generator.synthetic.renderer import eye_box, render_batch
 
 TRAIN_SEED_OFFSET = 1_000_000  # training renders use seeds >= this; held-out evaluation uses seeds < it
 
@@ -49,6 +49,8 @@ class TrainConfig:
     pl_batch_shrink: int = 2
     pl_decay: float = 0.01
     emphasis: dict = field(default_factory=dict)  # {"blush=yes": 2.0, ...}: latentlab.generator.emphasis
+    eye_weight: float = 0.0  # weight of a second critic that sees only the eye region; 0 = off
+    eye_rampup_kimg: float = 10.0  # G's share of that critic's loss grows from 0 over this many images once it starts
     ema_kimg: float = 10.0
     ema_rampup: float = 0.05
     mixing_prob: float = 0.9
@@ -113,6 +115,13 @@ class Trainer:
         self.lrs = (cfg.lr_g, cfg.lr_d * mb)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=self.lrs[0], betas=(0.0, 0.99), eps=1e-8)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=self.lrs[1], betas=(0.0, 0.99 ** mb), eps=1e-8)
+        self.D_eye: EyeDiscriminator | None = None
+        self.opt_d_eye: torch.optim.Adam | None = None
+        self.eye_start = 0  # image count at which the eye critic joined (a resumed run may add it late)
+        if cfg.eye_weight > 0:
+            self.D_eye = EyeDiscriminator(eye_box(gcfg.resolution)).to(self.device)
+            self.opt_d_eye = torch.optim.Adam(self.D_eye.parameters(), lr=self.lrs[1], betas=(0.0, 0.99 ** mb),
+                                              eps=1e-8)
         self.nimg = 0
         self.step = 0
         self.cursor = 0  # next seed of the face stream, minus TRAIN_SEED_OFFSET (ahead of nimg with emphasis)
@@ -133,6 +142,8 @@ class Trainer:
             "nimg": self.nimg, "step": self.step, "cursor": self.cursor, "train_config": json.dumps(asdict(self.cfg)),
             "torch_rng": torch.get_rng_state(), "pl_mean": self.pl_mean.detach().cpu(),
         }
+        if self.D_eye is not None:
+            state.update(D_eye=self.D_eye.state_dict(), opt_d_eye=self.opt_d_eye.state_dict(), eye_start=self.eye_start)
         tmp = self.ckpt_path.with_suffix(".tmp")
         torch.save(state, tmp)
         os.replace(tmp, self.ckpt_path)
@@ -146,10 +157,17 @@ class Trainer:
         self.G_ema.load_state_dict(state["G_ema"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
-        for opt, lr in zip((self.opt_g, self.opt_d), self.lrs):  # the config's rates, not the stored ones
-            for group in opt.param_groups:
-                group["lr"] = lr
         self.nimg, self.step = int(state["nimg"]), int(state["step"])
+        if self.D_eye is not None:
+            if "D_eye" in state:
+                self.D_eye.load_state_dict(state["D_eye"])
+                self.opt_d_eye.load_state_dict(state["opt_d_eye"])
+                self.eye_start = int(state["eye_start"])
+            else:  # switched on for a run trained without it: a fresh critic, ramped in from here
+                self.eye_start = self.nimg
+        for opt, lr in zip((self.opt_g, self.opt_d, self.opt_d_eye), (*self.lrs, self.lrs[1])):
+            for group in (opt.param_groups if opt is not None else []):  # the config's rates, not the stored ones
+                group["lr"] = lr
         self.cursor = int(state.get("cursor", self.nimg))  # older checkpoints: the plain stream, one seed per image
         torch.set_rng_state(state["torch_rng"])
         if "pl_mean" in state:  # checkpoints before the path-length regulariser have none
@@ -168,30 +186,40 @@ class Trainer:
         real = real_batch(seeds, G.resolution, self.device)
         stats = {}
 
-        # D: logistic loss on fakes and reals.
+        # D (and the eye critic, weighted): logistic loss on fakes and reals.
+        critics = [(D, self.opt_d, 1.0, "")]
+        if self.D_eye is not None:
+            critics.append((self.D_eye, self.opt_d_eye, cfg.eye_weight, "_eye"))
         G.requires_grad_(False)
-        D.requires_grad_(True)
         with torch.no_grad(), self._autocast():
             fake = G.synthesis(_mixed_ws(G, b, cfg.mixing_prob, self.device), noise_mode="random")
-        with self._autocast():
-            loss_d = F.softplus(D(fake.detach()).float()).mean() + F.softplus(-D(real).float()).mean()
-        self.opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        stats["loss_d"] = float(loss_d.detach())
-        if self.step % cfg.r1_interval == 0:  # lazy R1, in float32
-            real_r = real.detach().requires_grad_(True)
-            (grad,) = torch.autograd.grad(D(real_r).sum(), real_r, create_graph=True)
-            r1 = grad.square().sum(dim=[1, 2, 3]).mean()
-            (r1 * (cfg.r1_gamma / 2) * cfg.r1_interval).backward()
-            stats["r1"] = float(r1.detach())
-        self.opt_d.step()
+        for critic, opt, weight, name in critics:
+            critic.requires_grad_(True)
+            with self._autocast():
+                loss_d = F.softplus(critic(fake).float()).mean() + F.softplus(-critic(real).float()).mean()
+            opt.zero_grad(set_to_none=True)
+            (loss_d * weight).backward()
+            stats["loss_d" + name] = float(loss_d.detach())
+            if self.step % cfg.r1_interval == 0:  # lazy R1, in float32
+                real_r = real.detach().requires_grad_(True)
+                (grad,) = torch.autograd.grad(critic(real_r).sum(), real_r, create_graph=True)
+                r1 = grad.square().sum(dim=[1, 2, 3]).mean()
+                (r1 * (cfg.r1_gamma / 2) * cfg.r1_interval * weight).backward()
+                stats["r1" + name] = float(r1.detach())
+            opt.step()
+            critic.requires_grad_(False)
 
-        # G: non-saturating loss.
+        # G: non-saturating loss against each critic.
         G.requires_grad_(True)
-        D.requires_grad_(False)
         with self._autocast():
             ws = _mixed_ws(G, b, cfg.mixing_prob, self.device)
-            loss_g = F.softplus(-D(G.synthesis(ws, noise_mode="random")).float()).mean()
+            img = G.synthesis(ws, noise_mode="random")
+            loss_g = F.softplus(-D(img).float()).mean()
+            if self.D_eye is not None:
+                ramp = min(1.0, (self.nimg - self.eye_start) / max(cfg.eye_rampup_kimg * 1000, 1.0))
+                loss_eye = F.softplus(-self.D_eye(img).float()).mean()
+                stats["loss_g_eye"] = float(loss_eye.detach())
+                loss_g = loss_g + cfg.eye_weight * ramp * loss_eye
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         if cfg.pl_weight > 0 and self.step % cfg.pl_interval == 0:
@@ -287,7 +315,8 @@ class Trainer:
 
 
 RECIPE_KEYS = ("lr_g", "lr_d", "r1_gamma", "r1_interval", "pl_weight", "pl_interval", "pl_batch_shrink",
-               "pl_decay", "emphasis", "ema_kimg", "ema_rampup", "mixing_prob", "w_avg_beta", "generator", "d_channels")
+               "pl_decay", "emphasis", "eye_weight", "eye_rampup_kimg", "ema_kimg", "ema_rampup", "mixing_prob",
+               "w_avg_beta", "generator", "d_channels")
 
 
 def checkpoint_recipe(ckpt: Path) -> dict:

@@ -101,3 +101,27 @@ def test_sampled_frequencies_match_documented_probabilities():
     long_by_age = [np.mean([d["hair_length"] for d in draws if d["age"] == a]) for a in range(3)]
     assert long_by_age[0] + 0.2 < long_by_age[2]  # the documented age/hair-length correlation
     assert abs(np.mean([d["eye_state"] == 1 for d in draws]) - 0.10) < 0.01  # "half" is rare
+
+
+def test_eye_state_and_colour_change_only_the_eye_region():
+    """The eye critic of training sees only eye_box; every pixel the eyes change must lie inside it."""
+    import dataclasses
+
+    from latentlab.generator.synthetic.renderer import _seed_stream, eye_box, sample_nuisance
+
+    top, left, h, w = eye_box(64)
+    outside = np.ones((64, 64), bool)
+    outside[top:top + h, left:left + w] = False
+    changed = np.zeros((64, 64), bool)
+    for seed in range(1_000_000, 1_000_300):
+        rng = _seed_stream(seed)
+        attrs = sample_attributes(rng)
+        nz = sample_nuisance(rng, attrs)
+        attrs = dataclasses.replace(attrs, accessory=0)  # glasses are drawn over the eyes and reach the ears
+        base = render_face(dataclasses.replace(attrs, eye_state=0, eye_color=0), nz).astype(int)
+        for other in (dict(eye_state=2), dict(eye_state=1, eye_color=3), dict(eye_color=4)):
+            img = render_face(dataclasses.replace(attrs, **other), nz).astype(int)
+            changed |= np.abs(img - base).max(axis=2) > 8
+    assert changed[~outside].sum() > 200  # the eyes did change...
+    assert not (changed & outside).any()  # ...and only inside the box
+    assert eye_box(16) == (5, 3, 7, 10)  # scaled to other resolutions, rounded outwards

@@ -135,3 +135,34 @@ def test_cli_mapping_layers_shape_a_new_run_and_are_refused_on_resume(tmp_path, 
     assert "mapping_net.fc7.weight" in state["G"] and "mapping_net.fc8.weight" not in state["G"]
     assert main(common + ["--mapping-layers", "4"]) == EXIT_USER
     assert "resumed run keeps" in capsys.readouterr().err
+
+
+def test_eye_critic_joins_a_resumed_run_trains_and_is_stored(tmp_path, tiny_config):
+    Trainer(config(tmp_path, 0.008, tiny_config), log=lambda m: None).run()  # a run without it
+    cfg = config(tmp_path, 0.016, tiny_config)
+    cfg.eye_weight, cfg.eye_rampup_kimg = 1.0, 0.008
+    trainer = Trainer(cfg, log=lambda m: None)
+    assert trainer.resume() and trainer.eye_start == 8  # a fresh critic, ramped in from the resumed count
+    before = {k: v.clone() for k, v in trainer.D_eye.state_dict().items()}
+    stats = trainer.train_step()
+    assert {"loss_d_eye", "r1_eye", "loss_g_eye"} <= set(stats)
+    assert any(not torch.equal(before[k], v) for k, v in trainer.D_eye.state_dict().items())
+    trainer.save()
+    again = Trainer(cfg, log=lambda m: None)
+    assert again.resume() and again.eye_start == 8
+    assert all(torch.equal(v, trainer.D_eye.state_dict()[k]) for k, v in again.D_eye.state_dict().items())
+    from latentlab.generator.training import checkpoint_recipe
+    assert checkpoint_recipe(tmp_path / "checkpoint.pt")["eye_weight"] == 1.0  # resuming keeps it on
+
+
+def test_eye_critic_sees_only_the_eye_box():
+    from latentlab.generator.discriminator import EyeDiscriminator
+
+    critic = EyeDiscriminator((5, 3, 7, 10))
+    img = torch.randn(4, 3, 16, 16)
+    changed = img.clone()
+    changed[:, :, :5] = 0  # rows above the box
+    changed[:, :, :, 13:] = 0  # columns right of it
+    assert torch.equal(critic(img), critic(changed))
+    changed[:, :, 6, 6] += 1  # a pixel inside it
+    assert not torch.equal(critic(img), critic(changed))

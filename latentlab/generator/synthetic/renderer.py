@@ -55,6 +55,18 @@ FACE_HEIGHT = (0.98, 1.10, 1.24)
 CHIN_WIDTH = (0.46, 0.30, 0.16)
 EYE_Y = (0.30, 0.18, 0.06)
 EYE_SIZE = ((0.36, 0.46), (0.32, 0.37), (0.29, 0.26))
+# Where both eyes (lashes included) fall on a 64 px face for every pose the stream draws, as
+# (top, bottom, left, right) pixels, bottom and right exclusive: what eye state and colour change stays
+# inside it on 3000 faces, with a pixel of margin (tests/generator/test_renderer.py).
+EYE_REGION_64 = (20, 48, 12, 52)
+
+
+def eye_box(size: int) -> tuple[int, int, int, int]:
+    """The eye region on a `size` px face as (top, left, height, width) pixels, rounded outwards."""
+    k = size / 64
+    top, bottom, left, right = EYE_REGION_64
+    t, l_ = math.floor(top * k), math.floor(left * k)
+    return t, l_, math.ceil(bottom * k) - t, math.ceil(right * k) - l_
 
 
 @dataclass(frozen=True)
