@@ -30,7 +30,7 @@ def _cmd_train_generator(args: argparse.Namespace) -> None:
         shutil.copyfile(src, ckpt)  # the run folder's own checkpoint wins once it exists
         log_line(f"copied {src} to {ckpt}")  # so the log says where the run came from
     recipe = checkpoint_recipe(ckpt) if ckpt.exists() else {}  # resuming keeps the stored recipe...
-    for key in ("r1_gamma", "mixing_prob", "pl_weight", "eye_weight"):  # ...except what the command line sets
+    for key in ("r1_gamma", "mixing_prob", "pl_weight", "eye_weight", "eye_lr"):  # ...except what the command line sets
         if getattr(args, key) is not None:
             recipe[key] = getattr(args, key)
     if args.lr is not None:
@@ -84,6 +84,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--eye-weight", type=float, default=None,
                    help="weight of a second critic that sees only the eye region (default 0 = off; 1 = as much "
                         "as the whole-face critic), for eye colour and eye state drawn in a few pixels")
+    t.add_argument("--eye-lr", type=float, default=None,
+                   help="Adam learning rate of the eye critic (default: the critic's rate); a faster one lets a "
+                        "critic added to a trained run catch up")
     t.add_argument("--mixing-prob", type=float, default=None,
                    help="probability of style mixing in a batch (default 0.9)")
     t.add_argument("--emphasis", nargs="+", default=None, metavar="ATTR=CLASS[,CLASS]:FACTOR",

@@ -50,6 +50,7 @@ class TrainConfig:
     pl_decay: float = 0.01
     emphasis: dict = field(default_factory=dict)  # {"blush=yes": 2.0, ...}: latentlab.generator.emphasis
     eye_weight: float = 0.0  # weight of a second critic that sees only the eye region; 0 = off
+    eye_lr: float = 0.0  # Adam rate of the eye critic; 0 = lr_d (a critic added late to a run may need a faster one)
     eye_rampup_kimg: float = 10.0  # G's share of that critic's loss grows from 0 over this many images once it starts
     ema_kimg: float = 10.0
     ema_rampup: float = 0.05
@@ -120,7 +121,8 @@ class Trainer:
         self.eye_start = 0  # image count at which the eye critic joined (a resumed run may add it late)
         if cfg.eye_weight > 0:
             self.D_eye = EyeDiscriminator(eye_box(gcfg.resolution)).to(self.device)
-            self.opt_d_eye = torch.optim.Adam(self.D_eye.parameters(), lr=self.lrs[1], betas=(0.0, 0.99 ** mb),
+            self.lr_eye = (cfg.eye_lr or cfg.lr_d) * mb
+            self.opt_d_eye = torch.optim.Adam(self.D_eye.parameters(), lr=self.lr_eye, betas=(0.0, 0.99 ** mb),
                                               eps=1e-8)
         self.nimg = 0
         self.step = 0
@@ -165,7 +167,7 @@ class Trainer:
                 self.eye_start = int(state["eye_start"])
             else:  # switched on for a run trained without it: a fresh critic, ramped in from here
                 self.eye_start = self.nimg
-        for opt, lr in zip((self.opt_g, self.opt_d, self.opt_d_eye), (*self.lrs, self.lrs[1])):
+        for opt, lr in zip((self.opt_g, self.opt_d, self.opt_d_eye), (*self.lrs, getattr(self, "lr_eye", 0.0))):
             for group in (opt.param_groups if opt is not None else []):  # the config's rates, not the stored ones
                 group["lr"] = lr
         self.cursor = int(state.get("cursor", self.nimg))  # older checkpoints: the plain stream, one seed per image
@@ -315,7 +317,7 @@ class Trainer:
 
 
 RECIPE_KEYS = ("lr_g", "lr_d", "r1_gamma", "r1_interval", "pl_weight", "pl_interval", "pl_batch_shrink",
-               "pl_decay", "emphasis", "eye_weight", "eye_rampup_kimg", "ema_kimg", "ema_rampup", "mixing_prob",
+               "pl_decay", "emphasis", "eye_weight", "eye_lr", "eye_rampup_kimg", "ema_kimg", "ema_rampup", "mixing_prob",
                "w_avg_beta", "generator", "d_channels")
 
 

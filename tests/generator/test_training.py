@@ -140,9 +140,10 @@ def test_cli_mapping_layers_shape_a_new_run_and_are_refused_on_resume(tmp_path, 
 def test_eye_critic_joins_a_resumed_run_trains_and_is_stored(tmp_path, tiny_config):
     Trainer(config(tmp_path, 0.008, tiny_config), log=lambda m: None).run()  # a run without it
     cfg = config(tmp_path, 0.016, tiny_config)
-    cfg.eye_weight, cfg.eye_rampup_kimg = 1.0, 0.008
+    cfg.eye_weight, cfg.eye_rampup_kimg, cfg.eye_lr = 1.0, 0.008, 0.004
     trainer = Trainer(cfg, log=lambda m: None)
     assert trainer.resume() and trainer.eye_start == 8  # a fresh critic, ramped in from the resumed count
+    assert abs(trainer.opt_d_eye.param_groups[0]["lr"] - 0.004 * 2 / 3) < 1e-12  # its own rate (lazy-R1 corrected)
     before = {k: v.clone() for k, v in trainer.D_eye.state_dict().items()}
     stats = trainer.train_step()
     assert {"loss_d_eye", "r1_eye", "loss_g_eye"} <= set(stats)
