@@ -317,8 +317,8 @@ class Trainer:
 
 
 RECIPE_KEYS = ("lr_g", "lr_d", "r1_gamma", "r1_interval", "pl_weight", "pl_interval", "pl_batch_shrink",
-               "pl_decay", "emphasis", "eye_weight", "eye_lr", "eye_rampup_kimg", "ema_kimg", "ema_rampup", "mixing_prob",
-               "w_avg_beta", "generator", "d_channels")
+               "pl_decay", "emphasis", "eye_weight", "eye_lr", "eye_rampup_kimg", "ema_kimg", "ema_rampup",
+               "mixing_prob", "w_avg_beta", "generator", "d_channels")
 
 
 def checkpoint_recipe(ckpt: Path) -> dict:
