@@ -6,6 +6,7 @@ Adam with beta1 = 0, unfused modulated convolutions and optional bf16 autocast. 
 `ckpt_minutes` the full state (G, D, G_ema, optimisers, image counter) is written atomically to
 `<out>/checkpoint.pt`; starting again with the same `--out` resumes from it. Sample grids of
 G_ema on fixed latents go to `<out>/grids/` every `grid_minutes`, progress to `<out>/log.txt`.
+With `eye_weight` > 0 a second critic judges only the eye region (discriminator.EyeDiscriminator).
 Ctrl-C or SIGTERM (a machine being shut down, `kill`) ends the current step and writes a checkpoint
 before exiting, so stopping by hand loses nothing.
 """
@@ -119,9 +120,9 @@ class Trainer:
         self.D_eye: EyeDiscriminator | None = None
         self.opt_d_eye: torch.optim.Adam | None = None
         self.eye_start = 0  # image count at which the eye critic joined (a resumed run may add it late)
+        self.lr_eye = (cfg.eye_lr or cfg.lr_d) * mb
         if cfg.eye_weight > 0:
             self.D_eye = EyeDiscriminator(eye_box(gcfg.resolution)).to(self.device)
-            self.lr_eye = (cfg.eye_lr or cfg.lr_d) * mb
             self.opt_d_eye = torch.optim.Adam(self.D_eye.parameters(), lr=self.lr_eye, betas=(0.0, 0.99 ** mb),
                                               eps=1e-8)
         self.nimg = 0
@@ -167,7 +168,7 @@ class Trainer:
                 self.eye_start = int(state["eye_start"])
             else:  # switched on for a run trained without it: a fresh critic, ramped in from here
                 self.eye_start = self.nimg
-        for opt, lr in zip((self.opt_g, self.opt_d, self.opt_d_eye), (*self.lrs, getattr(self, "lr_eye", 0.0))):
+        for opt, lr in zip((self.opt_g, self.opt_d, self.opt_d_eye), (*self.lrs, self.lr_eye)):
             for group in (opt.param_groups if opt is not None else []):  # the config's rates, not the stored ones
                 group["lr"] = lr
         self.cursor = int(state.get("cursor", self.nimg))  # older checkpoints: the plain stream, one seed per image
