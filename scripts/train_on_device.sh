@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # One prepared training run for a lent GPU machine (the same recipe runs on the CPU here): resume the
-# chosen generator run (8 mapping layers, path-length regulariser: docs/training.md) from its committed checkpoint, train for at most
-# $MINUTES minutes (a checkpoint every 2), and leave the checkpoint in $OUT in parts of 15 MiB
+# best generator branch (emphasised + path-length regulariser, settled: docs/training.md) from its
+# committed checkpoint, train for at most $MINUTES minutes (a checkpoint every 2), and leave the
+# checkpoint in $OUT in parts of 15 MiB
 # (the device tool brings back files of at most 16 MiB).
 #
 #   device tool:  run(command="bash scripts/train_on_device.sh", timeout_s=600)   # its python3 holds torch
 #   here (CPU):   DEVICE=cpu MINUTES=1 OUT=runs/device-test bash scripts/train_on_device.sh
-#   afterwards:   cat <files_at>/ckpt.part.* > runs/map8/checkpoint.pt   (then train-generator --out runs/map8 resumes)
+#   afterwards:   cat <files_at>/ckpt.part.* > runs/emphpl/checkpoint.pt   (then train-generator --out runs/emphpl resumes)
 #
 # Untested on a GPU so far (no task had one lent): the renderer draws the training faces on one CPU
 # core (about 900 images/s), which bounds a GPU run at roughly that speed.
@@ -15,7 +16,7 @@ cd "$(dirname "$0")/.."
 MINUTES=${MINUTES:-8}
 DEVICE=${DEVICE:-cuda}
 OUT=${OUT:-runs/device}
-CKPT=${CKPT:-checkpoints/map8/checkpoint.pt}  # CKPT=checkpoints/pl/checkpoint.pt: the continuation branch
+CKPT=${CKPT:-checkpoints/emphpl/checkpoint.pt}  # or checkpoints/map8/ (8 mapping layers), checkpoints/pl/
 PY=${PY:-python3}
 if [ "$DEVICE" = cpu ] && [ -x .venv/bin/python ]; then PY=.venv/bin/python; fi
 
