@@ -91,8 +91,10 @@ class EyeDiscriminator(nn.Module):
     def __init__(self, box: tuple[int, int, int, int], channels: dict[int, int] | None = None, mbstd_group: int = 4):
         super().__init__()
         self.box = tuple(int(v) for v in box)
-        h = self.box[2]
-        channels = channels or {h: 64, h // 2: 128, h // 4: 128, h // 8: 128, h // 16: 128}
+        heights = [self.box[2]]  # the heights Discriminator's blocks pass through
+        while heights[-1] > 4:
+            heights.append(heights[-1] // 2)
+        channels = channels or {h: 64 if h == heights[0] else 128 for h in heights}
         self.net = Discriminator(channels=channels, mbstd_group=mbstd_group, size=(self.box[2], self.box[3]))
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:

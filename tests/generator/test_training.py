@@ -167,3 +167,5 @@ def test_eye_critic_sees_only_the_eye_box():
     assert torch.equal(critic(img), critic(changed))
     changed[:, :, 6, 6] += 1  # a pixel inside it
     assert not torch.equal(critic(img), critic(changed))
+    from latentlab.generator.synthetic.renderer import eye_box
+    assert EyeDiscriminator(eye_box(256))(torch.zeros(2, 3, 256, 256)).shape == (2,)  # deeper crops get their blocks
